@@ -1,0 +1,316 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// Change is the record of one local write, logged in the write's transaction
+// and later published to the other regions.
+type Change struct {
+	// Seq orders the records of this region; unique forever, so (region,
+	// Seq) can serve as a message ID. Gaps are possible.
+	Seq     uint64
+	Table   string
+	TableID uint64
+	// Key holds the item's key attributes.
+	Key attr.Item
+	// New is the new item; nil for a delete.
+	New attr.Item
+	// Old is the live item the write replaced; nil if there was none.
+	Old     attr.Item
+	Deleted bool
+	// Version is the write's version; its Region is the origin region.
+	Version conflict.Version
+	// Prev is the version the write replaced (zero if none), so that a
+	// receiver can tell causal succession from a concurrent write.
+	Prev        conflict.Version
+	CommittedAt time.Time
+}
+
+// Change record format, version 1:
+//
+//	format(1)=1 | flags(1) | uvarint seq | uvarint len | table |
+//	uvarint tableID | uvarint len | key item | [uvarint len | new item] |
+//	[uvarint len | old item] | version | prev | varint committedAt
+//
+// flags: bit 0 deleted, bit 1 New present, bit 2 Old present, bit 3
+// CommittedAt present (Unix nanoseconds). Items are attr.AppendItem bytes.
+const (
+	changeFormat1 byte = 1
+
+	changeDeleted      byte = 1 << 0
+	changeHasNew       byte = 1 << 1
+	changeHasOld       byte = 1 << 2
+	changeHasCommitted byte = 1 << 3
+	changeFlags             = changeDeleted | changeHasNew | changeHasOld | changeHasCommitted
+)
+
+// AppendChange appends the binary form of c to dst. The form is
+// self-describing (it starts with a format byte) and is what crosses the
+// network between regions.
+func AppendChange(dst []byte, c *Change) []byte {
+	var flags byte
+	if c.Deleted {
+		flags |= changeDeleted
+	}
+	if c.New != nil {
+		flags |= changeHasNew
+	}
+	if c.Old != nil {
+		flags |= changeHasOld
+	}
+	if !c.CommittedAt.IsZero() {
+		flags |= changeHasCommitted
+	}
+	dst = append(dst, changeFormat1, flags)
+	dst = binary.AppendUvarint(dst, c.Seq)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Table)))
+	dst = append(dst, c.Table...)
+	dst = binary.AppendUvarint(dst, c.TableID)
+	dst = appendItemField(dst, c.Key)
+	if c.New != nil {
+		dst = appendItemField(dst, c.New)
+	}
+	if c.Old != nil {
+		dst = appendItemField(dst, c.Old)
+	}
+	dst = c.Version.AppendBinary(dst)
+	dst = c.Prev.AppendBinary(dst)
+	if !c.CommittedAt.IsZero() {
+		dst = binary.AppendVarint(dst, c.CommittedAt.UnixNano())
+	}
+	return dst
+}
+
+// appendItemField appends an item prefixed by its encoded length.
+func appendItemField(dst []byte, it attr.Item) []byte {
+	enc := attr.AppendItem(nil, it)
+	dst = binary.AppendUvarint(dst, uint64(len(enc)))
+	return append(dst, enc...)
+}
+
+// changeDecoder reads the fields of a change record, remembering the first
+// error.
+type changeDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *changeDecoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrBadChange, fmt.Sprintf(format, args...))
+	}
+}
+
+func (d *changeDecoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("%s: bad uvarint", what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *changeDecoder) bytes(what string) []byte {
+	n := d.uvarint(what + " length")
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("%s: length %d exceeds the %d bytes left", what, n, len(d.b))
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *changeDecoder) item(what string) attr.Item {
+	b := d.bytes(what)
+	if d.err != nil {
+		return nil
+	}
+	it, err := attr.DecodeItem(b)
+	if err != nil {
+		d.err = fmt.Errorf("%w: %s: %w", ErrBadChange, what, err)
+		return nil
+	}
+	if it == nil {
+		it = attr.Item{}
+	}
+	return it
+}
+
+func (d *changeDecoder) version(what string) conflict.Version {
+	if d.err != nil {
+		return conflict.Version{}
+	}
+	v, n, err := conflict.DecodeVersion(d.b)
+	if err != nil {
+		d.err = fmt.Errorf("%w: %s: %w", ErrBadChange, what, err)
+		return conflict.Version{}
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// DecodeChange decodes a record written by AppendChange. It rejects anything
+// else (unknown format or flags, truncation, trailing bytes) with an error
+// wrapping ErrBadChange, and never panics. The result shares no memory
+// with b.
+func DecodeChange(b []byte) (*Change, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrBadChange, len(b))
+	}
+	if b[0] != changeFormat1 {
+		return nil, fmt.Errorf("%w: unknown format %d", ErrBadChange, b[0])
+	}
+	flags := b[1]
+	if flags&^changeFlags != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x", ErrBadChange, flags)
+	}
+	d := &changeDecoder{b: b[2:]}
+	c := &Change{Deleted: flags&changeDeleted != 0}
+	c.Seq = d.uvarint("seq")
+	c.Table = string(d.bytes("table"))
+	c.TableID = d.uvarint("table id")
+	c.Key = d.item("key")
+	if flags&changeHasNew != 0 {
+		c.New = d.item("new image")
+	}
+	if flags&changeHasOld != 0 {
+		c.Old = d.item("old image")
+	}
+	c.Version = d.version("version")
+	c.Prev = d.version("prev")
+	if flags&changeHasCommitted != 0 && d.err == nil {
+		ns, n := binary.Varint(d.b)
+		if n <= 0 {
+			d.fail("committed at: bad varint")
+		} else {
+			d.b = d.b[n:]
+			c.CommittedAt = time.Unix(0, ns)
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadChange, len(d.b))
+	}
+	return c, nil
+}
+
+// DefaultChangesMax is how many records Changes returns when max is not
+// positive.
+const DefaultChangesMax = 256
+
+// Changes returns up to max change records with Seq > afterSeq, in Seq
+// order. A snapshot holds a prefix of the log (see doc.go), so a reader that
+// passes the last Seq it has seen never skips a record.
+func (db *DB) Changes(afterSeq uint64, max int) ([]*Change, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.exit()
+	if max <= 0 {
+		max = DefaultChangesMax
+	}
+	if afterSeq == math.MaxUint64 {
+		return nil, nil
+	}
+	var out []*Change
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{prefixChange}
+		opts.PrefetchSize = min(max, 100)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(changeKey(afterSeq + 1)); it.Valid() && len(out) < max; it.Next() {
+			item := it.Item()
+			var c *Change
+			err := item.Value(func(v []byte) error {
+				var err error
+				c, err = DecodeChange(v)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("change %x: %w", item.Key(), err)
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	// Hand out only records that are on disk: a region that published a
+	// change and then lost it to a power cut would diverge from the others.
+	if len(out) > 0 {
+		if err := db.durable(); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// trimBatch bounds the deletes of one TrimChanges transaction.
+const trimBatch = 1000
+
+// TrimChanges removes change records once they are published. Unknown
+// sequence numbers are ignored.
+func (db *DB) TrimChanges(seqs ...uint64) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.exit()
+	for len(seqs) > 0 {
+		n := min(len(seqs), trimBatch)
+		err := db.bdb.Update(func(txn *badger.Txn) error {
+			for _, s := range seqs[:n] {
+				if err := txn.Delete(changeKey(s)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("trim changes: %w", err)
+		}
+		seqs = seqs[n:]
+	}
+	return nil
+}
+
+// WaitChanges returns a channel that is closed when change records commit
+// after the call, or when the DB closes. A publisher takes the channel
+// first, then reads Changes, and waits on the channel only if there was
+// nothing new: no commit can slip between the read and the wait.
+func (db *DB) WaitChanges() <-chan struct{} {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.changed
+}
+
+// notifyChanges wakes the callers of WaitChanges.
+func (db *DB) notifyChanges() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return // Close closed the channel already
+	}
+	close(db.changed)
+	db.changed = make(chan struct{})
+}

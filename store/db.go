@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+)
+
+var (
+	// ErrClosed is returned by every method of a closed DB.
+	ErrClosed = errors.New("store: closed")
+	// ErrTableExists is returned by CreateTable for a name already in use.
+	ErrTableExists = errors.New("store: table already exists")
+	// ErrTableNotFound is returned for a table that does not exist, or that
+	// was deleted (and perhaps re-created) since the caller looked it up.
+	ErrTableNotFound = errors.New("store: table not found")
+	// ErrIndexNotFound is returned for an index the table does not have.
+	ErrIndexNotFound = errors.New("store: index not found")
+	// ErrInvalidTable is returned for a table definition the store cannot
+	// hold (missing names, key types other than S, N or B, duplicate index
+	// names) or an UpdateTable that changes the name, ID or key schema.
+	ErrInvalidTable = errors.New("store: invalid table definition")
+	// ErrInvalidKey is returned when an item or key lacks a key attribute or
+	// has one of the wrong type.
+	ErrInvalidKey = errors.New("store: invalid key")
+	// ErrInvalidRange is returned for a RangeCond that does not fit the sort
+	// key (wrong operand count or type, a condition without a sort key).
+	ErrInvalidRange = errors.New("store: invalid range condition")
+	// ErrConflict is returned by Update when its transaction kept conflicting
+	// with concurrent ones and the retries ran out.
+	ErrConflict = errors.New("store: transaction conflict")
+	// ErrCorrupt is returned when a stored row or record cannot be decoded.
+	ErrCorrupt = errors.New("store: corrupt data")
+	// ErrBadChange is returned by DecodeChange for malformed input.
+	ErrBadChange = errors.New("store: malformed change record")
+)
+
+// DB is the storage of one region. It is safe for concurrent use.
+type DB struct {
+	cfg   Config
+	log   hclog.Logger
+	bdb   *badger.DB
+	clock Clock
+	seq   *badger.Sequence
+	group *groupSync // nil unless SyncWrites on disk
+
+	// commitMu serializes the assignment of change sequence numbers with
+	// the hand-off of their transaction to Badger, so that sequence order is
+	// commit order (see doc.go). It is held only for that hand-off, never
+	// across an fsync.
+	commitMu sync.Mutex
+
+	// metaMu serializes metadata changes (CreateTable, UpdateTable,
+	// DeleteTable, DropIndex) so that the table cache is updated in commit
+	// order. Lock order: metaMu before mu.
+	metaMu sync.Mutex
+
+	mu       sync.RWMutex // guards the fields below
+	tables   map[string]*cachedTable
+	stats    map[uint64]*tableStats // by table ID
+	changed  chan struct{}          // closed on the next commit with change records
+	closed   bool
+	inflight sync.WaitGroup // public calls in progress; Close waits for them
+
+	cancel   context.CancelFunc // stops the background goroutines
+	bg       sync.WaitGroup     // background goroutines: value-log GC, sync rounds
+	once     sync.Once
+	closeErr error
+}
+
+// Open opens (or creates) the database described by cfg.
+func Open(cfg Config) (*DB, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.Named("store")
+	bdb, err := badger.Open(cfg.badgerOptions(log.Named("badger")))
+	if err != nil {
+		return nil, fmt.Errorf("open badger at %s: %w", cfg.Dir, err)
+	}
+	db := &DB{
+		cfg:     cfg,
+		log:     log,
+		bdb:     bdb,
+		clock:   cfg.Clock,
+		tables:  make(map[string]*cachedTable),
+		stats:   make(map[uint64]*tableStats),
+		changed: make(chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db.cancel = cancel
+	if cfg.SyncWrites && !cfg.InMemory {
+		fsync := &fileSyncer{dir: cfg.Dir, clean: make(map[string]bool)}
+		db.group = newGroupSync(fsync.sync)
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.group.run(ctx)
+		}()
+	}
+	if err := db.init(); err != nil {
+		cancel()
+		db.bg.Wait()
+		_ = bdb.Close()
+		return nil, err
+	}
+	if !cfg.InMemory && cfg.GCInterval > 0 {
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.gcLoop(ctx)
+		}()
+	}
+	log.Info("opened", "dir", cfg.Dir, "in_memory", cfg.InMemory, "sync_writes", cfg.SyncWrites, "tables", len(db.tables))
+	return db, nil
+}
+
+// init loads metadata, finishes interrupted table drops, leases change
+// sequence numbers and loads or recounts statistics.
+func (db *DB) init() error {
+	seq, err := db.bdb.GetSequence(keySeq, seqBandwidth)
+	if err != nil {
+		return fmt.Errorf("lease change sequence: %w", err)
+	}
+	db.seq = seq
+	if err := db.loadTables(); err != nil {
+		return err
+	}
+	if err := db.resumeDrops(); err != nil {
+		return err
+	}
+	return db.loadStats()
+}
+
+// Close stops background work, waits for calls in progress, saves the
+// statistics and closes Badger. It is idempotent.
+func (db *DB) Close() error {
+	if db == nil {
+		return nil
+	}
+	db.once.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		close(db.changed) // wake publishers; WaitChanges returns a closed channel from now on
+		db.mu.Unlock()
+		db.inflight.Wait()
+		db.cancel()
+		db.bg.Wait()
+
+		var errs []error
+		if err := db.seq.Release(); err != nil {
+			errs = append(errs, fmt.Errorf("release change sequence: %w", err))
+		}
+		if err := db.saveStats(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := db.bdb.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close badger: %w", err))
+		}
+		db.closeErr = errors.Join(errs...)
+		db.log.Info("closed")
+	})
+	return db.closeErr
+}
+
+// enter registers a public call; it fails once Close has begun. Every
+// successful enter is paired with exit.
+func (db *DB) enter() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	db.inflight.Add(1)
+	return nil
+}
+
+func (db *DB) exit() { db.inflight.Done() }
+
+// gcLoop runs value-log GC every GCInterval until ctx is cancelled. One GC
+// call rewrites at most one file, so it repeats while files get rewritten.
+func (db *DB) gcLoop(ctx context.Context) {
+	t := time.NewTicker(db.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rewritten := 0
+		for ctx.Err() == nil {
+			err := db.bdb.RunValueLogGC(DefaultGCDiscardRatio)
+			if err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					db.log.Warn("value-log gc failed", "error", err)
+				}
+				break
+			}
+			rewritten++
+		}
+		if rewritten > 0 {
+			db.log.Debug("value-log gc", "files_rewritten", rewritten)
+		}
+	}
+}

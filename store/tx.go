@@ -1,0 +1,363 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// ErrTxDone is returned by a Tx used after its Update function returned.
+var ErrTxDone = errors.New("store: transaction already finished")
+
+// Retry policy for transactions that conflict: capped exponential backoff
+// with jitter, a bounded number of attempts.
+const (
+	maxAttempts     = 20
+	retryBaseDelay  = 500 * time.Microsecond
+	retryMaxBackoff = 50 * time.Millisecond
+)
+
+// Tx is one read-write transaction, handed to the function given to Update.
+// It is not safe for concurrent use, and is invalid once that function has
+// returned.
+type Tx struct {
+	db      *DB
+	txn     *badger.Txn
+	tables  map[string]*Table // metadata as this transaction reads it
+	changes []*Change
+	deltas  map[uint64]*statsDelta // by table ID
+	done    bool
+}
+
+// Update runs fn in one atomic Badger read-write transaction and commits it.
+// When the commit conflicts with a concurrent transaction (badger.ErrConflict)
+// fn is run again on a fresh transaction, up to a bounded number of attempts
+// with jittered backoff; ErrConflict is returned when they run out. fn may
+// therefore run more than once and must not have other side effects. An error
+// from fn aborts the transaction (nothing is written) and is returned
+// unchanged.
+//
+// With SyncWrites, Update returns only after the commit is on disk.
+func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.exit()
+	var fnErr error
+	err := retry(ctx, func() error {
+		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true)}
+		defer tx.discard()
+		if err := fn(tx); err != nil {
+			fnErr = err
+			return stopRetry{err}
+		}
+		return tx.commit()
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+// stopRetry carries fn's error through retry without letting errors.Is see a
+// badger.ErrConflict inside it.
+type stopRetry struct{ err error }
+
+func (s stopRetry) Error() string { return s.err.Error() }
+
+// retry runs f until it returns something other than badger.ErrConflict, at
+// most maxAttempts times, sleeping a jittered, doubling delay in between.
+func retry(ctx context.Context, f func() error) error {
+	delay := retryBaseDelay
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := f()
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("%w: gave up after %d attempts", ErrConflict, attempt)
+		}
+		// Full jitter over [delay/2, delay*3/2) spreads the writers that
+		// collided so that they don't collide again.
+		timer := time.NewTimer(delay/2 + rand.N(delay))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+		delay = min(2*delay, retryMaxBackoff)
+	}
+}
+
+func (tx *Tx) discard() {
+	tx.done = true
+	tx.txn.Discard()
+}
+
+// table returns t's metadata as this transaction sees it. Reading the
+// metadata key puts it in the conflict set: a write racing a metadata change
+// (an index added, the table dropped) retries and sees the change.
+func (tx *Tx) table(t *Table) (*Table, error) {
+	if tx.done {
+		return nil, ErrTxDone
+	}
+	if t == nil {
+		return nil, fmt.Errorf("%w: nil table", ErrTableNotFound)
+	}
+	m, ok := tx.tables[t.Name]
+	if !ok {
+		var err error
+		m, err = tx.db.readTable(tx.txn, t.Name)
+		if err != nil {
+			return nil, err
+		}
+		if tx.tables == nil {
+			tx.tables = make(map[string]*Table)
+		}
+		tx.tables[t.Name] = m
+	}
+	if m.ID != t.ID {
+		return nil, fmt.Errorf("%w: %s was deleted and re-created", ErrTableNotFound, t.Name)
+	}
+	return m, nil
+}
+
+// Get reads an item row inside the transaction; the row joins the
+// transaction's conflict set. key holds at least the key attributes. An
+// absent item is the zero Record.
+func (tx *Tx) Get(t *Table, key attr.Item) (Record, error) {
+	if tx.done {
+		return Record{}, ErrTxDone
+	}
+	k, _, _, err := tableKey(t, key)
+	if err != nil {
+		return Record{}, err
+	}
+	return tx.getRow(k)
+}
+
+func (tx *Tx) getRow(k []byte) (Record, error) {
+	return getRow(tx.txn, k)
+}
+
+func getRow(txn *badger.Txn, k []byte) (Record, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Record{}, nil
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("get row: %w", err)
+	}
+	return itemRow(item)
+}
+
+// Put writes item (which must hold the table's key attributes) as a new
+// version of its row, replacing a live item or a tombstone. The new version
+// is Clock.Next(old.Version). Put updates the indexes and appends a change
+// record, and returns the row it replaced. item must not be modified
+// afterwards.
+func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
+	m, err := tx.table(t)
+	if err != nil {
+		return Record{}, err
+	}
+	k, pk, sk, err := tableKey(m, item)
+	if err != nil {
+		return Record{}, err
+	}
+	old, err = tx.getRow(k)
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{Item: item, Version: tx.db.clock.Next(old.Version), Prev: old.Version}
+	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
+		return Record{}, err
+	}
+	tx.changes = append(tx.changes, &Change{
+		Table:   m.Name,
+		TableID: m.ID,
+		Key:     keyOf(item, m.schema()),
+		New:     item,
+		Old:     old.live(),
+		Version: rec.Version,
+		Prev:    old.Version,
+	})
+	return old, nil
+}
+
+// Delete replaces a live item with a tombstone, updates the indexes, appends
+// a change record and returns the item's row as it was. Deleting an absent
+// item or a tombstone writes and records nothing (the read still joins the
+// conflict set).
+func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
+	m, err := tx.table(t)
+	if err != nil {
+		return Record{}, err
+	}
+	k, pk, sk, err := tableKey(m, key)
+	if err != nil {
+		return Record{}, err
+	}
+	old, err = tx.getRow(k)
+	if err != nil || !old.Exists() {
+		return old, err
+	}
+	rec := Record{Deleted: true, Version: tx.db.clock.Next(old.Version), Prev: old.Version}
+	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
+		return Record{}, err
+	}
+	tx.changes = append(tx.changes, &Change{
+		Table:   m.Name,
+		TableID: m.ID,
+		Key:     keyOf(old.Item, m.schema()),
+		Old:     old.Item,
+		Deleted: true,
+		Version: rec.Version,
+		Prev:    old.Version,
+	})
+	return old, nil
+}
+
+// writeRow replaces the row at k (whose current content is old) with rec and
+// brings every maintained index and the statistics delta in line. It is the
+// one place rows change, for local writes and (later) remote ones.
+func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
+	if err := tx.txn.Set(k, appendRow(nil, rec)); err != nil {
+		return fmt.Errorf("write row: %w", err)
+	}
+	for _, ix := range t.maintained() {
+		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
+		newKey, newVal, hasEntry := indexEntry(t, ix, rec, pk, sk)
+		if hadEntry && (!hasEntry || !bytes.Equal(oldKey, newKey)) {
+			if err := tx.txn.Delete(oldKey); err != nil {
+				return fmt.Errorf("delete entry of index %s: %w", ix.Name, err)
+			}
+		}
+		if hasEntry {
+			if err := tx.txn.Set(newKey, newVal); err != nil {
+				return fmt.Errorf("write entry of index %s: %w", ix.Name, err)
+			}
+		}
+	}
+	d := tx.deltas[t.ID]
+	if d == nil {
+		if tx.deltas == nil {
+			tx.deltas = make(map[uint64]*statsDelta)
+		}
+		d = &statsDelta{}
+		tx.deltas[t.ID] = d
+	}
+	if old.Exists() {
+		d.count--
+		d.size -= int64(attr.ItemSize(old.Item))
+	}
+	if rec.Exists() {
+		d.count++
+		d.size += int64(attr.ItemSize(rec.Item))
+	}
+	return nil
+}
+
+// indexEntryKey returns the key of rec's entry in ix; ok is false when rec
+// is not live or lacks an index key attribute (sparse index).
+func indexEntryKey(t *Table, ix *Index, rec Record, pk, sk []byte) (key []byte, ok bool) {
+	if !rec.Exists() {
+		return nil, false
+	}
+	ipk, isk, ok := ix.schema().encode(rec.Item)
+	if !ok {
+		return nil, false
+	}
+	return indexKey(t.ID, ix.ID, ipk, isk, pk, sk), true
+}
+
+// indexEntry returns the key and value of rec's entry in ix: the projected
+// item with rec's versions.
+func indexEntry(t *Table, ix *Index, rec Record, pk, sk []byte) (key, val []byte, ok bool) {
+	key, ok = indexEntryKey(t, ix, rec, pk, sk)
+	if !ok {
+		return nil, nil, false
+	}
+	proj := Record{Item: project(t, ix, rec.Item), Version: rec.Version, Prev: rec.Prev}
+	return key, appendRow(nil, proj), true
+}
+
+// project returns the attributes of item that ix carries: all of them, or
+// the table's and the index's keys plus INCLUDE's non-key attributes.
+func project(t *Table, ix *Index, item attr.Item) attr.Item {
+	switch ix.Projection.Type {
+	case "", ProjectionAll:
+		return item
+	}
+	out := keyOf(item, t.schema(), ix.schema())
+	if ix.Projection.Type == ProjectionInclude {
+		for _, name := range ix.Projection.NonKeyAttributes {
+			if v, ok := item[name]; ok {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
+
+// commit assigns sequence numbers to the change records, logs them and
+// commits. See doc.go for why the numbering and the hand-off to Badger
+// happen under one mutex.
+func (tx *Tx) commit() error {
+	tx.done = true
+	if len(tx.changes) == 0 {
+		return tx.txn.Commit()
+	}
+	db := tx.db
+	done := make(chan error, 1)
+	db.commitMu.Lock()
+	now := time.Now()
+	for _, c := range tx.changes {
+		seq, err := db.nextSeq()
+		if err != nil {
+			db.commitMu.Unlock()
+			return err
+		}
+		c.Seq, c.CommittedAt = seq, now
+		if err := tx.txn.Set(changeKey(seq), AppendChange(nil, c)); err != nil {
+			db.commitMu.Unlock()
+			return fmt.Errorf("log change: %w", err)
+		}
+	}
+	tx.txn.CommitWith(func(err error) { done <- err })
+	db.commitMu.Unlock()
+	if err := <-done; err != nil {
+		return err
+	}
+	if err := db.durable(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	db.applyStats(tx.deltas)
+	db.notifyChanges()
+	return nil
+}
+
+// nextSeq returns the next change sequence number; 0 is skipped so that
+// Changes(0, n) means "from the start".
+func (db *DB) nextSeq() (uint64, error) {
+	for {
+		n, err := db.seq.Next()
+		if err != nil {
+			return 0, fmt.Errorf("next change sequence: %w", err)
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
