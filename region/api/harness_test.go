@@ -1,0 +1,106 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
+
+	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/store"
+)
+
+// testRegion is a region's API served over real HTTP on a random loopback
+// port, backed by a real Badger database in a temporary folder.
+type testRegion struct {
+	URL    string
+	Client *dynamodb.Client
+	DB     *store.DB
+	Server *api.Server
+}
+
+// startRegion starts a region for one test and stops it when the test ends.
+func startRegion(t *testing.T) *testRegion {
+	t.Helper()
+	cfg := store.DefaultConfig()
+	cfg.Dir = t.TempDir()
+	cfg.Region = "us-east-1"
+	db, err := store.Open(cfg)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	srv, err := api.New(api.Config{Region: "us-east-1", DB: db})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		<-done
+		srv.Close()
+		db.Close()
+	})
+	url := "http://" + ln.Addr().String()
+	return &testRegion{URL: url, Client: newClient(url), DB: db, Server: srv}
+}
+
+// newClient returns an SDK client for an endpoint, with dummy credentials
+// and retries off so that a test sees each error as the server sent it.
+func newClient(url string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(url),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// apiErrorCode returns the error code of an SDK error, or "" for nil.
+func apiErrorCode(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("not an API error: %v", err)
+	}
+	return ae.ErrorCode()
+}
+
+// wantAPIError fails the test unless err is an API error with the given code
+// and, if msg is not empty, exactly that message.
+func wantAPIError(t *testing.T, err error, code, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %s", code)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("not an API error: %v", err)
+	}
+	if ae.ErrorCode() != code {
+		t.Fatalf("error code = %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
+	}
+	if msg != "" && ae.ErrorMessage() != msg {
+		t.Fatalf("message = %q\n                 want %q", ae.ErrorMessage(), msg)
+	}
+}

@@ -1,0 +1,417 @@
+package api
+
+import (
+	"context"
+
+	"github.com/globaltables/globaltables/region/expr"
+	"github.com/globaltables/globaltables/store"
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// commonWrite is the part of PutItem, UpdateItem and DeleteItem requests
+// that they share.
+type commonWrite struct {
+	exprInput
+	TableName                           *string `json:"TableName"`
+	ConditionExpression                 *string `json:"ConditionExpression"`
+	ReturnValues                        *string `json:"ReturnValues"`
+	ReturnConsumedCapacity              *string `json:"ReturnConsumedCapacity"`
+	ReturnItemCollectionMetrics         *string `json:"ReturnItemCollectionMetrics"`
+	ReturnValuesOnConditionCheckFailure *string `json:"ReturnValuesOnConditionCheckFailure"`
+	Expected                            any     `json:"Expected"`
+	ConditionalOperator                 *string `json:"ConditionalOperator"`
+}
+
+// check runs the constraint checks common to single-item writes.
+func (w *commonWrite) check(c *checker) {
+	c.enum("returnValues", w.ReturnValues, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+	c.enum("returnConsumedCapacity", w.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
+	c.enum("returnItemCollectionMetrics", w.ReturnItemCollectionMetrics, "SIZE", "NONE")
+	c.enum("returnValuesOnConditionCheckFailure", w.ReturnValuesOnConditionCheckFailure, "ALL_OLD", "NONE")
+}
+
+// legacy rejects the pre-expression parameters, which this tool does not
+// implement (current SDKs and the CLI use expressions).
+func legacy(params ...any) error {
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != nil && !isNilPtr(params[i+1]) {
+			return Validation("The legacy parameter %s is not supported by globaltables; use the expression parameters instead", params[i])
+		}
+	}
+	return nil
+}
+
+func isNilPtr(v any) bool {
+	p, ok := v.(*string)
+	return ok && p == nil
+}
+
+// writeResponse is the response of PutItem, UpdateItem and DeleteItem.
+type writeResponse struct {
+	Attributes            attr.Item              `json:"Attributes,omitempty"`
+	ConsumedCapacity      *ConsumedCapacity      `json:"ConsumedCapacity,omitempty"`
+	ItemCollectionMetrics *ItemCollectionMetrics `json:"ItemCollectionMetrics,omitempty"`
+}
+
+// ItemCollectionMetrics is returned for writes to tables with local
+// secondary indexes when ReturnItemCollectionMetrics is SIZE.
+type ItemCollectionMetrics struct {
+	ItemCollectionKey   attr.Item `json:"ItemCollectionKey"`
+	SizeEstimateRangeGB []float64 `json:"SizeEstimateRangeGB"`
+}
+
+// collectionMetrics returns the item collection metrics of a write to t, or
+// nil if they were not asked for or t has no local secondary index.
+func (s *Server) collectionMetrics(t *store.Table, mode *string, key attr.Item) *ItemCollectionMetrics {
+	if mode == nil || *mode != "SIZE" || len(t.LSIs) == 0 {
+		return nil
+	}
+	gb := float64(s.collectionSize(t, key[t.Hash.Name])) / (1 << 30)
+	return &ItemCollectionMetrics{
+		ItemCollectionKey:   attr.Item{t.Hash.Name: key[t.Hash.Name]},
+		SizeEstimateRangeGB: []float64{gb, gb + 1},
+	}
+}
+
+// collectionSize is the total size of the items that share a partition key
+// value: DynamoDB's item collection, which is limited in tables with local
+// secondary indexes. It reads the whole partition, so it is only used for
+// such tables.
+func (s *Server) collectionSize(t *store.Table, hash attr.Value) int64 {
+	var n int64
+	s.db.Query(store.QueryInput{Table: t, Hash: hash, Forward: true}, func(it, _ attr.Item) bool {
+		n += int64(attr.ItemSize(it))
+		return true
+	})
+	return n
+}
+
+// checkCollection enforces the item collection size limit of a table with
+// local secondary indexes for a write that replaces old with new.
+func (s *Server) checkCollection(t *store.Table, old, new attr.Item) error {
+	if len(t.LSIs) == 0 || new == nil {
+		return nil
+	}
+	grow := int64(attr.ItemSize(new) - attr.ItemSize(old))
+	if grow <= 0 {
+		return nil
+	}
+	if s.collectionSize(t, new[t.Hash.Name])+grow > s.cfg.ItemCollectionLimit {
+		return ItemCollectionSizeLimitExceeded()
+	}
+	return nil
+}
+
+type putItemInput struct {
+	commonWrite
+	Item attr.Item `json:"Item"`
+}
+
+func (s *Server) putItem(ctx context.Context, body []byte) (any, error) {
+	var in putItemInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := requireTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	c := &checker{}
+	c.tableName("tableName", in.TableName)
+	if in.Item == nil {
+		c.fail(nil, "item", "Member must not be null")
+	}
+	in.check(c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator); err != nil {
+		return nil, err
+	}
+	if in.ReturnValues != nil && *in.ReturnValues != "NONE" && *in.ReturnValues != "ALL_OLD" {
+		return nil, Validation("ReturnValues can only be ALL_OLD or NONE")
+	}
+	ectx, err := in.context(presentExprs("ConditionExpression", in.ConditionExpression), []string{"ConditionExpression"})
+	if err != nil {
+		return nil, err
+	}
+	var cond *expr.Condition
+	if in.ConditionExpression != nil {
+		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	t, err := s.activeTable(*in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkItem(t, in.Item, "Item size has exceeded the maximum allowed size"); err != nil {
+		return nil, err
+	}
+	act := &writeAction{table: t, kind: actPut, key: keyOf(t, in.Item), item: in.Item, cond: cond, limit: s.checkCollection}
+	return s.runSingleWrite(ctx, act, &in.commonWrite, nil)
+}
+
+// runSingleWrite runs one write in its own transaction and builds the
+// response of PutItem, UpdateItem or DeleteItem.
+func (s *Server) runSingleWrite(ctx context.Context, act *writeAction, w *commonWrite, update *expr.Update) (any, error) {
+	var res writeResult
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = act.do(tx)
+		return err
+	})
+	if err != nil {
+		return nil, conditionFailure(err, w.ReturnValuesOnConditionCheckFailure)
+	}
+	m := newMeter(w.ReturnConsumedCapacity)
+	m.write(act.table, res.old, res.new, 1)
+	out := &writeResponse{ConsumedCapacity: m.one(act.table.Name)}
+	if w.ReturnValues != nil {
+		out.Attributes = returnValues(*w.ReturnValues, res, update)
+	}
+	out.ItemCollectionMetrics = s.collectionMetrics(act.table, w.ReturnItemCollectionMetrics, act.key)
+	return out, nil
+}
+
+type deleteItemInput struct {
+	commonWrite
+	Key attr.Item `json:"Key"`
+}
+
+func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
+	var in deleteItemInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := requireTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	c := &checker{}
+	c.tableName("tableName", in.TableName)
+	if in.Key == nil {
+		c.fail(nil, "key", "Member must not be null")
+	}
+	in.check(c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator); err != nil {
+		return nil, err
+	}
+	if in.ReturnValues != nil && *in.ReturnValues != "NONE" && *in.ReturnValues != "ALL_OLD" {
+		return nil, Validation("ReturnValues can only be ALL_OLD or NONE")
+	}
+	ectx, err := in.context(presentExprs("ConditionExpression", in.ConditionExpression), []string{"ConditionExpression"})
+	if err != nil {
+		return nil, err
+	}
+	var cond *expr.Condition
+	if in.ConditionExpression != nil {
+		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	t, err := s.activeTable(*in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(t, in.Key); err != nil {
+		return nil, err
+	}
+	act := &writeAction{table: t, kind: actDelete, key: in.Key, cond: cond, limit: s.checkCollection}
+	return s.runSingleWrite(ctx, act, &in.commonWrite, nil)
+}
+
+type updateItemInput struct {
+	commonWrite
+	Key              attr.Item `json:"Key"`
+	UpdateExpression *string   `json:"UpdateExpression"`
+	AttributeUpdates any       `json:"AttributeUpdates"`
+}
+
+func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
+	var in updateItemInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := requireTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	c := &checker{}
+	c.tableName("tableName", in.TableName)
+	if in.Key == nil {
+		c.fail(nil, "key", "Member must not be null")
+	}
+	in.check(c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator, "AttributeUpdates", in.AttributeUpdates); err != nil {
+		return nil, err
+	}
+	present := presentExprs("UpdateExpression", in.UpdateExpression, "ConditionExpression", in.ConditionExpression)
+	ectx, err := in.context(present, []string{"UpdateExpression", "ConditionExpression"})
+	if err != nil {
+		return nil, err
+	}
+	var update *expr.Update
+	if in.UpdateExpression != nil {
+		if update, err = expr.ParseUpdate(ectx, *in.UpdateExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	var cond *expr.Condition
+	if in.ConditionExpression != nil {
+		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	t, err := s.activeTable(*in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(t, in.Key); err != nil {
+		return nil, err
+	}
+	if update != nil {
+		if err := checkUpdatePaths(t, update.Paths()); err != nil {
+			return nil, err
+		}
+	}
+	act := &writeAction{table: t, kind: actUpdate, key: in.Key, update: update, cond: cond, limit: s.checkCollection}
+	return s.runSingleWrite(ctx, act, &in.commonWrite, update)
+}
+
+type getItemInput struct {
+	exprInput
+	TableName              *string   `json:"TableName"`
+	Key                    attr.Item `json:"Key"`
+	ConsistentRead         *bool     `json:"ConsistentRead"`
+	ProjectionExpression   *string   `json:"ProjectionExpression"`
+	ReturnConsumedCapacity *string   `json:"ReturnConsumedCapacity"`
+	AttributesToGet        []string  `json:"AttributesToGet"`
+}
+
+type getItemResponse struct {
+	Item             attr.Item         `json:"Item,omitempty"`
+	ConsumedCapacity *ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
+}
+
+func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
+	var in getItemInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := requireTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	c := &checker{}
+	c.tableName("tableName", in.TableName)
+	if in.Key == nil {
+		c.fail(nil, "key", "Member must not be null")
+	}
+	c.enum("returnConsumedCapacity", in.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	proj, err := parseProjection(&in.exprInput, in.ProjectionExpression, in.AttributesToGet)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.activeTable(*in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKey(t, in.Key); err != nil {
+		return nil, err
+	}
+	rec, err := s.db.Get(t, in.Key)
+	if err != nil {
+		return nil, err
+	}
+	consistent := in.ConsistentRead != nil && *in.ConsistentRead
+	out := &getItemResponse{}
+	size := 0
+	if !rec.Deleted && !rec.Version.IsZero() {
+		size = attr.ItemSize(rec.Item)
+		out.Item = rec.Item
+		if proj != nil {
+			out.Item = proj.Apply(rec.Item)
+		}
+		if out.Item == nil {
+			// An existing item whose projection is empty is returned as an
+			// empty map, which tells the client the item exists.
+			out.Item = attr.Item{}
+		}
+	}
+	m := newMeter(in.ReturnConsumedCapacity)
+	m.read(t, "", size, consistent, 1)
+	out.ConsumedCapacity = m.one(t.Name)
+	return out, nil
+}
+
+// parseProjection parses a ProjectionExpression (or the legacy
+// AttributesToGet, translated to one) in the request's expression context,
+// checking the placeholders it leaves unused.
+func parseProjection(in *exprInput, projection *string, attributesToGet []string) (*expr.Projection, error) {
+	if projection != nil && attributesToGet != nil {
+		return nil, Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+	}
+	ectx, err := in.context(presentExprs("ProjectionExpression", projection), nil)
+	if err != nil {
+		return nil, err
+	}
+	var proj *expr.Projection
+	if projection != nil {
+		if proj, err = expr.ParseProjection(ectx, *projection); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	if attributesToGet != nil {
+		return projectionOf(attributesToGet)
+	}
+	return proj, nil
+}
+
+// projectionOf builds the projection of the legacy AttributesToGet list:
+// top-level attribute names, taken literally.
+func projectionOf(names []string) (*expr.Projection, error) {
+	if len(names) == 0 {
+		return nil, Validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	ph := map[string]string{}
+	list := ""
+	for i, n := range names {
+		k := "#a" + itoa(i)
+		ph[k] = n
+		if i > 0 {
+			list += ", "
+		}
+		list += k
+	}
+	p, err := expr.ParseProjection(expr.NewContext(ph, nil), list)
+	if err != nil {
+		return nil, exprError(err)
+	}
+	return p, nil
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

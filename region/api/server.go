@@ -1,0 +1,309 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/globaltables/globaltables/store"
+)
+
+// Defaults for Config.
+const (
+	// DefaultMaxBodyBytes is DynamoDB's request size limit, 16 MB.
+	DefaultMaxBodyBytes = 16 << 20
+	// DefaultItemCollectionLimit is DynamoDB's 10 GB item collection limit.
+	DefaultItemCollectionLimit = 10 << 30
+	// DefaultAccountID is the account shown in ARNs.
+	DefaultAccountID = "000000000000"
+)
+
+// targetPrefix is the X-Amz-Target prefix of DynamoDB's current API version.
+const targetPrefix = "DynamoDB_20120810."
+
+// Config configures a Server.
+type Config struct {
+	// Region is the region name shown in ARNs and the health check.
+	Region string
+	// DB is the region's storage.
+	DB *store.DB
+	// Logger receives request errors; default: a null logger.
+	Logger hclog.Logger
+	// AccountID appears in table ARNs; default DefaultAccountID.
+	AccountID string
+	// MaxBodyBytes limits the request body; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the wall clock used for CreationDateTime and TTL decisions;
+	// default time.Now. The lab's clock-skew experiments replace it.
+	Now func() time.Time
+	// ItemCollectionLimit is the size limit, in bytes, of an item
+	// collection (the items sharing a partition key) in a table with local
+	// secondary indexes; default DefaultItemCollectionLimit (10 GB).
+	ItemCollectionLimit int64
+	// Hooks are optional callbacks for the region that embeds the server
+	// (index backfills, replica updates); nil fields are skipped.
+	Hooks Hooks
+}
+
+// Hooks let the process that embeds the API react to control-plane calls
+// without the API package knowing about replication.
+type Hooks struct {
+	// IndexAdded is called after UpdateTable added a global secondary
+	// index, to start its backfill. If nil, the server backfills in a
+	// goroutine of its own.
+	IndexAdded func(table, index string)
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.Region == "" {
+		return errors.New("api: region name is required")
+	}
+	if c.DB == nil {
+		return errors.New("api: store is required")
+	}
+	return nil
+}
+
+// Server serves DynamoDB's JSON 1.0 protocol over HTTP for one region.
+type Server struct {
+	cfg    Config
+	db     *store.DB
+	log    hclog.Logger
+	ops    map[string]opFunc
+	extra  map[string]http.Handler // GET paths, e.g. status endpoints
+	reqID  atomic.Uint64
+	idBase string
+	tokens *tokenCache
+
+	// bg owns the server's background work (GSI backfills, table deletes).
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// opFunc handles one operation: it decodes the body and returns the value
+// to encode as the response.
+type opFunc func(ctx context.Context, body []byte) (any, error)
+
+// New returns a server for cfg.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = DefaultAccountID
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ItemCollectionLimit <= 0 {
+		cfg.ItemCollectionLimit = DefaultItemCollectionLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:    cfg,
+		db:     cfg.DB,
+		log:    cfg.Logger,
+		extra:  map[string]http.Handler{},
+		idBase: randomID(),
+		tokens: newTokenCache(10 * time.Minute),
+	}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.ops = map[string]opFunc{
+		"CreateTable":         s.createTable,
+		"DescribeTable":       s.describeTable,
+		"ListTables":          s.listTables,
+		"UpdateTable":         s.updateTable,
+		"DeleteTable":         s.deleteTable,
+		"UpdateTimeToLive":    s.updateTimeToLive,
+		"DescribeTimeToLive":  s.describeTimeToLive,
+		"PutItem":             s.putItem,
+		"GetItem":             s.getItem,
+		"UpdateItem":          s.updateItem,
+		"DeleteItem":          s.deleteItem,
+		"Query":               s.query,
+		"Scan":                s.scan,
+		"BatchGetItem":        s.batchGetItem,
+		"BatchWriteItem":      s.batchWriteItem,
+		"TransactWriteItems":  s.transactWriteItems,
+		"TransactGetItems":    s.transactGetItems,
+		"DescribeEndpoints":   s.describeEndpoints,
+		"DescribeLimits":      s.describeLimits,
+		"ListTagsOfResource":  s.listTagsOfResource,
+		"TagResource":         s.tagResource,
+		"UntagResource":       s.untagResource,
+		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
+	}
+	return s, nil
+}
+
+// Handle serves GET requests for path with h, beside the API. The region
+// mounts its status and conflict endpoints here.
+func (s *Server) Handle(path string, h http.Handler) { s.extra[path] = h }
+
+// Close stops the server's background work (index backfills) and waits for
+// it. It does not close the store.
+func (s *Server) Close() error {
+	s.bgCancel()
+	s.bg.Wait()
+	return nil
+}
+
+// goBackground runs fn in a goroutine owned by the server.
+func (s *Server) goBackground(fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn(s.bgCtx)
+	}()
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", s.newRequestID())
+	if r.Method != http.MethodPost {
+		if x, ok := s.extra[r.URL.Path]; ok {
+			x.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet && r.URL.Path == "/" {
+			// DynamoDB answers a plain GET with a health line; load
+			// balancers and scripts use it to see that the endpoint is up.
+			h.Set("Content-Type", "text/plain")
+			fmt.Fprintf(w, "healthy: dynamodb.%s.amazonaws.com ", s.cfg.Region)
+			return
+		}
+		h.Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "<UnknownOperationException/>\n")
+		return
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		s.writeError(w, Serialization("could not read request body: %v", err))
+		return
+	}
+	if n > s.cfg.MaxBodyBytes {
+		s.writeError(w, RequestTooLarge())
+		return
+	}
+	body := buf.Bytes()
+
+	target := r.Header.Get("X-Amz-Target")
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	op := s.ops[name]
+	if !ok || op == nil {
+		s.writeError(w, UnknownOperation())
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		s.writeError(w, Serialization("Start of structure or map found where not expected"))
+		return
+	}
+	resp, err := op(r.Context(), body)
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			s.log.Error("request failed", "operation", name, "error", err)
+			ae = InternalServerError()
+		}
+		s.writeError(w, ae)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, resp)
+}
+
+// writeJSON encodes v and sends it with the headers DynamoDB sends,
+// x-amz-crc32 (the CRC-32 of the body, which SDKs verify) among them.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	out := bufPool.Get().(*bytes.Buffer)
+	out.Reset()
+	defer bufPool.Put(out)
+	var err error
+	if m, ok := v.(jsonAppender); ok {
+		out.Write(m.appendJSON(out.AvailableBuffer()))
+	} else {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(v)
+	}
+	if err != nil {
+		s.log.Error("encode response", "error", err)
+		out.Reset()
+		status = http.StatusInternalServerError
+		out.WriteString(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`)
+	}
+	b := bytes.TrimRight(out.Bytes(), "\n")
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	h.Set("x-amz-crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// jsonAppender is implemented by hot-path responses that encode themselves
+// without reflection.
+type jsonAppender interface {
+	appendJSON(dst []byte) []byte
+}
+
+type errorBody struct {
+	Type                string               `json:"__type"`
+	Message             string               `json:"message,omitempty"`
+	CancellationReasons []CancellationReason `json:"CancellationReasons,omitempty"`
+	Item                any                  `json:"Item,omitempty"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, e *Error) {
+	body := errorBody{Type: e.Type, Message: e.Message, CancellationReasons: e.Reasons}
+	if e.Item != nil {
+		body.Item = e.Item
+	}
+	s.writeJSON(w, e.Status, body)
+}
+
+// newRequestID returns a 52-character request ID in DynamoDB's alphabet.
+// A random per-process prefix and a counter make IDs unique without the
+// cost of reading random bytes per request.
+func (s *Server) newRequestID() string {
+	n := s.reqID.Add(1)
+	c := strings.ToUpper(strconv.FormatUint(n, 36))
+	return s.idBase[:52-len(c)] + c
+}
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+func randomID() string {
+	b := make([]byte, 52)
+	for i := range b {
+		b[i] = idAlphabet[rand.IntN(len(idAlphabet))]
+	}
+	return string(b)
+}
