@@ -1,0 +1,79 @@
+// Command globaltables runs DynamoDB-style global tables on one machine:
+// several region processes, each with its own storage and DynamoDB endpoint.
+//
+// It is one binary with subcommands: `up` runs a whole topology of region
+// processes from a config file, `region` runs one region. main only parses
+// flags and config files, wires packages together and handles signals; the
+// behaviour lives in the packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second signal exits at once, for when a clean stop hangs.
+		<-ctx.Done()
+		stop()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch
+		fmt.Fprintln(os.Stderr, "globaltables: second signal, exiting now")
+		os.Exit(130)
+	}()
+	root := newRootCmd()
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ue *usageError
+		fmt.Fprintln(os.Stderr, "globaltables:", err)
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in how the command was called; it exits with
+// status 2, as flag parsing errors do.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "globaltables",
+		Short: "DynamoDB-style global tables on your own machine",
+		Long: `globaltables runs several region processes, each storing items in Badger and
+serving DynamoDB's API, so that any DynamoDB client can use them unmodified.
+
+Start the default three-region topology:
+  globaltables up
+
+Run one region:
+  globaltables region --name us-east-1 --listen 127.0.0.1:8000 --data ./data/us-east-1`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(newRegionCmd(), newUpCmd())
+	return root
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
+	"github.com/globaltables/globaltables/region"
+)
+
+type regionFlags struct {
+	config      string
+	name        string
+	listen      string
+	data        string
+	logLevel    string
+	ttlInterval time.Duration
+	noSync      bool
+	checkConfig bool
+}
+
+func newRegionCmd() *cobra.Command {
+	var f regionFlags
+	cmd := &cobra.Command{
+		Use:   "region",
+		Short: "Run one region",
+		Long: `Run one region: a DynamoDB endpoint backed by its own Badger database.
+
+Either give everything with flags:
+  globaltables region --name us-east-1 --listen 127.0.0.1:8000 --data ./data/us-east-1
+or take the region from a topology file, where flags override the file:
+  globaltables region --config configs/default.hcl --name eu-west-1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, level, err := f.resolve(cmd)
+			if err != nil {
+				return err
+			}
+			if f.checkConfig {
+				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s: config ok\n", cfg.Name, cfg.Listen, cfg.DataDir)
+				return nil
+			}
+			logger := newLogger(level, cmd.ErrOrStderr())
+			cfg.Logger = logger
+			r, err := region.New(cfg)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			logger.Info("effective config", "region", cfg.Name, "listen", cfg.Listen, "data", cfg.DataDir,
+				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync)
+			if err := r.Run(cmd.Context()); err != nil {
+				return err
+			}
+			return r.Close()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. configs/default.hcl)")
+	fl.StringVar(&f.name, "name", "", "region name, e.g. us-east-1 (required)")
+	fl.StringVar(&f.listen, "listen", "", "host:port of the DynamoDB endpoint, e.g. 127.0.0.1:8000")
+	fl.StringVar(&f.data, "data", "", "data folder of the region")
+	fl.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error (default info)")
+	fl.DurationVar(&f.ttlInterval, "ttl-interval", 0, "how often expired TTL items are deleted (default 10s)")
+	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
+	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration and exit")
+	return cmd
+}
+
+// resolve merges defaults, the topology file and flags into a region
+// config, and says what is missing in terms of the flags to add.
+func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error) {
+	cfg := region.Config{Name: f.name, TTLInterval: region.DefaultTTLInterval}
+	level := "info"
+	if f.name == "" {
+		return cfg, "", usagef("--name is required (e.g. --name us-east-1)")
+	}
+	if f.config != "" {
+		t, err := topology.Load(f.config)
+		if err != nil {
+			return cfg, "", err
+		}
+		r, err := t.Region(f.name)
+		if err != nil {
+			return cfg, "", err
+		}
+		cfg.Listen, cfg.DataDir, level = r.Listen, r.DataDir, t.LogLevel
+		if cfg.TTLInterval, err = t.TTL(); err != nil {
+			return cfg, "", err
+		}
+	}
+	fl := cmd.Flags()
+	if fl.Changed("listen") {
+		cfg.Listen = f.listen
+	}
+	if fl.Changed("data") {
+		cfg.DataDir = f.data
+	}
+	if fl.Changed("log-level") {
+		level = f.logLevel
+	}
+	if fl.Changed("ttl-interval") {
+		if f.ttlInterval <= 0 {
+			return cfg, "", usagef("--ttl-interval must be positive, e.g. --ttl-interval 10s")
+		}
+		cfg.TTLInterval = f.ttlInterval
+	}
+	cfg.NoSync = f.noSync
+	if cfg.Listen == "" {
+		return cfg, "", usagef("--listen is required without --config (e.g. --listen 127.0.0.1:8000)")
+	}
+	if cfg.DataDir == "" {
+		return cfg, "", usagef("--data is required without --config (e.g. --data ./data/%s)", f.name)
+	}
+	if hclog.LevelFromString(level) == hclog.NoLevel {
+		return cfg, "", usagef("--log-level %q: use trace, debug, info, warn or error", level)
+	}
+	return cfg, level, cfg.Validate()
+}
+
+// newLogger returns the process's root logger, writing to w. The standard
+// library's logger is redirected into it, so dependencies' output lands in
+// the same stream.
+func newLogger(level string, w io.Writer) hclog.Logger {
+	l := hclog.New(&hclog.LoggerOptions{
+		Name:   "globaltables",
+		Level:  hclog.LevelFromString(level),
+		Output: w,
+	})
+	log.SetFlags(0)
+	log.SetOutput(l.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
+	return l
+}

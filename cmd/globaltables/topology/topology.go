@@ -1,0 +1,180 @@
+// Package topology reads the topology file: which regions run, where they
+// listen and keep their data, and the settings every region shares. The file
+// is HCL, parsed with hashicorp/hcl's gohcl into one struct, validated once,
+// and handed to the commands that start regions.
+//
+// Precedence is defaults < file < command-line flags; this package applies
+// the first two and leaves flags to the commands.
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// DefaultDataDir is the data folder when the file names none.
+const DefaultDataDir = "data"
+
+// Topology is a whole topology file.
+type Topology struct {
+	// DataDir is the parent of every region's data folder, relative to the
+	// working directory. Default "data".
+	DataDir string `hcl:"data_dir,optional"`
+	// LogLevel is hclog's level name (trace, debug, info, warn, error).
+	// Default "info".
+	LogLevel string `hcl:"log_level,optional"`
+	// TTLInterval is how often each region sweeps expired items, as a
+	// duration string. Default "10s".
+	TTLInterval string `hcl:"ttl_interval,optional"`
+	// Regions are the regions, in file order.
+	Regions []Region `hcl:"region,block"`
+
+	// Path is the file the topology was read from ("" if built in code).
+	Path string
+}
+
+// Region is one region block.
+type Region struct {
+	// Name is the block label, e.g. "us-east-1".
+	Name string `hcl:"name,label"`
+	// Listen is the DynamoDB endpoint's host:port.
+	Listen string `hcl:"listen"`
+	// DataDir overrides the region's data folder. Default DataDir/Name.
+	DataDir string `hcl:"data_dir,optional"`
+}
+
+// Load reads and validates a topology file.
+func Load(path string) (*Topology, error) {
+	p := hclparse.NewParser()
+	f, diags := p.ParseHCLFile(path)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("read topology: %w", diags)
+	}
+	return decode(f.Body, path)
+}
+
+// Parse reads a topology from HCL source; name is used in error messages.
+func Parse(src []byte, name string) (*Topology, error) {
+	p := hclparse.NewParser()
+	f, diags := p.ParseHCL(src, name)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("read topology: %w", diags)
+	}
+	return decode(f.Body, name)
+}
+
+func decode(body hcl.Body, path string) (*Topology, error) {
+	var t Topology
+	if diags := gohcl.DecodeBody(body, nil, &t); diags.HasErrors() {
+		return nil, fmt.Errorf("read topology: %w", diags)
+	}
+	t.Path = path
+	t.applyDefaults()
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("topology %s: %w", path, err)
+	}
+	return &t, nil
+}
+
+func (t *Topology) applyDefaults() {
+	if t.DataDir == "" {
+		t.DataDir = DefaultDataDir
+	}
+	if t.LogLevel == "" {
+		t.LogLevel = "info"
+	}
+	if t.TTLInterval == "" {
+		t.TTLInterval = "10s"
+	}
+	for i := range t.Regions {
+		if t.Regions[i].DataDir == "" {
+			t.Regions[i].DataDir = filepath.Join(t.DataDir, t.Regions[i].Name)
+		}
+	}
+}
+
+// Validate reports every problem in the topology at once.
+func (t *Topology) Validate() error {
+	var errs []error
+	if len(t.Regions) == 0 {
+		errs = append(errs, errors.New(`no regions: add at least one region "name" { listen = "127.0.0.1:8000" } block`))
+	}
+	if _, err := t.TTL(); err != nil {
+		errs = append(errs, fmt.Errorf("ttl_interval: %w", err))
+	}
+	switch t.LogLevel {
+	case "trace", "debug", "info", "warn", "error", "off":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: use trace, debug, info, warn, error or off", t.LogLevel))
+	}
+	names := map[string]bool{}
+	listens := map[string]string{}
+	dirs := map[string]string{}
+	for _, r := range t.Regions {
+		if !validName(r.Name) {
+			errs = append(errs, fmt.Errorf("region %q: a name is 1 to 64 letters, digits and dashes", r.Name))
+		}
+		if names[r.Name] {
+			errs = append(errs, fmt.Errorf("region %q is defined twice", r.Name))
+		}
+		names[r.Name] = true
+		if _, port, err := net.SplitHostPort(r.Listen); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("region %q: listen %q is not host:port", r.Name, r.Listen))
+		} else if other, dup := listens[r.Listen]; dup && port != "0" {
+			errs = append(errs, fmt.Errorf("regions %q and %q both listen on %s", other, r.Name, r.Listen))
+		}
+		listens[r.Listen] = r.Name
+		if other, dup := dirs[filepath.Clean(r.DataDir)]; dup {
+			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
+		}
+		dirs[filepath.Clean(r.DataDir)] = r.Name
+	}
+	return errors.Join(errs...)
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// TTL returns the parsed ttl_interval.
+func (t *Topology) TTL() (time.Duration, error) {
+	d, err := time.ParseDuration(t.TTLInterval)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s is not positive", t.TTLInterval)
+	}
+	return d, nil
+}
+
+// Region returns the region named name.
+func (t *Topology) Region(name string) (Region, error) {
+	for _, r := range t.Regions {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	names := make([]string, len(t.Regions))
+	for i, r := range t.Regions {
+		names[i] = r.Name
+	}
+	sort.Strings(names)
+	return Region{}, fmt.Errorf("no region %q in %s (it has %v)", name, t.Path, names)
+}

@@ -1,0 +1,199 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/store"
+)
+
+// Defaults for Config.
+const (
+	// DefaultTTLInterval is how often the TTL sweeper looks for expired
+	// items. DynamoDB deletes them within a few days; a short interval makes
+	// the behaviour observable in experiments.
+	DefaultTTLInterval = 10 * time.Second
+	// DefaultShutdownTimeout bounds how long Run waits for in-flight
+	// requests when it stops.
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Config configures a Region.
+type Config struct {
+	// Name is the region's name, e.g. "us-east-1". Required.
+	Name string
+	// Listen is the host:port the DynamoDB endpoint listens on. Required;
+	// port 0 picks a free port (see Region.Addr).
+	Listen string
+	// DataDir is the region's data folder. Required.
+	DataDir string
+	// Logger is the parent logger; default: a null logger.
+	Logger hclog.Logger
+	// TTLInterval is how often expired items are swept. Default
+	// DefaultTTLInterval; negative disables the sweeper.
+	TTLInterval time.Duration
+	// NoSync turns off the fsync of every commit. Faster, and loses
+	// acknowledged writes when the machine (not just the process) crashes.
+	NoSync bool
+	// Now is the region's wall clock. Default time.Now. The lab skews it.
+	Now func() time.Time
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("region name is required"))
+	}
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen address is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data folder is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Region is one running region.
+type Region struct {
+	cfg   Config
+	log   hclog.Logger
+	clock *conflict.HLC
+	db    *store.DB
+	api   *api.Server
+	ln    net.Listener
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the region's store and listening socket.
+func New(cfg Config) (*Region, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("region config: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.TTLInterval == 0 {
+		cfg.TTLInterval = DefaultTTLInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Region{cfg: cfg, log: cfg.Logger.Named("region").With("region", cfg.Name)}
+	r.clock = conflict.NewHLC(cfg.Name, cfg.Now)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	scfg := store.DefaultConfig()
+	scfg.Dir = cfg.DataDir
+	scfg.Region = cfg.Name
+	scfg.Clock = r.clock
+	scfg.SyncWrites = !cfg.NoSync
+	scfg.Logger = cfg.Logger.Named("store")
+	db, err := store.Open(scfg)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	r.db = db
+
+	srv, err := api.New(api.Config{
+		Region: cfg.Name,
+		DB:     db,
+		Logger: cfg.Logger.Named("api"),
+		Now:    cfg.Now,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	r.api = srv
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		srv.Close()
+		db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	r.ln = ln
+	return r, nil
+}
+
+// Addr returns the address the endpoint listens on.
+func (r *Region) Addr() net.Addr { return r.ln.Addr() }
+
+// URL returns the endpoint URL clients use.
+func (r *Region) URL() string { return "http://" + r.ln.Addr().String() }
+
+// DB returns the region's store.
+func (r *Region) DB() *store.DB { return r.db }
+
+// Run serves the API and runs the background loops until ctx is cancelled.
+// It returns nil after a clean stop.
+func (r *Region) Run(ctx context.Context) error {
+	hs := &http.Server{
+		Handler:           r.api,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          r.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := hs.Serve(r.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve: %w", err)
+		}
+	}()
+	if r.cfg.TTLInterval > 0 {
+		sw := &sweeper{db: r.db, log: r.log.Named("ttl"), now: r.cfg.Now, interval: r.cfg.TTLInterval}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sw.Run(ctx)
+		}()
+	}
+	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer scancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	wg.Wait()
+	r.api.Close()
+	r.log.Info("region stopped")
+	return runErr
+}
+
+// Close releases the store. Call it after Run has returned. It is
+// idempotent.
+func (r *Region) Close() error {
+	r.closeOnce.Do(func() {
+		r.ln.Close()
+		r.api.Close()
+		r.closeErr = r.db.Close()
+	})
+	return r.closeErr
+}
