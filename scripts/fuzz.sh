@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module for a while each (default 20s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time=${1:-20s}
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //'); do
+    echo "== $pkg $target"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$time" "$pkg"
+  done
+done

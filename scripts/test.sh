@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test the project has: the Go tests with the race detector, then
+# the AWS CLI smoke test against a freshly built region. Laptops and CI run
+# this same script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/lint.sh
+go test -race -count=1 -timeout 20m ./...
+
+mkdir -p bin
+go build -o bin/globaltables ./cmd/globaltables
+scripts/smoke.sh bin/globaltables
