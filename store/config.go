@@ -127,11 +127,14 @@ func (c Config) badgerOptions(logger hclog.Logger) badger.Options {
 		dir = ""
 	}
 	opts := badger.DefaultOptions(dir)
-	if !c.InMemory {
+	if c.InMemory {
+		// In memory, Badger rejects values above the threshold, so keep it
+		// as high as Badger allows: 1 MiB (above DynamoDB's 400 KB item)
+		// or the transaction limit, 15% of a memtable.
+		opts = opts.WithValueThreshold(min(1<<20, 15*c.MemTableSize/100))
+	} else {
 		// Values above 4 KiB go to the value log, so large items cost a
-		// pointer in the LSM tree and in the transaction size limit. In
-		// memory, Badger rejects values above the threshold instead, so
-		// the default (1 MiB, above DynamoDB's 400 KB item) stays.
+		// pointer in the LSM tree and in the transaction size limit.
 		opts = opts.WithValueThreshold(4 << 10)
 	}
 	return opts.

@@ -34,6 +34,10 @@ var (
 	// ErrConflict is returned by Update when its transaction kept conflicting
 	// with concurrent ones and the retries ran out.
 	ErrConflict = errors.New("store: transaction conflict")
+	// ErrTxTooBig is returned when a transaction's writes (items, index
+	// entries and change records) exceed what one Badger transaction holds
+	// (see Config.MemTableSize).
+	ErrTxTooBig = errors.New("store: transaction too big")
 	// ErrCorrupt is returned when a stored row or record cannot be decoded.
 	ErrCorrupt = errors.New("store: corrupt data")
 	// ErrBadChange is returned by DecodeChange for malformed input.

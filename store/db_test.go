@@ -277,3 +277,23 @@ func TestConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+func TestDB_OversizedTransactionFails(t *testing.T) {
+	db := storetest.Open(t, func(c *store.Config) { c.MemTableSize = 1 << 20 }) // ~150 KB per transaction
+	tbl := storetest.CreateTable(t, db, storetest.HashRangeTable("t", attr.TypeS, attr.TypeInvalid))
+	pad := s(string(make([]byte, 10<<10)))
+	err := db.Update(t.Context(), func(tx *store.Tx) error {
+		for i := range 100 {
+			if _, err := tx.Put(tbl, attr.Item{"pk": s(fmt.Sprint(i)), "pad": pad}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrTxTooBig) {
+		t.Fatalf("Update = %v, want ErrTxTooBig", err)
+	}
+	if c, _ := db.Stats("t"); c != 0 {
+		t.Errorf("Stats = %d after a failed transaction", c)
+	}
+}

@@ -75,6 +75,26 @@
 //   - Deleting an absent item (or a tombstone) writes nothing and records no
 //     change.
 //
+// # Durability
+//
+// With Config.SyncWrites an Update returns only after its commit is fsynced.
+// Badger's own SyncWrites msyncs its log once per transaction even when its
+// writer batches several, so the store does group commit itself (sync.go):
+// commits that finish while one fsync round runs share the next. Change
+// records are handed to the publisher only once on disk.
+//
+// # For replication
+//
+// Applying a remote change is meant to reuse this package's pieces inside a
+// Tx: read the row (getRow), decide with conflict.Decide(row.Version,
+// change.Version), write it through tx.writeRow (which keeps indexes and
+// statistics right; a tombstone is Record{Deleted: true}), keep the remote
+// version and its Prev as they are, call Clock.Observe(change.Version), and
+// store the per-source cursor under the reserved s| prefix in the same
+// transaction. Whether an applied remote change is logged as a Change (for
+// chained replication) is the replicator's call; commit assigns sequence
+// numbers only to tx.changes.
+//
 // Item counts and sizes (Stats) are kept in memory, updated after each
 // successful commit, written to m|s by Close and recounted from the rows at
 // Open when that snapshot is missing (after a crash).

@@ -138,3 +138,31 @@ func TestDB_SyncWritesUsesGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestDB_CloseStopsValueLogGC runs value-log GC every millisecond while
+// writing, then closes: Close must stop the loop and not hang or race.
+func TestDB_CloseStopsValueLogGC(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.Region, cfg.GCInterval = t.TempDir(), "r", time.Millisecond
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
+	if err := db.CreateTable(tbl); err != nil {
+		t.Fatal(err)
+	}
+	big := attr.String(string(make([]byte, 8<<10))) // above the value threshold: in the value log
+	for i := range 50 {
+		err := db.Update(t.Context(), func(tx *Tx) error {
+			_, err := tx.Put(tbl, attr.Item{"pk": attr.String("k"), "v": big, "i": attr.Number(string(rune('0' + i%10)))})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

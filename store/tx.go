@@ -234,19 +234,19 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 // one place rows change, for local writes and (later) remote ones.
 func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 	if err := tx.txn.Set(k, appendRow(nil, rec)); err != nil {
-		return fmt.Errorf("write row: %w", err)
+		return fmt.Errorf("write row: %w", txErr(err))
 	}
 	for _, ix := range t.maintained() {
 		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
 		newKey, newVal, hasEntry := indexEntry(t, ix, rec, pk, sk)
 		if hadEntry && (!hasEntry || !bytes.Equal(oldKey, newKey)) {
 			if err := tx.txn.Delete(oldKey); err != nil {
-				return fmt.Errorf("delete entry of index %s: %w", ix.Name, err)
+				return fmt.Errorf("delete entry of index %s: %w", ix.Name, txErr(err))
 			}
 		}
 		if hasEntry {
 			if err := tx.txn.Set(newKey, newVal); err != nil {
-				return fmt.Errorf("write entry of index %s: %w", ix.Name, err)
+				return fmt.Errorf("write entry of index %s: %w", ix.Name, txErr(err))
 			}
 		}
 	}
@@ -332,7 +332,7 @@ func (tx *Tx) commit() error {
 		c.Seq, c.CommittedAt = seq, now
 		if err := tx.txn.Set(changeKey(seq), AppendChange(nil, c)); err != nil {
 			db.commitMu.Unlock()
-			return fmt.Errorf("log change: %w", err)
+			return fmt.Errorf("log change: %w", txErr(err))
 		}
 	}
 	tx.txn.CommitWith(func(err error) { done <- err })
@@ -360,4 +360,13 @@ func (db *DB) nextSeq() (uint64, error) {
 			return n, nil
 		}
 	}
+}
+
+// txErr maps Badger's transaction-size errors to ErrTxTooBig, keeping
+// Badger's error in the chain.
+func txErr(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return fmt.Errorf("%w: %w", ErrTxTooBig, err)
+	}
+	return err
 }

@@ -397,8 +397,8 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 				renderAttr(kc.Range[0]), renderAttr(kc.Range[1]))
 		}
 	}
-	if pc, ok := any(filter).(interface{ Paths() []expr.Path }); ok && filter != nil {
-		for _, path := range pc.Paths() {
+	if filter != nil {
+		for _, path := range filter.Paths() {
 			for _, ke := range []string{ks.Hash, ks.Range} {
 				if ke != "" && len(path) > 0 && path[0].Name == ke {
 					return nil, Validation("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s", ke)

@@ -1,0 +1,152 @@
+package region_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/region"
+)
+
+// startRegion runs a region in-process until the test ends.
+func startRegion(t *testing.T, cfg region.Config) (*region.Region, *dynamodb.Client) {
+	t.Helper()
+	r, err := region.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	client := dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(r.URL()),
+		Credentials:      credentials.NewStaticCredentialsProvider("x", "y", ""),
+		RetryMaxAttempts: 1,
+	})
+	return r, client
+}
+
+func TestRegion_TTLSweeperDeletesExpiredItems(t *testing.T) {
+	var nowUnix atomic.Int64
+	nowUnix.Store(1_800_000_000)
+	r, c := startRegion(t, region.Config{
+		Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+		TTLInterval: 20 * time.Millisecond,
+		Now:         func() time.Time { return time.Unix(nowUnix.Load(), 0) },
+	})
+	ctx := context.Background()
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("Sessions"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String("Sessions"),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{Enabled: aws.Bool(true), AttributeName: aws.String("exp")}}); err != nil {
+		t.Fatal(err)
+	}
+	now := nowUnix.Load()
+	items := map[string]types.AttributeValue{
+		"expired":    &types.AttributeValueMemberN{Value: strconv.FormatInt(now-10, 10)},
+		"future":     &types.AttributeValueMemberN{Value: strconv.FormatInt(now+3600, 10)},
+		"ancient":    &types.AttributeValueMemberN{Value: strconv.FormatInt(now-6*365*24*3600, 10)}, // over 5 years: ignored
+		"not-number": &types.AttributeValueMemberS{Value: "0"},
+	}
+	for id, exp := range items {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("Sessions"), Item: map[string]types.AttributeValue{
+			"id": &types.AttributeValueMemberS{Value: id}, "exp": exp}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(id string) bool {
+		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Sessions"), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Item != nil
+	}
+	waitFor(t, 10*time.Second, func() error {
+		if exists("expired") {
+			return fmt.Errorf("expired item still present")
+		}
+		return nil
+	})
+	for _, id := range []string{"future", "ancient", "not-number"} {
+		if !exists(id) {
+			t.Errorf("%s was deleted", id)
+		}
+	}
+	// The deletion went through the write path: it left a change record.
+	changes, err := r.DB().Changes(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ch := range changes {
+		if ch.Deleted && ch.Key["id"].S == "expired" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the TTL delete left no change record")
+	}
+	// Time passes: the future item expires too.
+	nowUnix.Add(7200)
+	waitFor(t, 10*time.Second, func() error {
+		if exists("future") {
+			return fmt.Errorf("future item not yet deleted")
+		}
+		return nil
+	})
+}
+
+func TestRegion_ConfigErrors(t *testing.T) {
+	if _, err := region.New(region.Config{}); err == nil {
+		t.Fatal("an empty config must be refused")
+	}
+	r, err := region.New(region.Config{Name: "a", Listen: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = fn(); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("not met within %s: %v", timeout, err)
+}
