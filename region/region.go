@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type Config struct {
 	NoSync bool
 	// Now is the region's wall clock. Default time.Now. The lab skews it.
 	Now func() time.Time
+	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
+	// DynamoDB endpoint.
+	Pprof bool
 }
 
 // Validate checks the configuration.
@@ -120,6 +124,13 @@ func New(cfg Config) (*Region, error) {
 		return nil, err
 	}
 	r.api = srv
+	if cfg.Pprof {
+		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		srv.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+		srv.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		srv.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+		srv.Handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

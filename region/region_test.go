@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/region/regiontest"
 )
 
 // startRegion runs a region in-process until the test ends.
@@ -35,13 +35,7 @@ func startRegion(t *testing.T, cfg region.Config) (*region.Region, *dynamodb.Cli
 			t.Errorf("close: %v", err)
 		}
 	})
-	client := dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(r.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider("x", "y", ""),
-		RetryMaxAttempts: 1,
-	})
-	return r, client
+	return r, regiontest.NewClient(r.URL())
 }
 
 func TestRegion_TTLSweeperDeletesExpiredItems(t *testing.T) {
@@ -87,7 +81,7 @@ func TestRegion_TTLSweeperDeletesExpiredItems(t *testing.T) {
 		}
 		return out.Item != nil
 	}
-	waitFor(t, 10*time.Second, func() error {
+	regiontest.WaitFor(t, 10*time.Second, func() error {
 		if exists("expired") {
 			return fmt.Errorf("expired item still present")
 		}
@@ -114,7 +108,7 @@ func TestRegion_TTLSweeperDeletesExpiredItems(t *testing.T) {
 	}
 	// Time passes: the future item expires too.
 	nowUnix.Add(7200)
-	waitFor(t, 10*time.Second, func() error {
+	regiontest.WaitFor(t, 10*time.Second, func() error {
 		if exists("future") {
 			return fmt.Errorf("future item not yet deleted")
 		}
@@ -136,17 +130,4 @@ func TestRegion_ConfigErrors(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = fn(); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("not met within %s: %v", timeout, err)
 }

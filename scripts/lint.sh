@@ -2,7 +2,7 @@
 # gofmt and go vet over the whole module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" $unformatted >&2
   exit 1

@@ -53,7 +53,7 @@ func BenchmarkPut(b *testing.B) {
 						}
 					})
 				}
-				b.ReportMetric(float64(store.SyncRounds(db)-rounds)/float64(b.N), "fsyncs/op")
+				b.ReportMetric(float64(store.SyncRounds(db)-rounds)/float64(b.N), "syncrounds/op")
 			})
 		}
 	}

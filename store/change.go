@@ -259,7 +259,7 @@ func (db *DB) Changes(afterSeq uint64, max int) ([]*Change, error) {
 	// Hand out only records that are on disk: a region that published a
 	// change and then lost it to a power cut would diverge from the others.
 	if len(out) > 0 {
-		if err := db.durable(); err != nil {
+		if err := db.durable(false); err != nil {
 			return nil, fmt.Errorf("read changes: %w", err)
 		}
 	}

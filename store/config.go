@@ -24,6 +24,10 @@ const (
 	DefaultGCDiscardRatio = 0.5
 )
 
+// valueThreshold is the value size from which Badger stores a value in the
+// value log rather than in the LSM tree, on disk.
+const valueThreshold = 4 << 10
+
 // Clock mints the versions of local writes. conflict.HLC implements it.
 type Clock interface {
 	// Next returns a version greater than after and than every version
@@ -133,9 +137,9 @@ func (c Config) badgerOptions(logger hclog.Logger) badger.Options {
 		// or the transaction limit, 15% of a memtable.
 		opts = opts.WithValueThreshold(min(1<<20, 15*c.MemTableSize/100))
 	} else {
-		// Values above 4 KiB go to the value log, so large items cost a
-		// pointer in the LSM tree and in the transaction size limit.
-		opts = opts.WithValueThreshold(4 << 10)
+		// Values of 4 KiB and more go to the value log, so large items
+		// cost a pointer in the LSM tree and in the transaction size limit.
+		opts = opts.WithValueThreshold(valueThreshold)
 	}
 	return opts.
 		WithInMemory(c.InMemory).

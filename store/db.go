@@ -51,7 +51,8 @@ type DB struct {
 	bdb   *badger.DB
 	clock Clock
 	seq   *badger.Sequence
-	group *groupSync // nil unless SyncWrites on disk
+	group *groupSync  // nil unless SyncWrites on disk
+	files *fileSyncer // the group's sync, nil with it
 
 	// commitMu serializes the assignment of change sequence numbers with
 	// the hand-off of their transaction to Badger, so that sequence order is
@@ -100,8 +101,11 @@ func Open(cfg Config) (*DB, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
 	if cfg.SyncWrites && !cfg.InMemory {
-		fsync := &fileSyncer{dir: cfg.Dir, clean: make(map[string]bool)}
-		db.group = newGroupSync(fsync.sync)
+		// The first round syncs every log file: values written before a
+		// crash may sit in any of them.
+		db.files = &fileSyncer{dir: cfg.Dir, clean: make(map[string]bool)}
+		db.files.vlogDirty.Store(true)
+		db.group = newGroupSync(db.files.sync)
 		db.bg.Add(1)
 		go func() {
 			defer db.bg.Done()
@@ -211,6 +215,9 @@ func (db *DB) gcLoop(ctx context.Context) {
 		}
 		if rewritten > 0 {
 			db.log.Debug("value-log gc", "files_rewritten", rewritten)
+			if err := db.durable(true); err != nil && !errors.Is(err, ErrClosed) {
+				db.log.Error("sync after value-log gc failed", "error", err)
+			}
 		}
 	}
 }

@@ -91,10 +91,18 @@ func TestFileSyncer_SkipsRetiredFilesOnceSynced(t *testing.T) {
 	if err := s.sync(); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]bool{"00001.mem": true, "00002.mem": false, "000001.vlog": true, "000002.vlog": false} {
+	// Without value-log writes, only the memtable logs are synced.
+	for name, want := range map[string]bool{"00001.mem": true, "00002.mem": false, "000001.vlog": false, "000002.vlog": false} {
 		if s.clean[name] != want {
 			t.Errorf("clean[%s] = %v, want %v", name, s.clean[name], want)
 		}
+	}
+	s.vlogDirty.Store(true)
+	if err := s.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.clean["000001.vlog"] || s.clean["000002.vlog"] || s.vlogDirty.Load() {
+		t.Errorf("after a value-log write: clean = %v, dirty = %v", s.clean, s.vlogDirty.Load())
 	}
 	if err := os.Remove(filepath.Join(dir, "00001.mem")); err != nil {
 		t.Fatal(err)

@@ -453,7 +453,7 @@ func (db *DB) CreateTable(t *Table) error {
 		}
 		return fmt.Errorf("create table %s: %w", t.Name, err)
 	}
-	if err := db.durable(); err != nil {
+	if err := db.durable(true); err != nil {
 		return fmt.Errorf("create table %s: %w", t.Name, err)
 	}
 	db.mu.Lock()
@@ -574,7 +574,7 @@ func (db *DB) updateTable(name string, fn func(t *Table) error) (*Table, error) 
 		}
 		return nil, fmt.Errorf("update table %s: %w", name, err)
 	}
-	if err := db.durable(); err != nil {
+	if err := db.durable(true); err != nil {
 		return nil, fmt.Errorf("update table %s: %w", name, err)
 	}
 	if err := db.refreshTable(name); err != nil {
@@ -645,7 +645,7 @@ func (db *DB) DeleteTable(name string) error {
 		}
 		return fmt.Errorf("delete table %s: %w", name, err)
 	}
-	if err := db.durable(); err != nil {
+	if err := db.durable(true); err != nil {
 		return fmt.Errorf("delete table %s: %w", name, err)
 	}
 	if err := db.refreshTable(name); err != nil {
@@ -809,6 +809,7 @@ func (db *DB) backfillBatch(name string, tid uint64, iid uint32, cursor []byte) 
 	}
 	var next []byte
 	n := 0
+	big := false
 	err = func() error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = itemPrefix(tid)
@@ -837,6 +838,7 @@ func (db *DB) backfillBatch(name string, tid uint64, iid uint32, cursor []byte) 
 				if err := txn.Set(k, v); err != nil {
 					return err
 				}
+				big = big || len(v) >= valueThreshold
 			}
 		}
 		return nil
@@ -846,6 +848,10 @@ func (db *DB) backfillBatch(name string, tid uint64, iid uint32, cursor []byte) 
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, nil, err
+	}
+	if big && db.files != nil {
+		// Made durable with the final status change of BackfillIndex.
+		db.files.vlogDirty.Store(true)
 	}
 	return n, next, nil
 }

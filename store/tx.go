@@ -34,6 +34,17 @@ type Tx struct {
 	changes []*Change
 	deltas  map[uint64]*statsDelta // by table ID
 	done    bool
+	// bigValues records a value of valueThreshold bytes or more, which
+	// Badger puts in the value log.
+	bigValues bool
+}
+
+// set writes one key in the transaction.
+func (tx *Tx) set(k, v []byte) error {
+	if len(v) >= valueThreshold {
+		tx.bigValues = true
+	}
+	return txErr(tx.txn.Set(k, v))
 }
 
 // Update runs fn in one atomic Badger read-write transaction and commits it.
@@ -233,8 +244,8 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 // brings every maintained index and the statistics delta in line. It is the
 // one place rows change, for local writes and (later) remote ones.
 func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
-	if err := tx.txn.Set(k, appendRow(nil, rec)); err != nil {
-		return fmt.Errorf("write row: %w", txErr(err))
+	if err := tx.set(k, appendRow(nil, rec)); err != nil {
+		return fmt.Errorf("write row: %w", err)
 	}
 	for _, ix := range t.maintained() {
 		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
@@ -245,8 +256,8 @@ func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 			}
 		}
 		if hasEntry {
-			if err := tx.txn.Set(newKey, newVal); err != nil {
-				return fmt.Errorf("write entry of index %s: %w", ix.Name, txErr(err))
+			if err := tx.set(newKey, newVal); err != nil {
+				return fmt.Errorf("write entry of index %s: %w", ix.Name, err)
 			}
 		}
 	}
@@ -330,9 +341,9 @@ func (tx *Tx) commit() error {
 			return err
 		}
 		c.Seq, c.CommittedAt = seq, now
-		if err := tx.txn.Set(changeKey(seq), AppendChange(nil, c)); err != nil {
+		if err := tx.set(changeKey(seq), AppendChange(nil, c)); err != nil {
 			db.commitMu.Unlock()
-			return fmt.Errorf("log change: %w", txErr(err))
+			return fmt.Errorf("log change: %w", err)
 		}
 	}
 	tx.txn.CommitWith(func(err error) { done <- err })
@@ -340,7 +351,7 @@ func (tx *Tx) commit() error {
 	if err := <-done; err != nil {
 		return err
 	}
-	if err := db.durable(); err != nil {
+	if err := db.durable(tx.bigValues); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.applyStats(tx.deltas)

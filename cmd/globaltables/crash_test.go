@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/region/regiontest"
 )
 
 // TestRegion_KillNineKeepsAcknowledgedWrites kills a region process with
@@ -30,7 +32,7 @@ func TestRegion_KillNineKeepsAcknowledgedWrites(t *testing.T) {
 	args := []string{"--name", "us-east-1", "--listen", "127.0.0.1:0", "--data", dir}
 	p := startRegionProc(t, args...)
 	ctx := context.Background()
-	if _, err := newClient(p.URL).CreateTable(ctx, &dynamodb.CreateTableInput{
+	if _, err := regiontest.NewClient(p.URL).CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String("Crash"),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
@@ -45,7 +47,7 @@ func TestRegion_KillNineKeepsAcknowledgedWrites(t *testing.T) {
 	counters := make([]int, workers) // last acknowledged counter value per worker
 	next := make([]int, workers)     // next sequence number per worker, across rounds
 	for round := 0; round < 4; round++ {
-		client := newClient(p.URL)
+		client := regiontest.NewClient(p.URL)
 		target := 50 + rng.Intn(300)
 		reached := make(chan struct{})
 		var once sync.Once
@@ -95,7 +97,7 @@ func TestRegion_KillNineKeepsAcknowledgedWrites(t *testing.T) {
 		wg.Wait()
 
 		p = startRegionProc(t, args...)
-		got := scanAll(t, newClient(p.URL), "Crash")
+		got := scanAll(t, regiontest.NewClient(p.URL), "Crash")
 		mu.Lock()
 		for k, v := range acked {
 			if got[k] != v {

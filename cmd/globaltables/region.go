@@ -22,6 +22,7 @@ type regionFlags struct {
 	ttlInterval time.Duration
 	noSync      bool
 	checkConfig bool
+	pprof       bool
 }
 
 func newRegionCmd() *cobra.Command {
@@ -69,6 +70,7 @@ or take the region from a topology file, where flags override the file:
 	fl.DurationVar(&f.ttlInterval, "ttl-interval", 0, "how often expired TTL items are deleted (default 10s)")
 	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration and exit")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiling endpoints under /debug/pprof/ on the endpoint")
 	return cmd
 }
 
@@ -111,6 +113,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		cfg.TTLInterval = f.ttlInterval
 	}
 	cfg.NoSync = f.noSync
+	cfg.Pprof = f.pprof
 	if cfg.Listen == "" {
 		return cfg, "", usagef("--listen is required without --config (e.g. --listen 127.0.0.1:8000)")
 	}

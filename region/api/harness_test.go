@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/region/regiontest"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -29,6 +28,13 @@ type testRegion struct {
 // startRegion starts a region for one test and stops it when the test ends.
 func startRegion(t *testing.T) *testRegion {
 	t.Helper()
+	return startRegionWithHooks(t, api.Hooks{})
+}
+
+// startRegionWithHooks is startRegion with the server's Hooks set, for tests
+// that control when index backfills run.
+func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
+	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Dir = t.TempDir()
 	cfg.Region = "us-east-1"
@@ -36,7 +42,7 @@ func startRegion(t *testing.T) *testRegion {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv, err := api.New(api.Config{Region: "us-east-1", DB: db})
+	srv, err := api.New(api.Config{Region: "us-east-1", DB: db, Hooks: hooks})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -59,18 +65,7 @@ func startRegion(t *testing.T) *testRegion {
 		db.Close()
 	})
 	url := "http://" + ln.Addr().String()
-	return &testRegion{URL: url, Client: newClient(url), DB: db, Server: srv}
-}
-
-// newClient returns an SDK client for an endpoint, with dummy credentials
-// and retries off so that a test sees each error as the server sent it.
-func newClient(url string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	return &testRegion{URL: url, Client: regiontest.NewClient(url), DB: db, Server: srv}
 }
 
 // apiErrorCode returns the error code of an SDK error, or "" for nil.

@@ -84,7 +84,7 @@ type Server struct {
 	db     *store.DB
 	log    hclog.Logger
 	ops    map[string]opFunc
-	extra  map[string]http.Handler // GET paths, e.g. status endpoints
+	extra  *http.ServeMux // GET endpoints beside the API: status, conflicts, pprof
 	reqID  atomic.Uint64
 	idBase string
 	tokens *tokenCache
@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:    cfg,
 		db:     cfg.DB,
 		log:    cfg.Logger,
-		extra:  map[string]http.Handler{},
+		extra:  http.NewServeMux(),
 		idBase: randomID(),
 		tokens: newTokenCache(10 * time.Minute),
 	}
@@ -156,9 +156,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handle serves GET requests for path with h, beside the API. The region
-// mounts its status and conflict endpoints here.
-func (s *Server) Handle(path string, h http.Handler) { s.extra[path] = h }
+// Handle serves non-POST requests matching pattern (a http.ServeMux
+// pattern) with h, beside the API. The region mounts its status, conflict
+// and profiling endpoints here.
+func (s *Server) Handle(pattern string, h http.Handler) { s.extra.Handle(pattern, h) }
 
 // Close stops the server's background work (index backfills) and waits for
 // it. It does not close the store.
@@ -184,7 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("x-amzn-RequestId", s.newRequestID())
 	if r.Method != http.MethodPost {
-		if x, ok := s.extra[r.URL.Path]; ok {
+		if x, pattern := s.extra.Handler(r); pattern != "" {
 			x.ServeHTTP(w, r)
 			return
 		}

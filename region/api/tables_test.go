@@ -2,11 +2,9 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -21,48 +19,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/region/regiontest"
 	"github.com/globaltables/globaltables/store"
 )
 
 // ---------------------------------------------------------------------------
 // Helpers of the table operation tests.
-
-// startRegionWithHooks is startRegion with the server's Hooks set, for tests
-// that control when index backfills run.
-func startRegionWithHooks(t *testing.T, hooks api.Hooks) *testRegion {
-	t.Helper()
-	cfg := store.DefaultConfig()
-	cfg.Dir = t.TempDir()
-	cfg.Region = "us-east-1"
-	db, err := store.Open(cfg)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	srv, err := api.New(api.Config{Region: "us-east-1", DB: db, Hooks: hooks})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-		<-done
-		srv.Close()
-		db.Close()
-	})
-	u := "http://" + ln.Addr().String()
-	return &testRegion{URL: u, Client: newClient(u), DB: db, Server: srv}
-}
 
 // ppHashTable is the input for a PAY_PER_REQUEST table keyed by the string pk.
 func ppHashTable(name string) *dynamodb.CreateTableInput {
@@ -169,22 +131,6 @@ func rawCall(t *testing.T, r *testRegion, op, body string) (code, msg string) {
 		t.Fatalf("decode error body %q: %v", b, err)
 	}
 	return e.Type[strings.LastIndexByte(e.Type, '#')+1:], e.Message
-}
-
-// waitFor polls cond until it returns nil or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -1014,7 +960,7 @@ func TestUpdateTable_CreatedIndexBackfillsByItself(t *testing.T) {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}}},
 	})
-	waitFor(t, 10*time.Second, func() error {
+	regiontest.WaitFor(t, 10*time.Second, func() error {
 		if g := findGSI(mustDescribeTable(t, r, "auto"), "by-color"); g.IndexStatus != types.IndexStatusActive {
 			return fmt.Errorf("index is %s", g.IndexStatus)
 		}

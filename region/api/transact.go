@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ func (s *Server) transactWriteItems(ctx context.Context, body []byte) (any, erro
 	// window returns the first outcome without running the writes again.
 	var digest [32]byte
 	if in.ClientRequestToken != nil {
-		digest = sha256.Sum256(body)
+		digest = in.digest()
 		if prev, ok, err := s.tokens.lookup(*in.ClientRequestToken, digest); err != nil {
 			return nil, err
 		} else if ok {
@@ -176,6 +177,53 @@ func (s *Server) transactWriteItems(ctx context.Context, body []byte) (any, erro
 }
 
 var errTransactionCanceled = errors.New("transaction canceled")
+
+// digest identifies the request for ClientRequestToken idempotency. It is
+// computed from the decoded request in a canonical form (maps in key order)
+// because clients serialise maps in any order: the same request sent twice
+// need not be the same bytes.
+func (in *transactWriteInput) digest() [32]byte {
+	h := sha256.New()
+	str := func(p *string) {
+		if p == nil {
+			h.Write([]byte{0})
+			return
+		}
+		h.Write([]byte{1})
+		h.Write(binary.AppendUvarint(nil, uint64(len(*p))))
+		h.Write([]byte(*p))
+	}
+	item := func(it attr.Item) {
+		b := attr.AppendItem(nil, it)
+		h.Write(binary.AppendUvarint(nil, uint64(len(b))))
+		h.Write(b)
+	}
+	str(in.ReturnConsumedCapacity)
+	str(in.ReturnItemCollectionMetrics)
+	for _, ta := range in.TransactItems {
+		for kind, op := range []*transactOp{ta.ConditionCheck, ta.Put, ta.Delete, ta.Update} {
+			if op == nil {
+				continue
+			}
+			h.Write([]byte{byte(kind)})
+			str(op.TableName)
+			item(op.Key)
+			item(op.Item)
+			str(op.ConditionExpression)
+			str(op.UpdateExpression)
+			str(op.ReturnValuesOnConditionCheckFailure)
+			names := make(attr.Item, len(op.Names))
+			for k, v := range op.Names {
+				names[k] = attr.String(v)
+			}
+			item(names)
+			item(attr.Item(op.Values))
+		}
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
 
 // planTransactAction validates one TransactItems element and turns it into
 // a writeAction.
