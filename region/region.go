@@ -154,11 +154,7 @@ func (r *Region) DB() *store.DB { return r.db }
 // Run serves the API and runs the background loops until ctx is cancelled.
 // It returns nil after a clean stop.
 func (r *Region) Run(ctx context.Context) error {
-	hs := &http.Server{
-		Handler:           r.api,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          r.log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
-	}
+	hs := r.api.HTTPServer()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -167,7 +163,7 @@ func (r *Region) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := hs.Serve(r.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(r.ln); err != nil {
 			errc <- fmt.Errorf("serve: %w", err)
 		}
 	}()
@@ -189,8 +185,8 @@ func (r *Region) Run(ctx context.Context) error {
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
 	defer scancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
+	if err := hs.ShutdownWithContext(sctx); err != nil {
+		r.log.Warn("in-flight requests did not finish in time", "error", err)
 	}
 	wg.Wait()
 	r.api.Close()

@@ -68,6 +68,29 @@ endpoint can be measured, so implementations can be compared like for like.`,
 	f.IntVar(&cfg.Keys, "keys", 10000, "distinct keys, written once before the run")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key sequence")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	cmd.AddCommand(newNullEndpointCmd())
+	return cmd
+}
+
+// newNullEndpointCmd runs an endpoint that answers without doing any work,
+// as a process of its own like the endpoints it is compared with.
+func newNullEndpointCmd() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "null-endpoint",
+		Short: "Serve canned DynamoDB responses, to measure the client's own ceiling",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := bench.StartNullEndpoint(listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "null endpoint serving endpoint=%s\n", n.URL())
+			<-cmd.Context().Done()
+			return n.Close()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "host:port to listen on")
 	return cmd
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv}
+	hs := srv.HTTPServer()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -59,7 +58,7 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		hs.Shutdown(ctx)
+		hs.ShutdownWithContext(ctx)
 		<-done
 		srv.Close()
 		db.Close()

@@ -53,6 +53,34 @@ type writeResponse struct {
 	ItemCollectionMetrics *ItemCollectionMetrics `json:"ItemCollectionMetrics,omitempty"`
 }
 
+// appendJSON encodes the response without reflection: PutItem, UpdateItem
+// and DeleteItem are the hottest write paths.
+func (r *writeResponse) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if r.Attributes != nil {
+		dst = append(dst, `"Attributes":`...)
+		dst = attr.AppendItemJSON(dst, r.Attributes)
+		sep = true
+	}
+	if r.ConsumedCapacity != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"ConsumedCapacity":`...)
+		dst = appendAnyJSON(dst, r.ConsumedCapacity)
+		sep = true
+	}
+	if r.ItemCollectionMetrics != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"ItemCollectionMetrics":`...)
+		dst = appendAnyJSON(dst, r.ItemCollectionMetrics)
+	}
+	return append(dst, '}')
+}
+
 // ItemCollectionMetrics is returned for writes to tables with local
 // secondary indexes when ReturnItemCollectionMetrics is SIZE.
 type ItemCollectionMetrics struct {
@@ -304,6 +332,26 @@ type getItemInput struct {
 type getItemResponse struct {
 	Item             attr.Item         `json:"Item,omitempty"`
 	ConsumedCapacity *ConsumedCapacity `json:"ConsumedCapacity,omitempty"`
+}
+
+// appendJSON encodes the response without reflection: GetItem is the
+// hottest read path.
+func (r *getItemResponse) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	sep := false
+	if r.Item != nil {
+		dst = append(dst, `"Item":`...)
+		dst = attr.AppendItemJSON(dst, r.Item)
+		sep = true
+	}
+	if r.ConsumedCapacity != nil {
+		if sep {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"ConsumedCapacity":`...)
+		dst = appendAnyJSON(dst, r.ConsumedCapacity)
+	}
+	return append(dst, '}')
 }
 
 func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {

@@ -180,93 +180,102 @@ func (s *Server) goBackground(fn func(ctx context.Context)) {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("x-amzn-RequestId", s.newRequestID())
-	if r.Method != http.MethodPost {
-		if x, pattern := s.extra.Handler(r); pattern != "" {
-			x.ServeHTTP(w, r)
-			return
-		}
-		if r.Method == http.MethodGet && r.URL.Path == "/" {
-			// DynamoDB answers a plain GET with a health line; load
-			// balancers and scripts use it to see that the endpoint is up.
-			h.Set("Content-Type", "text/plain")
-			fmt.Fprintf(w, "healthy: dynamodb.%s.amazonaws.com ", s.cfg.Region)
-			return
-		}
-		h.Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, "<UnknownOperationException/>\n")
-		return
-	}
-
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
-	if err != nil {
-		s.writeError(w, Serialization("could not read request body: %v", err))
-		return
-	}
-	if n > s.cfg.MaxBodyBytes {
-		s.writeError(w, RequestTooLarge())
-		return
-	}
-	body := buf.Bytes()
-
-	target := r.Header.Get("X-Amz-Target")
+// handle runs the operation named by an X-Amz-Target value on a request
+// body, writes the JSON response into out and returns the HTTP status. It
+// is the whole protocol but for HTTP itself, which the net/http and
+// fasthttp front ends share.
+func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) int {
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
 	if !ok || op == nil {
-		s.writeError(w, UnknownOperation())
-		return
+		return s.encodeError(out, UnknownOperation())
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		s.writeError(w, Serialization("Start of structure or map found where not expected"))
-		return
+		return s.encodeError(out, Serialization("Start of structure or map found where not expected"))
 	}
-	resp, err := op(r.Context(), body)
+	resp, err := op(ctx, body)
 	if err != nil {
 		var ae *Error
 		if !errors.As(err, &ae) {
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
-		s.writeError(w, ae)
-		return
+		return s.encodeError(out, ae)
 	}
-	s.writeJSON(w, http.StatusOK, resp)
+	return s.encode(out, http.StatusOK, resp)
 }
 
-// writeJSON encodes v and sends it with the headers DynamoDB sends,
-// x-amz-crc32 (the CRC-32 of the body, which SDKs verify) among them.
-func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+// ServeHTTP implements http.Handler: the API over net/http, and beside it
+// the GET endpoints (health, and whatever Handle mounted). The region serves
+// clients through HandleFastHTTP; this front end serves embedding, tests and
+// the GET endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("x-amzn-RequestId", s.newRequestID())
+	if r.Method != http.MethodPost {
+		s.serveGet(w, r)
+		return
+	}
+	in := bufPool.Get().(*bytes.Buffer)
+	in.Reset()
+	defer bufPool.Put(in)
 	out := bufPool.Get().(*bytes.Buffer)
 	out.Reset()
 	defer bufPool.Put(out)
-	var err error
-	if m, ok := v.(jsonAppender); ok {
-		out.Write(m.appendJSON(out.AvailableBuffer()))
-	} else {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(v)
+	var status int
+	n, err := in.ReadFrom(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	switch {
+	case err != nil:
+		status = s.encodeError(out, Serialization("could not read request body: %v", err))
+	case n > s.cfg.MaxBodyBytes:
+		status = s.encodeError(out, RequestTooLarge())
+	default:
+		status = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
-	if err != nil {
-		s.log.Error("encode response", "error", err)
-		out.Reset()
-		status = http.StatusInternalServerError
-		out.WriteString(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`)
-	}
-	b := bytes.TrimRight(out.Bytes(), "\n")
-	h := w.Header()
+	b := out.Bytes()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("x-amz-crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// serveGet answers requests other than POST: the mounted endpoints, and
+// DynamoDB's health line for GET /.
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
+	if x, pattern := s.extra.Handler(r); pattern != "" {
+		x.ServeHTTP(w, r)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		// DynamoDB answers a plain GET with a health line; load balancers
+		// and scripts use it to see that the endpoint is up.
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "healthy: dynamodb.%s.amazonaws.com ", s.cfg.Region)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "<UnknownOperationException/>\n")
+}
+
+// encode writes v as the JSON body of a response and returns status.
+func (s *Server) encode(out *bytes.Buffer, status int, v any) int {
+	if m, ok := v.(jsonAppender); ok {
+		out.Write(m.appendJSON(out.AvailableBuffer()))
+		return status
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.log.Error("encode response", "error", err)
+		out.Reset()
+		out.WriteString(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`)
+		return http.StatusInternalServerError
+	}
+	// json.Encoder ends every value with a newline; DynamoDB's bodies do not.
+	out.Truncate(out.Len() - 1)
+	return status
 }
 
 // jsonAppender is implemented by hot-path responses that encode themselves
@@ -282,12 +291,13 @@ type errorBody struct {
 	Item                any                  `json:"Item,omitempty"`
 }
 
-func (s *Server) writeError(w http.ResponseWriter, e *Error) {
+// encodeError writes an error response body and returns its status.
+func (s *Server) encodeError(out *bytes.Buffer, e *Error) int {
 	body := errorBody{Type: e.Type, Message: e.Message, CancellationReasons: e.Reasons}
 	if e.Item != nil {
 		body.Item = e.Item
 	}
-	s.writeJSON(w, e.Status, body)
+	return s.encode(out, e.Status, body)
 }
 
 // newRequestID returns a 52-character request ID in DynamoDB's alphabet.

@@ -1741,7 +1741,11 @@ type describeEndpointsOutput struct {
 // one it is DynamoDB's regional host name.
 func (s *Server) describeEndpoints(ctx context.Context, body []byte) (any, error) {
 	addr := "dynamodb." + s.cfg.Region + ".amazonaws.com"
-	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+	// The fasthttp front end's context is the request itself; net/http's
+	// carries the address as a value.
+	if rc, ok := ctx.(interface{ LocalAddr() net.Addr }); ok && rc.LocalAddr() != nil {
+		addr = rc.LocalAddr().String()
+	} else if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
 		addr = a.String()
 	}
 	return describeEndpointsOutput{Endpoints: []endpoint{{Address: addr, CachePeriodInMinutes: endpointCacheMinute}}}, nil
