@@ -26,6 +26,18 @@ if [ ! -x "$cache/node_modules/.bin/dynalite" ]; then
   npm install --silent --prefix "$cache" "dynalite@$DYNALITE_VERSION" >/dev/null
 fi
 
+# wait_endpoint LOG: prints the endpoint a process logged as endpoint=URL.
+wait_endpoint() {
+  local url=""
+  for _ in $(seq 1 200); do
+    url=$(grep -o 'endpoint=http://[0-9.:]*' "$1" | head -1 | cut -d= -f2 || true)
+    [ -n "$url" ] && break
+    sleep 0.05
+  done
+  [ -n "$url" ] || { cat "$1" >&2; echo "bench: no endpoint in $1" >&2; exit 1; }
+  echo "$url"
+}
+
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -38,13 +50,7 @@ trap cleanup EXIT
 : >"$work/region.log"
 bin/globaltables region --name us-east-1 --listen 127.0.0.1:0 --data "$work/region" >"$work/region.log" 2>&1 &
 pids+=($!)
-ours=""
-for _ in $(seq 1 200); do
-  ours=$(grep -o 'endpoint=http://[0-9.:]*' "$work/region.log" | head -1 | cut -d= -f2 || true)
-  [ -n "$ours" ] && break
-  sleep 0.05
-done
-[ -n "$ours" ] || { cat "$work/region.log"; echo "bench: region did not start" >&2; exit 1; }
+ours=$(wait_endpoint "$work/region.log")
 
 dport=$((20000 + RANDOM % 20000))
 "$cache/node_modules/.bin/dynalite" --port "$dport" --path "$work/dynalite" >"$work/dynalite.log" 2>&1 &
@@ -57,12 +63,7 @@ done
 : >"$work/null.log"
 bin/globaltables bench null-endpoint >"$work/null.log" 2>&1 &
 pids+=($!)
-null=""
-for _ in $(seq 1 200); do
-  null=$(grep -o 'endpoint=http://[0-9.:]*' "$work/null.log" | head -1 | cut -d= -f2 || true)
-  [ -n "$null" ] && break
-  sleep 0.05
-done
+null=$(wait_endpoint "$work/null.log")
 
 echo "globaltables: $ours (Badger, fsync per commit)   dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
 echo "load: $WORKERS workers, 50% GetItem / 50% PutItem, 200-byte items, $DURATION measured after a 2 s warmup"

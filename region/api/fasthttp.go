@@ -76,4 +76,6 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 // fastLogger sends fasthttp's messages (connection errors) to hclog.
 type fastLogger struct{ l hclog.Logger }
 
-func (f fastLogger) Printf(format string, args ...any) { f.l.Debug("http: " + fmt.Sprintf(format, args...)) }
+func (f fastLogger) Printf(format string, args ...any) {
+	f.l.Debug("http: " + fmt.Sprintf(format, args...))
+}

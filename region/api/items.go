@@ -56,29 +56,15 @@ type writeResponse struct {
 // appendJSON encodes the response without reflection: PutItem, UpdateItem
 // and DeleteItem are the hottest write paths.
 func (r *writeResponse) appendJSON(dst []byte) []byte {
-	dst = append(dst, '{')
-	sep := false
-	if r.Attributes != nil {
-		dst = append(dst, `"Attributes":`...)
-		dst = attr.AppendItemJSON(dst, r.Attributes)
-		sep = true
-	}
+	o := jsonObject{dst: dst}
+	o.item("Attributes", r.Attributes)
 	if r.ConsumedCapacity != nil {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"ConsumedCapacity":`...)
-		dst = appendAnyJSON(dst, r.ConsumedCapacity)
-		sep = true
+		o.any("ConsumedCapacity", r.ConsumedCapacity)
 	}
 	if r.ItemCollectionMetrics != nil {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"ItemCollectionMetrics":`...)
-		dst = appendAnyJSON(dst, r.ItemCollectionMetrics)
+		o.any("ItemCollectionMetrics", r.ItemCollectionMetrics)
 	}
-	return append(dst, '}')
+	return o.close()
 }
 
 // ItemCollectionMetrics is returned for writes to tables with local
@@ -337,21 +323,12 @@ type getItemResponse struct {
 // appendJSON encodes the response without reflection: GetItem is the
 // hottest read path.
 func (r *getItemResponse) appendJSON(dst []byte) []byte {
-	dst = append(dst, '{')
-	sep := false
-	if r.Item != nil {
-		dst = append(dst, `"Item":`...)
-		dst = attr.AppendItemJSON(dst, r.Item)
-		sep = true
-	}
+	o := jsonObject{dst: dst}
+	o.item("Item", r.Item)
 	if r.ConsumedCapacity != nil {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"ConsumedCapacity":`...)
-		dst = appendAnyJSON(dst, r.ConsumedCapacity)
+		o.any("ConsumedCapacity", r.ConsumedCapacity)
 	}
-	return append(dst, '}')
+	return o.close()
 }
 
 func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {

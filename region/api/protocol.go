@@ -234,3 +234,44 @@ func renderAttr(v attr.Value) string {
 	}
 	return "{" + v.Type.String() + "}"
 }
+
+// jsonObject appends a JSON object member by member, for responses encoded
+// without reflection.
+type jsonObject struct {
+	dst []byte
+	n   int
+}
+
+func (o *jsonObject) key(k string) {
+	if o.n == 0 {
+		o.dst = append(o.dst, '{')
+	} else {
+		o.dst = append(o.dst, ',')
+	}
+	o.n++
+	o.dst = append(o.dst, '"')
+	o.dst = append(o.dst, k...)
+	o.dst = append(o.dst, '"', ':')
+}
+
+// item adds an item member, unless it is nil.
+func (o *jsonObject) item(k string, it attr.Item) {
+	if it == nil {
+		return
+	}
+	o.key(k)
+	o.dst = attr.AppendItemJSON(o.dst, it)
+}
+
+// any adds a member encoded by encoding/json.
+func (o *jsonObject) any(k string, v any) {
+	o.key(k)
+	o.dst = appendAnyJSON(o.dst, v)
+}
+
+func (o *jsonObject) close() []byte {
+	if o.n == 0 {
+		return append(o.dst, '{', '}')
+	}
+	return append(o.dst, '}')
+}
