@@ -1,5 +1,6 @@
 # The default topology: three regions on this machine, each with its own
-# DynamoDB endpoint and its own data folder under ./data.
+# DynamoDB endpoint, its own data folder under ./data, and its own embedded
+# NATS server holding its change stream.
 #
 #   go run ./cmd/globaltables up
 #
@@ -10,14 +11,28 @@ data_dir     = "data"
 log_level    = "info"
 ttl_interval = "10s"
 
+# Tables are local until UpdateTable adds replicas, as in DynamoDB. Set this
+# to true to make every new table global across all regions at once.
+global_tables = false
+
+replication {
+  stream_max_age    = "24h"  # how long a region's stream keeps changes
+  stream_max_mb     = 1024   # and how much of them
+  sync_interval     = "1s"   # how often the embedded NATS fsyncs its streams
+  tombstone_horizon = "48h"  # how long deletes are remembered
+}
+
 region "us-east-1" {
-  listen = "127.0.0.1:8000"
+  listen      = "127.0.0.1:8000"
+  nats_listen = "127.0.0.1:9000"
 }
 
 region "eu-west-1" {
-  listen = "127.0.0.1:8001"
+  listen      = "127.0.0.1:8001"
+  nats_listen = "127.0.0.1:9001"
 }
 
 region "ap-southeast-1" {
-  listen = "127.0.0.1:8002"
+  listen      = "127.0.0.1:8002"
+  nats_listen = "127.0.0.1:9002"
 }

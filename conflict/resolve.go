@@ -40,26 +40,3 @@ func Decide(local, incoming Version) Outcome {
 	}
 	return Keep
 }
-
-// Concurrent reports whether two versions of one item were written without
-// either writer having seen the other's write, given what each writer had
-// seen: localSeen is the version the writer of local had observed for the
-// item when it wrote (its predecessor), and incomingSeen likewise for
-// incoming. Two writes are concurrent when neither one's predecessor is the
-// other write or a later one. Overwriting one concurrent write with another is
-// a conflict that the replicator records; overwriting a write the newer writer
-// had already seen is ordinary succession.
-func Concurrent(local, localSeen, incoming, incomingSeen Version) bool {
-	if local == incoming {
-		return false
-	}
-	// incoming was written by a region that had already seen local (or
-	// something after it): it follows local causally.
-	if !local.IsZero() && incomingSeen.Compare(local) >= 0 {
-		return false
-	}
-	if !incoming.IsZero() && localSeen.Compare(incoming) >= 0 {
-		return false
-	}
-	return !local.IsZero() && !incoming.IsZero()
-}

@@ -152,32 +152,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestConcurrent(t *testing.T) {
-	v1 := Version{Wall: 10, Region: "us"}
-	v2 := Version{Wall: 12, Region: "eu"}
-	v0 := Version{Wall: 5, Region: "us"}
-	tests := []struct {
-		name                                string
-		local, localSeen, incoming, incSeen Version
-		want                                bool
-	}{
-		{"both replaced the same predecessor", v1, v0, v2, v0, true},
-		{"both created from nothing", v1, Version{}, v2, Version{}, true},
-		{"incoming replaced local", v1, v0, v2, v1, false},
-		{"local replaced incoming (stale delivery)", v2, v1, v1, v0, false},
-		{"same write delivered twice", v1, v0, v1, v0, false},
-		{"nothing local", Version{}, Version{}, v1, Version{}, false},
-		{"incoming saw something later than local", v1, v0, v2, Version{Wall: 11, Region: "us"}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Concurrent(tt.local, tt.localSeen, tt.incoming, tt.incSeen); got != tt.want {
-				t.Fatalf("Concurrent = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestHLC_MonotonicWhenClockStepsBack(t *testing.T) {
 	now := time.Unix(100, 0)
 	c := NewHLC("us-east-1", func() time.Time { return now })

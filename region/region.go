@@ -51,6 +51,33 @@ type Config struct {
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
+	// Replication connects the region to the other regions of its
+	// topology; nil runs the region alone.
+	Replication *ReplicationConfig
+}
+
+// ReplicationConfig is how a region takes part in replication.
+type ReplicationConfig struct {
+	// Regions are all the regions of the topology, this one included.
+	Regions []string
+	// Peers maps every other region to the NATS URL its stream is read
+	// from.
+	Peers map[string]string
+	// NATSListen is the host:port of this region's embedded NATS server.
+	NATSListen string
+	// NATSURL is an external NATS server holding this region's stream,
+	// used instead of an embedded one.
+	NATSURL string
+	// GlobalByDefault makes every new table global across all regions.
+	GlobalByDefault bool
+	// SyncInterval is the embedded NATS server's fsync interval. Default 1s.
+	SyncInterval time.Duration
+	// StreamMaxAge and StreamMaxBytes bound the region's stream. Defaults
+	// 24h and 1 GiB.
+	StreamMaxAge   time.Duration
+	StreamMaxBytes int64
+	// TombstoneHorizon is how long tombstones are kept. Default 48h.
+	TombstoneHorizon time.Duration
 }
 
 // Validate checks the configuration.

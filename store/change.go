@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -12,8 +13,9 @@ import (
 	"github.com/globaltables/globaltables/store/attr"
 )
 
-// Change is the record of one local write, logged in the write's transaction
-// and later published to the other regions.
+// Change is the record of one local write or table-level change, logged in
+// its transaction and later published to the other regions. The same shape
+// carries remote changes into Apply and snapshot rows out of ExportTable.
 type Change struct {
 	// Seq orders the records of this region; unique forever, so (region,
 	// Seq) can serve as a message ID. Gaps are possible.
@@ -31,26 +33,61 @@ type Change struct {
 	Version conflict.Version
 	// Prev is the version the write replaced (zero if none), so that a
 	// receiver can tell causal succession from a concurrent write.
-	Prev        conflict.Version
+	Prev conflict.Version
+	// Context is the item's causal history after the write (it includes
+	// Version): what a receiver compares its own value's context with to
+	// tell succession from a conflict.
+	Context conflict.Context
+	// CommittedAt is the origin's real wall time at commit, for measuring
+	// replication latency (not the possibly skewed hybrid clock).
 	CommittedAt time.Time
+	// Kind says whether the record is an item write or a table control
+	// record.
+	Kind ChangeKind
+	// Control is the payload of a control record (Kind ChangeControl),
+	// opaque to the store: the API layer's description of a global table's
+	// definition and replicas.
+	Control []byte
 }
 
-// Change record format, version 1:
+// ChangeKind distinguishes item writes from table control records in the
+// change log.
+type ChangeKind uint8
+
+const (
+	// ChangeItem is an item write or delete.
+	ChangeItem ChangeKind = iota
+	// ChangeControl is a table-level record: a global table created, a
+	// replica added or removed, a setting changed, a replica's status.
+	ChangeControl
+)
+
+// Change record formats. Version 2 (written):
 //
-//	format(1)=1 | flags(1) | uvarint seq | uvarint len | table |
-//	uvarint tableID | uvarint len | key item | [uvarint len | new item] |
-//	[uvarint len | old item] | version | prev | varint committedAt
+//	format(1)=2 | flags(1) | kind(1) | uvarint seq | uvarint len | table |
+//	uvarint tableID | [uvarint len | key item] | [uvarint len | new item] |
+//	[uvarint len | old item] | version | prev | [varint committedAt] |
+//	context | [uvarint len | control]
+//
+// Version 1 (still decoded: records logged before an upgrade) has no kind
+// byte, always a key, no context and no control payload.
 //
 // flags: bit 0 deleted, bit 1 New present, bit 2 Old present, bit 3
-// CommittedAt present (Unix nanoseconds). Items are attr.AppendItem bytes.
+// CommittedAt present (Unix nanoseconds), and in version 2 bit 4 Key present
+// (control records have none), bit 5 Control present. Items are
+// attr.AppendItem bytes; the context is conflict.Context.AppendBinary.
 const (
 	changeFormat1 byte = 1
+	changeFormat2 byte = 2
 
 	changeDeleted      byte = 1 << 0
 	changeHasNew       byte = 1 << 1
 	changeHasOld       byte = 1 << 2
 	changeHasCommitted byte = 1 << 3
-	changeFlags             = changeDeleted | changeHasNew | changeHasOld | changeHasCommitted
+	changeHasKey       byte = 1 << 4
+	changeHasControl   byte = 1 << 5
+	changeFlags1            = changeDeleted | changeHasNew | changeHasOld | changeHasCommitted
+	changeFlags2            = changeFlags1 | changeHasKey | changeHasControl
 )
 
 // AppendChange appends the binary form of c to dst. The form is
@@ -70,12 +107,20 @@ func AppendChange(dst []byte, c *Change) []byte {
 	if !c.CommittedAt.IsZero() {
 		flags |= changeHasCommitted
 	}
-	dst = append(dst, changeFormat1, flags)
+	if c.Key != nil {
+		flags |= changeHasKey
+	}
+	if len(c.Control) > 0 {
+		flags |= changeHasControl
+	}
+	dst = append(dst, changeFormat2, flags, byte(c.Kind))
 	dst = binary.AppendUvarint(dst, c.Seq)
 	dst = binary.AppendUvarint(dst, uint64(len(c.Table)))
 	dst = append(dst, c.Table...)
 	dst = binary.AppendUvarint(dst, c.TableID)
-	dst = appendItemField(dst, c.Key)
+	if c.Key != nil {
+		dst = appendItemField(dst, c.Key)
+	}
 	if c.New != nil {
 		dst = appendItemField(dst, c.New)
 	}
@@ -86,6 +131,11 @@ func AppendChange(dst []byte, c *Change) []byte {
 	dst = c.Prev.AppendBinary(dst)
 	if !c.CommittedAt.IsZero() {
 		dst = binary.AppendVarint(dst, c.CommittedAt.UnixNano())
+	}
+	dst = c.Context.AppendBinary(dst)
+	if len(c.Control) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(c.Control)))
+		dst = append(dst, c.Control...)
 	}
 	return dst
 }
@@ -166,27 +216,64 @@ func (d *changeDecoder) version(what string) conflict.Version {
 	return v
 }
 
-// DecodeChange decodes a record written by AppendChange. It rejects anything
-// else (unknown format or flags, truncation, trailing bytes) with an error
-// wrapping ErrBadChange, and never panics. The result shares no memory
-// with b.
+func (d *changeDecoder) context(what string) conflict.Context {
+	if d.err != nil {
+		return nil
+	}
+	c, n, err := conflict.DecodeContext(d.b)
+	if err != nil {
+		d.err = fmt.Errorf("%w: %s: %w", ErrBadChange, what, err)
+		return nil
+	}
+	d.b = d.b[n:]
+	if len(c) == 0 {
+		return nil
+	}
+	return c
+}
+
+// DecodeChange decodes a record written by AppendChange (either format). It
+// rejects anything else (unknown format, flags or kind, truncation, trailing
+// bytes) with an error wrapping ErrBadChange, and never panics. The result
+// shares no memory with b.
 func DecodeChange(b []byte) (*Change, error) {
 	if len(b) < 2 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrBadChange, len(b))
 	}
-	if b[0] != changeFormat1 {
-		return nil, fmt.Errorf("%w: unknown format %d", ErrBadChange, b[0])
+	format, flags := b[0], b[1]
+	known := changeFlags1
+	switch format {
+	case changeFormat1:
+	case changeFormat2:
+		known = changeFlags2
+		if len(b) < 3 {
+			return nil, fmt.Errorf("%w: %d bytes", ErrBadChange, len(b))
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown format %d", ErrBadChange, format)
 	}
-	flags := b[1]
-	if flags&^changeFlags != 0 {
-		return nil, fmt.Errorf("%w: unknown flags %#x", ErrBadChange, flags)
+	if flags&^known != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x", ErrBadChange, flags&^known)
 	}
-	d := &changeDecoder{b: b[2:]}
+	if format == changeFormat1 {
+		flags |= changeHasKey // version 1 always has a key
+	}
+	b = b[2:]
 	c := &Change{Deleted: flags&changeDeleted != 0}
+	if format == changeFormat2 {
+		c.Kind = ChangeKind(b[0])
+		if c.Kind != ChangeItem && c.Kind != ChangeControl {
+			return nil, fmt.Errorf("%w: unknown kind %d", ErrBadChange, c.Kind)
+		}
+		b = b[1:]
+	}
+	d := &changeDecoder{b: b}
 	c.Seq = d.uvarint("seq")
 	c.Table = string(d.bytes("table"))
 	c.TableID = d.uvarint("table id")
-	c.Key = d.item("key")
+	if flags&changeHasKey != 0 {
+		c.Key = d.item("key")
+	}
 	if flags&changeHasNew != 0 {
 		c.New = d.item("new image")
 	}
@@ -202,6 +289,17 @@ func DecodeChange(b []byte) (*Change, error) {
 		} else {
 			d.b = d.b[n:]
 			c.CommittedAt = time.Unix(0, ns)
+		}
+	}
+	if format == changeFormat2 {
+		c.Context = d.context("context")
+		if flags&changeHasControl != 0 {
+			if ctl := d.bytes("control"); d.err == nil {
+				if len(ctl) == 0 {
+					d.fail("empty control payload flagged present")
+				}
+				c.Control = bytes.Clone(ctl)
+			}
 		}
 	}
 	if d.err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -19,10 +20,12 @@ func sampleChanges() []*Change {
 	key := attr.Item{"pk": attr.String("a"), "sk": attr.Number("1.5")}
 	full := attr.Item{"pk": attr.String("a"), "sk": attr.Number("1.5"), "m": attr.Map(map[string]attr.Value{"l": attr.List([]attr.Value{attr.Null(), attr.Bool(true)})}), "b": attr.Binary([]byte{0, 1})}
 	return []*Change{
-		{Seq: 1, Table: "t", TableID: 1, Key: key, New: full, Version: v1, CommittedAt: time.Unix(0, 1700000000000000123)},
-		{Seq: 1 << 62, Table: "tåble", TableID: 1 << 40, Key: key, New: key, Old: full, Version: v2, Prev: v1, CommittedAt: time.Unix(5, 0)},
+		{Seq: 1, Table: "t", TableID: 1, Key: key, New: full, Version: v1, Context: conflict.Context{"eu": v1}, CommittedAt: time.Unix(0, 1700000000000000123)},
+		{Seq: 1 << 62, Table: "tåble", TableID: 1 << 40, Key: key, New: key, Old: full, Version: v2, Prev: v1, Context: conflict.Context{"eu": v1, "us-east-1": v2}, CommittedAt: time.Unix(5, 0)},
 		{Seq: 7, Table: "t", TableID: 2, Key: key, Old: full, Deleted: true, Version: v2, Prev: v1},
 		{Key: attr.Item{}, New: attr.Item{}, Old: attr.Item{}},
+		{Seq: 9, Kind: ChangeControl, Table: "t", TableID: 3, Control: []byte(`{"replicas":["eu"]}`), CommittedAt: time.Unix(6, 0)},
+		{Kind: ChangeControl, Table: "t"},
 	}
 }
 
@@ -32,7 +35,72 @@ func changesEqual(a, b *Change) bool {
 		attr.ItemsEqual(a.New, b.New) && (a.New == nil) == (b.New == nil) &&
 		attr.ItemsEqual(a.Old, b.Old) && (a.Old == nil) == (b.Old == nil) &&
 		a.Deleted == b.Deleted && a.Version == b.Version && a.Prev == b.Prev &&
-		a.CommittedAt.Equal(b.CommittedAt) && a.CommittedAt.IsZero() == b.CommittedAt.IsZero()
+		a.CommittedAt.Equal(b.CommittedAt) && a.CommittedAt.IsZero() == b.CommittedAt.IsZero() &&
+		a.Context.Equal(b.Context) && a.Kind == b.Kind && bytes.Equal(a.Control, b.Control)
+}
+
+// appendChangeV1 is AppendChange as it was before contexts (format 1), to
+// check that records logged by an older build still decode.
+func appendChangeV1(dst []byte, c *Change) []byte {
+	var flags byte
+	if c.Deleted {
+		flags |= changeDeleted
+	}
+	if c.New != nil {
+		flags |= changeHasNew
+	}
+	if c.Old != nil {
+		flags |= changeHasOld
+	}
+	if !c.CommittedAt.IsZero() {
+		flags |= changeHasCommitted
+	}
+	dst = append(dst, changeFormat1, flags)
+	dst = binary.AppendUvarint(dst, c.Seq)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Table)))
+	dst = append(dst, c.Table...)
+	dst = binary.AppendUvarint(dst, c.TableID)
+	dst = appendItemField(dst, c.Key)
+	if c.New != nil {
+		dst = appendItemField(dst, c.New)
+	}
+	if c.Old != nil {
+		dst = appendItemField(dst, c.Old)
+	}
+	dst = c.Version.AppendBinary(dst)
+	dst = c.Prev.AppendBinary(dst)
+	if !c.CommittedAt.IsZero() {
+		dst = binary.AppendVarint(dst, c.CommittedAt.UnixNano())
+	}
+	return dst
+}
+
+func TestChange_DecodesFormat1(t *testing.T) {
+	for i, c := range sampleChanges()[:4] {
+		got, err := DecodeChange(appendChangeV1(nil, c))
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		want := *c
+		want.Context = nil // format 1 has none
+		if !changesEqual(got, &want) {
+			t.Errorf("%d: got %+v, want %+v", i, got, &want)
+		}
+	}
+	// Format 1 knows none of the new flags.
+	b := appendChangeV1(nil, sampleChanges()[0])
+	b[1] |= changeHasControl
+	if _, err := DecodeChange(b); !errors.Is(err, ErrBadChange) {
+		t.Errorf("format 1 with a control flag: %v", err)
+	}
+}
+
+func TestChange_DecodeRejectsBadKind(t *testing.T) {
+	b := AppendChange(nil, sampleChanges()[0])
+	b[2] = 7
+	if _, err := DecodeChange(b); !errors.Is(err, ErrBadChange) {
+		t.Errorf("kind 7: %v", err)
+	}
 }
 
 func TestChange_RoundTrip(t *testing.T) {
@@ -80,7 +148,8 @@ func FuzzDecodeChange(f *testing.F) {
 	for _, c := range sampleChanges() {
 		f.Add(AppendChange(nil, c))
 	}
-	f.Add([]byte{changeFormat1, changeFlags})
+	f.Add([]byte{changeFormat1, changeFlags1})
+	f.Add([]byte{changeFormat2, changeFlags2, byte(ChangeControl)})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeChange(b)
 		if err != nil {
@@ -103,18 +172,79 @@ func FuzzDecodeChange(f *testing.F) {
 
 func TestRow_RoundTrip(t *testing.T) {
 	v := conflict.Version{Wall: 42, Logical: 1, Region: "r"}
+	w := conflict.Version{Wall: 41, Region: "s"}
 	for i, r := range []Record{
-		{Item: sampleChanges()[0].New, Version: v},
-		{Item: attr.Item{}, Version: v, Prev: v},
-		{Deleted: true, Version: v, Prev: conflict.Version{Wall: 41, Region: "s"}},
+		{Item: sampleChanges()[0].New, Version: v, Context: conflict.Context{"r": v}},
+		{Item: attr.Item{}, Version: v, Prev: v, Context: conflict.Context{"r": v, "s": w}},
+		{Deleted: true, Version: v, Prev: w, Context: conflict.Context{"r": v, "s": w}},
 	} {
-		got, err := decodeRow(appendRow(nil, r))
+		enc := appendRow(nil, r)
+		got, err := decodeRow(enc)
 		if err != nil {
 			t.Fatalf("%d: %v", i, err)
 		}
-		if got.Version != r.Version || got.Prev != r.Prev || got.Deleted != r.Deleted || !attr.ItemsEqual(got.Item, r.Item) {
+		if got.Version != r.Version || got.Prev != r.Prev || got.Deleted != r.Deleted || !attr.ItemsEqual(got.Item, r.Item) || !got.Context.Equal(r.Context) {
 			t.Errorf("%d: got %+v, want %+v", i, got, r)
 		}
+		// Reads that skip the context get the rest the same.
+		bare, err := decodeRowWith(enc, false)
+		if err != nil || bare.Context != nil || bare.Version != r.Version || !attr.ItemsEqual(bare.Item, r.Item) {
+			t.Errorf("%d: without context: %+v, %v", i, bare, err)
+		}
+		// A row of format 1 (from before contexts, and index entries)
+		// decodes with its own version as its history.
+		old, err := decodeRow(appendEntry(nil, r))
+		if err != nil || old.Version != r.Version || old.Prev != r.Prev || !attr.ItemsEqual(old.Item, r.Item) ||
+			!old.Context.Equal(conflict.Context{v.Region: v}) {
+			t.Errorf("%d: format 1: %+v, %v", i, old, err)
+		}
+	}
+}
+
+// TestDB_ReadsFormat1Rows stores a row as the previous build wrote it and
+// checks that reads, local writes and Apply all handle it.
+func TestDB_ReadsFormat1Rows(t *testing.T) {
+	db := testDB(t, "")
+	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
+	if err := db.CreateTable(tbl); err != nil {
+		t.Fatal(err)
+	}
+	key := attr.Item{"pk": attr.String("a")}
+	k, _, _, err := tableKey(tbl, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := conflict.Version{Wall: 100, Region: "old"}
+	err = db.bdb.Update(func(txn *badger.Txn) error {
+		return txn.Set(k, appendEntry(nil, Record{Item: attr.Item{"pk": attr.String("a"), "x": attr.String("1")}, Version: v}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := db.Get(tbl, key)
+	if err != nil || !rec.Exists() || !rec.Context.Equal(conflict.Context{"old": v}) {
+		t.Fatalf("Get = %+v, %v", rec, err)
+	}
+	// A remote write that had seen v succeeds it without a conflict.
+	w := conflict.Version{Wall: 200, Region: "eu"}
+	st, err := db.Apply(t.Context(), "eu", 0, []*Change{{Table: "t", Key: key, New: attr.Item{"pk": attr.String("a"), "x": attr.String("2")}, Version: w, Prev: v}})
+	if err != nil || st.Applied != 1 || st.Conflicts != 0 {
+		t.Fatalf("Apply = %+v, %v", st, err)
+	}
+	rec, _ = db.Get(tbl, key)
+	if rec.Version != w || !rec.Context.Equal(conflict.Context{"old": v, "eu": w}) {
+		t.Fatalf("after Apply: %+v", rec)
+	}
+	err = db.Update(t.Context(), func(tx *Tx) error {
+		_, err := tx.Put(tbl, attr.Item{"pk": attr.String("a"), "x": attr.String("3")})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ = db.Get(tbl, key)
+	if !w.Less(rec.Version) || !rec.Context.Equal(conflict.Context{"old": v, "eu": w, "r": rec.Version}) {
+		t.Fatalf("after a local write: %+v", rec)
 	}
 }
 
@@ -122,7 +252,13 @@ func FuzzDecodeRow(f *testing.F) {
 	v := conflict.Version{Wall: 42, Logical: 1, Region: "r"}
 	f.Add(appendRow(nil, Record{Item: sampleChanges()[0].New, Version: v}))
 	f.Add(appendRow(nil, Record{Deleted: true, Version: v, Prev: v}))
+	f.Add(appendRow(nil, Record{Deleted: true, Version: v, Prev: v, Context: conflict.Context{"r": v, "s": {Wall: 1, Region: "s"}}}))
+	f.Add(appendEntry(nil, Record{Item: sampleChanges()[0].New, Version: v}))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		bare, bareErr := decodeRowWith(b, false)
+		if bareErr != nil && !errors.Is(bareErr, ErrCorrupt) {
+			t.Fatalf("error %v does not wrap ErrCorrupt", bareErr)
+		}
 		r, err := decodeRow(b)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
@@ -130,8 +266,11 @@ func FuzzDecodeRow(f *testing.F) {
 			}
 			return
 		}
+		if bareErr != nil || bare.Version != r.Version || bare.Prev != r.Prev || bare.Deleted != r.Deleted || !attr.ItemsEqual(bare.Item, r.Item) {
+			t.Fatalf("decoding without context: %+v, %v; want %+v", bare, bareErr, r)
+		}
 		r2, err := decodeRow(appendRow(nil, r))
-		if err != nil || r2.Version != r.Version || r2.Prev != r.Prev || r2.Deleted != r.Deleted || !attr.ItemsEqual(r2.Item, r.Item) {
+		if err != nil || r2.Version != r.Version || r2.Prev != r.Prev || r2.Deleted != r.Deleted || !attr.ItemsEqual(r2.Item, r.Item) || !r2.Context.Equal(r.Context) {
 			t.Fatalf("re-encoding: %+v, %v; want %+v", r2, err, r)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -59,6 +60,11 @@ type DB struct {
 	// commit order (see doc.go). It is held only for that hand-off, never
 	// across an fsync.
 	commitMu sync.Mutex
+	// conflictSeq is the last conflict sequence number assigned; guarded by
+	// commitMu, for the same reason as change sequence numbers.
+	conflictSeq uint64
+	// conflictCount is the number of records in the conflict log.
+	conflictCount atomic.Int64
 
 	// metaMu serializes metadata changes (CreateTable, UpdateTable,
 	// DeleteTable, DropIndex) so that the table cache is updated in commit
@@ -141,6 +147,9 @@ func (db *DB) init() error {
 		return err
 	}
 	if err := db.resumeDrops(); err != nil {
+		return err
+	}
+	if err := db.loadConflicts(); err != nil {
 		return err
 	}
 	return db.loadStats()

@@ -1,7 +1,9 @@
 // Package store is the Badger storage of one region: table metadata, versioned
 // items and tombstones, secondary indexes kept consistent with their items in
-// the same transaction, the durable change log that the publisher drains, and
-// the row format that replication applies remote changes to.
+// the same transaction, the durable change log that the publisher drains,
+// and the storage half of replication: applying remote changes by
+// last-writer-wins (Apply), per-source cursors, the conflict log, table
+// snapshots (ExportTable), tombstone purge and convergence digests.
 //
 // store knows storage, not DynamoDB: conditions, update expressions, capacity
 // and validation of requests belong to region/api. Values and their encodings
@@ -25,8 +27,8 @@
 //	m | q                                                        change sequence lease (badger.Sequence)
 //	m | s                                                        stats snapshot written by Close
 //	c | seq(8)                                                   change record (AppendChange)
-//	s | ...                                                      reserved: per-source replication cursors
-//	k | ...                                                      reserved: conflict log
+//	s | source                                                   last stream sequence applied from source (8)
+//	k | seq(8)                                                   conflict log entry (conflictlog.go)
 //
 // h16 is the top 16 bits of xxhash64(enc(pk)). Rows are therefore stored in
 // hash order of their partition key, as in DynamoDB, and segment s of a
@@ -41,21 +43,33 @@
 //
 // # Row format
 //
-// Item rows and index entries share one value format (see row.go):
+// Item rows are written in format 2, index entries in format 1 (see row.go):
 //
+//	format(1)=2 | flags(1) | version | prev | context | attr.AppendItem(item)
 //	format(1)=1 | flags(1) | version | prev | attr.AppendItem(item)
 //
 // flags bit 0 marks a tombstone (item empty). version is the version of the
-// write that produced the row; prev is the version it replaced (zero if none),
-// which replication needs to tell causal succession from a concurrent write.
-// An index entry carries the projected item and the version of its base row.
+// write that produced the row; prev is the version it replaced (zero if
+// none). context (conflict.Context.AppendBinary) is the row's causal
+// history, its own version included: per region, the newest version the row
+// descends from or has been weighed against. Replication compares it with
+// an incoming change's context to tell succession from a concurrent write
+// (conflict.Classify). Index entries carry the projected item and the
+// versions of their base row but no context: nothing replicates from them,
+// and they stay small. An item row of format 1, written before contexts
+// existed, reads as having the context {version}. Query and Scan skip the
+// context without decoding it.
 //
 // # Invariants
 //
 //   - A local write's version is Clock.Next(version it replaces), read in the
 //     same transaction, so a write that replaces another always has the greater
 //     version. Badger's conflict detection retries the loser of two concurrent
-//     writers, which then reads the winner's version.
+//     writers, which then reads the winner's version. Its context is the old
+//     row's context plus the new version: a local write knowingly supersedes
+//     everything the row had absorbed, remote writes and conflicts included.
+//   - A row's version is never replaced by an older one, and its context only
+//     grows (Apply merges; local writes extend).
 //   - An item row, its index entries, the table statistics delta and its change
 //     record are written in one Badger transaction: all or nothing.
 //   - Every write transaction reads the table's metadata key, so a write racing
@@ -77,23 +91,63 @@
 //
 // # Durability
 //
-// With Config.SyncWrites an Update returns only after its commit is fsynced.
-// Badger's own SyncWrites msyncs its log once per transaction even when its
-// writer batches several, so the store does group commit itself (sync.go):
-// commits that finish while one fsync round runs share the next. Change
-// records are handed to the publisher only once on disk.
+// With Config.SyncWrites an Update, an Apply or a metadata change returns
+// only after its commit is fsynced. Badger's own SyncWrites msyncs its log
+// once per transaction even when its writer batches several, so the store
+// does group commit itself (sync.go): commits that finish while one fsync
+// round runs share the next. Change records are handed to the publisher only
+// once on disk. A tombstone purge is not synced: losing one is harmless.
 //
-// # For replication
+// # Replication
 //
-// Applying a remote change is meant to reuse this package's pieces inside a
-// Tx: read the row (getRow), decide with conflict.Decide(row.Version,
-// change.Version), write it through tx.writeRow (which keeps indexes and
-// statistics right; a tombstone is Record{Deleted: true}), keep the remote
-// version and its Prev as they are, call Clock.Observe(change.Version), and
-// store the per-source cursor under the reserved s| prefix in the same
-// transaction. Whether an applied remote change is logged as a Change (for
-// chained replication) is the replicator's call; commit assigns sequence
-// numbers only to tx.changes.
+// Local writes (Tx.Put, Tx.Delete) log a change record carrying the new
+// row's context; CommittedAt is the real wall time of the commit, for
+// measuring replication latency. Table-level changes are logged as control
+// records (Change.Kind ChangeControl, an opaque payload from the API layer)
+// by CreateTableLogged, UpdateTableLogged and DeleteTableLogged, in the
+// transaction of the metadata change, so a table changes if and only if the
+// other regions will hear of it. The plain CreateTable, UpdateTable and
+// DeleteTable are the same with no payload.
+//
+// Apply applies a batch of another region's changes in one transaction: for
+// each, it reads the local row (joining the conflict set, so racing local
+// writes retry), classifies the pair with conflict.Classify and
+//
+//   - replaces the row, through writeRow (indexes and statistics stay
+//     right), with the remote version, its Prev and the merged context;
+//   - or, when the local row wins but the incoming context adds history
+//     (a concurrent loser), rewrites only the row's context;
+//   - or writes nothing (a duplicate, or an older change already covered).
+//
+// Concurrent pairs are appended to the conflict log, except two deletes
+// (nothing was lost). Every version seen is observed by the Clock, so the
+// next local write supersedes it. The source's cursor (s|source) is written
+// in the same transaction, so the items and the position in the source's
+// stream are durable together. Apply logs no change records: a region
+// publishes only its own writes (no echo), and every region reads every
+// other region's stream. Control records in a batch are skipped; the region
+// applies them itself and records the cursor with SetCursor. A batch too big
+// for one Badger transaction, or that keeps conflicting with local writers,
+// is split; the cursor goes with the last part.
+//
+// Because the outcome is last-writer-wins on a total order and contexts
+// merge by union, applying the same set of changes in any order, with
+// duplicates and in any batching, gives the same rows, versions and
+// contexts everywhere; Digest hashes a table's live items and versions to
+// check that across regions.
+//
+// Conflict log entries are numbered in commit order under commitMu, like
+// change records, so Conflicts(afterSeq, n) never skips one; ConflictCount
+// is kept in memory and recounted at Open.
+//
+// ExportTable pages through a table's rows, tombstones included, as
+// Changes carrying versions and contexts; applying them with Apply
+// reproduces the table (snapshots for a new replica or a region that fell
+// behind the streams' retention). PurgeTombstones deletes tombstones older
+// than a cutoff in transactions whose conflict sets hold the rows examined,
+// so it never removes a row a concurrent write just replaced. A purged
+// tombstone no longer stops an older put from resurrecting the item, so the
+// cutoff must be older than any change that may still arrive.
 //
 // Item counts and sizes (Stats) are kept in memory, updated after each
 // successful commit, written to m|s by Close and recounted from the rows at

@@ -15,8 +15,8 @@ const (
 	prefixIndex    byte = 'x'
 	prefixMeta     byte = 'm'
 	prefixChange   byte = 'c'
-	prefixCursor   byte = 's' // reserved for per-source replication cursors
-	prefixConflict byte = 'k' // reserved for the conflict log
+	prefixCursor   byte = 's' // per-source replication cursors
+	prefixConflict byte = 'k' // the conflict log
 )
 
 // Second bytes of metadata keys.
@@ -53,6 +53,17 @@ func metaDropKey(p []byte) []byte {
 
 func changeKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixChange}, seq)
+}
+
+// cursorKey is s|source.
+func cursorKey(source string) []byte {
+	k := make([]byte, 0, 1+len(source))
+	return append(append(k, prefixCursor), source...)
+}
+
+// conflictKey is k|seq.
+func conflictKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixConflict}, seq)
 }
 
 // hash16 is the partition hash that orders rows and splits Scan segments.

@@ -238,7 +238,7 @@ func (db *DB) iterate(src *source, prefix, lo, hi []byte, reverse bool, fn func(
 			if reverse && bytes.Compare(k, lo) < 0 || !reverse && bytes.Compare(k, hi) >= 0 {
 				return nil
 			}
-			rec, err := itemRow(item)
+			rec, err := itemRowWith(item, false)
 			if err != nil {
 				return err
 			}

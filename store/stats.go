@@ -124,7 +124,7 @@ func (db *DB) recountStats() error {
 			if s == nil {
 				continue // a dropped table not yet purged
 			}
-			rec, err := itemRow(item)
+			rec, err := itemRowWith(item, false)
 			if err != nil {
 				return err
 			}

@@ -405,6 +405,14 @@ func assignIndexIDs(txn *badger.Txn, t *Table, status string) error {
 // empty, so its indexes need no backfill) and t.CreatedAt to now, and writes
 // them back into *t.
 func (db *DB) CreateTable(t *Table) error {
+	return db.CreateTableLogged(t, nil)
+}
+
+// CreateTableLogged is CreateTable that also logs a control record carrying
+// payload (Change.Kind ChangeControl) in the same transaction, so that the
+// table exists if and only if the other regions will hear of it. A nil
+// payload logs nothing.
+func (db *DB) CreateTableLogged(t *Table, payload []byte) error {
 	if err := db.enter(); err != nil {
 		return err
 	}
@@ -416,7 +424,8 @@ func (db *DB) CreateTable(t *Table) error {
 	defer db.metaMu.Unlock()
 
 	nt := t.Clone()
-	err := db.bdb.Update(func(txn *badger.Txn) error {
+	err := db.metaUpdate(func(tx *Tx) error {
+		txn := tx.txn
 		_, err := txn.Get(metaTableKey(nt.Name))
 		if err == nil {
 			return fmt.Errorf("%w: %s", ErrTableExists, nt.Name)
@@ -445,6 +454,7 @@ func (db *DB) CreateTable(t *Table) error {
 		if err != nil {
 			return err
 		}
+		tx.logControl(nt, payload)
 		return txn.Set(metaTableKey(nt.Name), b)
 	})
 	if err != nil {
@@ -453,14 +463,40 @@ func (db *DB) CreateTable(t *Table) error {
 		}
 		return fmt.Errorf("create table %s: %w", t.Name, err)
 	}
-	if err := db.durable(true); err != nil {
-		return fmt.Errorf("create table %s: %w", t.Name, err)
-	}
 	db.mu.Lock()
 	db.stats[nt.ID] = &tableStats{}
 	db.mu.Unlock()
 	*t = *nt.Clone()
 	return db.refreshTable(nt.Name)
+}
+
+// metaUpdate runs fn in one transaction of a metadata change and commits
+// it durably, with the control records fn logged. Callers hold metaMu, so
+// metadata transactions never conflict with each other; writers only read
+// the metadata keys.
+func (db *DB) metaUpdate(fn func(tx *Tx) error) error {
+	// The table's JSON may exceed valueThreshold, and metadata changes are
+	// rare: always sync the value log too.
+	tx := &Tx{db: db, txn: db.bdb.NewTransaction(true), wrote: true, bigValues: true}
+	defer tx.discard()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// logControl appends a control record for t to the transaction's change
+// log, unless payload is nil.
+func (tx *Tx) logControl(t *Table, payload []byte) {
+	if payload == nil {
+		return
+	}
+	tx.changes = append(tx.changes, &Change{
+		Kind:    ChangeControl,
+		Table:   t.Name,
+		TableID: t.ID,
+		Control: bytes.Clone(payload),
+	})
 }
 
 // Table returns the metadata of the table called name from memory. The result
@@ -506,26 +542,40 @@ func (db *DB) UpdateTable(name string, fn func(t *Table) error) (*Table, error) 
 		return nil, err
 	}
 	defer db.exit()
+	return db.updateTable(name, func(t *Table) ([]byte, error) { return nil, fn(t) })
+}
+
+// UpdateTableLogged is UpdateTable whose fn also returns the payload of a
+// control record, logged in the same transaction as the metadata change
+// (nil: log nothing). An error from fn aborts both.
+func (db *DB) UpdateTableLogged(name string, fn func(t *Table) (payload []byte, err error)) (*Table, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.exit()
 	return db.updateTable(name, fn)
 }
 
-func (db *DB) updateTable(name string, fn func(t *Table) error) (*Table, error) {
+func (db *DB) updateTable(name string, fn func(t *Table) ([]byte, error)) (*Table, error) {
 	db.metaMu.Lock()
 	defer db.metaMu.Unlock()
 
 	var nt *Table
 	var dropped []uint32
 	var fnErr error
-	err := db.bdb.Update(func(txn *badger.Txn) error {
+	err := db.metaUpdate(func(tx *Tx) error {
+		txn := tx.txn
 		cur, err := db.readTable(txn, name)
 		if err != nil {
 			return err
 		}
 		nt = cur.Clone()
-		if err := fn(nt); err != nil {
+		payload, err := fn(nt)
+		if err != nil {
 			fnErr = err
 			return err
 		}
+		tx.logControl(nt, payload)
 		if nt.Name != cur.Name || nt.ID != cur.ID || nt.Hash != cur.Hash || !sameElement(nt.Range, cur.Range) {
 			return fmt.Errorf("%w: %s: name, ID and key schema cannot change", ErrInvalidTable, name)
 		}
@@ -574,9 +624,6 @@ func (db *DB) updateTable(name string, fn func(t *Table) error) (*Table, error) 
 		}
 		return nil, fmt.Errorf("update table %s: %w", name, err)
 	}
-	if err := db.durable(true); err != nil {
-		return nil, fmt.Errorf("update table %s: %w", name, err)
-	}
 	if err := db.refreshTable(name); err != nil {
 		return nil, err
 	}
@@ -617,6 +664,13 @@ func (db *DB) DropIndex(table, index string) error {
 // finishes the job. Change records already logged for the table are kept for
 // the publisher.
 func (db *DB) DeleteTable(name string) error {
+	return db.DeleteTableLogged(name, nil)
+}
+
+// DeleteTableLogged is DeleteTable that also logs a control record carrying
+// payload in the same transaction as the metadata removal (nil: log
+// nothing).
+func (db *DB) DeleteTableLogged(name string, payload []byte) error {
 	if err := db.enter(); err != nil {
 		return err
 	}
@@ -625,12 +679,14 @@ func (db *DB) DeleteTable(name string) error {
 	defer db.metaMu.Unlock()
 
 	var id uint64
-	err := db.bdb.Update(func(txn *badger.Txn) error {
+	err := db.metaUpdate(func(tx *Tx) error {
+		txn := tx.txn
 		t, err := db.readTable(txn, name)
 		if err != nil {
 			return err
 		}
 		id = t.ID
+		tx.logControl(t, payload)
 		if err := txn.Delete(metaTableKey(name)); err != nil {
 			return err
 		}
@@ -643,9 +699,6 @@ func (db *DB) DeleteTable(name string) error {
 		if errors.Is(err, ErrTableNotFound) {
 			return err
 		}
-		return fmt.Errorf("delete table %s: %w", name, err)
-	}
-	if err := db.durable(true); err != nil {
 		return fmt.Errorf("delete table %s: %w", name, err)
 	}
 	if err := db.refreshTable(name); err != nil {
@@ -767,18 +820,18 @@ func (db *DB) BackfillIndex(ctx context.Context, table, index string) error {
 		rows += n
 		cursor = next
 	}
-	_, err = db.updateTable(table, func(t *Table) error {
+	_, err = db.updateTable(table, func(t *Table) ([]byte, error) {
 		if t.ID != tid {
-			return fmt.Errorf("%w: %s", ErrTableNotFound, table)
+			return nil, fmt.Errorf("%w: %s", ErrTableNotFound, table)
 		}
 		ix := t.indexByID(iid)
 		if ix == nil {
-			return fmt.Errorf("%w: %s on %s", ErrIndexNotFound, index, table)
+			return nil, fmt.Errorf("%w: %s on %s", ErrIndexNotFound, index, table)
 		}
 		if ix.Status == StatusCreating {
 			ix.Status = StatusActive
 		}
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return err
@@ -823,7 +876,7 @@ func (db *DB) backfillBatch(name string, tid uint64, iid uint32, cursor []byte) 
 				return nil
 			}
 			n++
-			rec, err := itemRow(item)
+			rec, err := itemRowWith(item, false)
 			if err != nil {
 				return err
 			}

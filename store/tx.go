@@ -32,8 +32,13 @@ type Tx struct {
 	txn     *badger.Txn
 	tables  map[string]*Table // metadata as this transaction reads it
 	changes []*Change
-	deltas  map[uint64]*statsDelta // by table ID
-	done    bool
+	// conflicts are logged at commit, numbered like changes.
+	conflicts []*Conflict
+	deltas    map[uint64]*statsDelta // by table ID
+	done      bool
+	// wrote records that the transaction has writes, which a commit with
+	// SyncWrites must wait to be durable.
+	wrote bool
 	// bigValues records a value of valueThreshold bytes or more, which
 	// Badger puts in the value log.
 	bigValues bool
@@ -44,7 +49,14 @@ func (tx *Tx) set(k, v []byte) error {
 	if len(v) >= valueThreshold {
 		tx.bigValues = true
 	}
+	tx.wrote = true
 	return txErr(tx.txn.Set(k, v))
+}
+
+// del deletes one key in the transaction.
+func (tx *Tx) del(k []byte) error {
+	tx.wrote = true
+	return txErr(tx.txn.Delete(k))
 }
 
 // Update runs fn in one atomic Badger read-write transaction and commits it.
@@ -86,6 +98,11 @@ func (s stopRetry) Error() string { return s.err.Error() }
 // retry runs f until it returns something other than badger.ErrConflict, at
 // most maxAttempts times, sleeping a jittered, doubling delay in between.
 func retry(ctx context.Context, f func() error) error {
+	return retryN(ctx, maxAttempts, f)
+}
+
+// retryN is retry with at most maxAttempts attempts.
+func retryN(ctx context.Context, maxAttempts int, f func() error) error {
 	delay := retryBaseDelay
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -144,6 +161,24 @@ func (tx *Tx) table(t *Table) (*Table, error) {
 	return m, nil
 }
 
+// tableNamed returns the metadata of the table called name as this
+// transaction sees it (joining the conflict set like table), or
+// ErrTableNotFound.
+func (tx *Tx) tableNamed(name string) (*Table, error) {
+	if m, ok := tx.tables[name]; ok {
+		return m, nil
+	}
+	m, err := tx.db.readTable(tx.txn, name)
+	if err != nil {
+		return nil, err
+	}
+	if tx.tables == nil {
+		tx.tables = make(map[string]*Table)
+	}
+	tx.tables[name] = m
+	return m, nil
+}
+
 // Get reads an item row inside the transaction; the row joins the
 // transaction's conflict set. key holds at least the key attributes. An
 // absent item is the zero Record.
@@ -175,7 +210,9 @@ func getRow(txn *badger.Txn, k []byte) (Record, error) {
 
 // Put writes item (which must hold the table's key attributes) as a new
 // version of its row, replacing a live item or a tombstone. The new version
-// is Clock.Next(old.Version). Put updates the indexes and appends a change
+// is Clock.Next(old.Version) and the new context old.Context plus that
+// version: the write knowingly supersedes everything the old row's history
+// holds, remote writes merged into it included. Put updates the indexes and appends a change
 // record, and returns the row it replaced. item must not be modified
 // afterwards.
 func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
@@ -191,7 +228,8 @@ func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
 	if err != nil {
 		return Record{}, err
 	}
-	rec := Record{Item: item, Version: tx.db.clock.Next(old.Version), Prev: old.Version}
+	v := tx.db.clock.Next(old.Version)
+	rec := Record{Item: item, Version: v, Prev: old.Version, Context: old.Context.With(v)}
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
 	}
@@ -203,6 +241,7 @@ func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
 		Old:     old.live(),
 		Version: rec.Version,
 		Prev:    old.Version,
+		Context: rec.Context,
 	})
 	return old, nil
 }
@@ -224,7 +263,8 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 	if err != nil || !old.Exists() {
 		return old, err
 	}
-	rec := Record{Deleted: true, Version: tx.db.clock.Next(old.Version), Prev: old.Version}
+	v := tx.db.clock.Next(old.Version)
+	rec := Record{Deleted: true, Version: v, Prev: old.Version, Context: old.Context.With(v)}
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
 	}
@@ -236,13 +276,14 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 		Deleted: true,
 		Version: rec.Version,
 		Prev:    old.Version,
+		Context: rec.Context,
 	})
 	return old, nil
 }
 
 // writeRow replaces the row at k (whose current content is old) with rec and
 // brings every maintained index and the statistics delta in line. It is the
-// one place rows change, for local writes and (later) remote ones.
+// one place rows change, for local writes and remote ones (Apply).
 func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 	if err := tx.set(k, appendRow(nil, rec)); err != nil {
 		return fmt.Errorf("write row: %w", err)
@@ -251,8 +292,8 @@ func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
 		newKey, newVal, hasEntry := indexEntry(t, ix, rec, pk, sk)
 		if hadEntry && (!hasEntry || !bytes.Equal(oldKey, newKey)) {
-			if err := tx.txn.Delete(oldKey); err != nil {
-				return fmt.Errorf("delete entry of index %s: %w", ix.Name, txErr(err))
+			if err := tx.del(oldKey); err != nil {
+				return fmt.Errorf("delete entry of index %s: %w", ix.Name, err)
 			}
 		}
 		if hasEntry {
@@ -301,7 +342,7 @@ func indexEntry(t *Table, ix *Index, rec Record, pk, sk []byte) (key, val []byte
 		return nil, nil, false
 	}
 	proj := Record{Item: project(t, ix, rec.Item), Version: rec.Version, Prev: rec.Prev}
-	return key, appendRow(nil, proj), true
+	return key, appendEntry(nil, proj), true
 }
 
 // project returns the attributes of item that ix carries: all of them, or
@@ -322,40 +363,70 @@ func project(t *Table, ix *Index, item attr.Item) attr.Item {
 	return out
 }
 
-// commit assigns sequence numbers to the change records, logs them and
-// commits. See doc.go for why the numbering and the hand-off to Badger
+// commit assigns sequence numbers to the change records and the conflicts,
+// logs them and commits; with SyncWrites it returns once the commit is
+// durable. See doc.go for why the numbering and the hand-off to Badger
 // happen under one mutex.
 func (tx *Tx) commit() error {
 	tx.done = true
-	if len(tx.changes) == 0 {
-		return tx.txn.Commit()
-	}
 	db := tx.db
-	done := make(chan error, 1)
-	db.commitMu.Lock()
-	now := time.Now()
-	for _, c := range tx.changes {
-		seq, err := db.nextSeq()
-		if err != nil {
-			db.commitMu.Unlock()
+	if len(tx.changes) == 0 && len(tx.conflicts) == 0 {
+		if err := tx.txn.Commit(); err != nil {
 			return err
 		}
-		c.Seq, c.CommittedAt = seq, now
-		if err := tx.set(changeKey(seq), AppendChange(nil, c)); err != nil {
-			db.commitMu.Unlock()
-			return fmt.Errorf("log change: %w", err)
+		if tx.wrote {
+			if err := db.durable(tx.bigValues); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
 		}
+		db.applyStats(tx.deltas)
+		return nil
+	}
+	done := make(chan error, 1)
+	db.commitMu.Lock()
+	if err := tx.logRecords(time.Now()); err != nil {
+		db.commitMu.Unlock()
+		return err
 	}
 	tx.txn.CommitWith(func(err error) { done <- err })
 	db.commitMu.Unlock()
 	if err := <-done; err != nil {
 		return err
 	}
+	db.conflictCount.Add(int64(len(tx.conflicts)))
 	if err := db.durable(tx.bigValues); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.applyStats(tx.deltas)
-	db.notifyChanges()
+	if len(tx.changes) > 0 {
+		db.notifyChanges()
+	}
+	return nil
+}
+
+// logRecords numbers and writes the change records and conflicts; the
+// caller holds commitMu. now is the real wall time of the commit: change
+// records carry it to measure replication latency, which the hybrid clock
+// (possibly skewed forward by a remote region) could not.
+func (tx *Tx) logRecords(now time.Time) error {
+	db := tx.db
+	for _, c := range tx.changes {
+		seq, err := db.nextSeq()
+		if err != nil {
+			return err
+		}
+		c.Seq, c.CommittedAt = seq, now
+		if err := tx.set(changeKey(seq), AppendChange(nil, c)); err != nil {
+			return fmt.Errorf("log change: %w", err)
+		}
+	}
+	for _, c := range tx.conflicts {
+		db.conflictSeq++ // a failed commit leaves a gap, as for changes
+		c.Seq = db.conflictSeq
+		if err := tx.set(conflictKey(c.Seq), appendConflict(nil, c)); err != nil {
+			return fmt.Errorf("log conflict: %w", err)
+		}
+	}
 	return nil
 }
 

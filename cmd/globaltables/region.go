@@ -95,6 +95,23 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if cfg.TTLInterval, err = t.TTL(); err != nil {
 			return cfg, "", err
 		}
+		if len(t.Regions) > 1 {
+			d, err := t.ReplicationDurations()
+			if err != nil {
+				return cfg, "", err
+			}
+			cfg.Replication = &region.ReplicationConfig{
+				Regions:          t.Names(),
+				Peers:            t.Peers(r.Name),
+				NATSListen:       r.NATSListen,
+				NATSURL:          r.NATSURL,
+				GlobalByDefault:  t.GlobalTables,
+				SyncInterval:     d.SyncInterval,
+				StreamMaxAge:     d.StreamMaxAge,
+				StreamMaxBytes:   t.Replication.StreamMaxMB << 20,
+				TombstoneHorizon: d.TombstoneHorizon,
+			}
+		}
 	}
 	fl := cmd.Flags()
 	if fl.Changed("listen") {

@@ -37,7 +37,10 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 			out := bufPool.Get().(*bytes.Buffer)
 			out.Reset()
 			defer bufPool.Put(out)
-			status := s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			status, extra := s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			for _, kv := range extra {
+				ctx.Response.Header.Set(kv[0], kv[1])
+			}
 			b := out.Bytes()
 			ctx.SetStatusCode(status)
 			ctx.SetContentType("application/x-amz-json-1.0")

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"sort"
+	"strings"
 
 	"github.com/globaltables/globaltables/region/expr"
 	"github.com/globaltables/globaltables/store"
@@ -51,6 +53,28 @@ type writeResponse struct {
 	Attributes            attr.Item              `json:"Attributes,omitempty"`
 	ConsumedCapacity      *ConsumedCapacity      `json:"ConsumedCapacity,omitempty"`
 	ItemCollectionMetrics *ItemCollectionMetrics `json:"ItemCollectionMetrics,omitempty"`
+	stamp                 writeResult
+}
+
+// Headers naming the version a write gave the item, and the item's causal
+// context after it: not part of DynamoDB's API (SDKs ignore them), they let
+// experiments and tests know which version each acknowledged write got.
+const (
+	VersionHeader = "x-globaltables-version"
+	ContextHeader = "x-globaltables-context"
+)
+
+// headers returns the version headers of a write that wrote something.
+func (r *writeResponse) headers() [][2]string {
+	if r.stamp.version.IsZero() {
+		return nil
+	}
+	tokens := make([]string, 0, len(r.stamp.context))
+	for _, v := range r.stamp.context {
+		tokens = append(tokens, v.Token())
+	}
+	sort.Strings(tokens)
+	return [][2]string{{VersionHeader, r.stamp.version.Token()}, {ContextHeader, strings.Join(tokens, ",")}}
 }
 
 // appendJSON encodes the response without reflection: PutItem, UpdateItem
@@ -182,7 +206,7 @@ func (s *Server) runSingleWrite(ctx context.Context, act *writeAction, w *common
 	}
 	m := newMeter(w.ReturnConsumedCapacity)
 	m.write(act.table, res.old, res.new, 1)
-	out := &writeResponse{ConsumedCapacity: m.one(act.table.Name)}
+	out := &writeResponse{ConsumedCapacity: m.one(act.table.Name), stamp: res}
 	if w.ReturnValues != nil {
 		out.Attributes = returnValues(*w.ReturnValues, res, update)
 	}

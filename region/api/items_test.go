@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/region/api"
 )
 
 func TestPutItem_AllTypesRoundTrip(t *testing.T) {
@@ -351,4 +353,31 @@ func TestGetItem_ProjectionAndCapacity(t *testing.T) {
 	_, err = r.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Tbl"), Key: item{"pk": S("k")},
 		ProjectionExpression: aws.String("a, a.b")})
 	wantAPIError(t, err, "ValidationException", "")
+}
+
+func TestWrites_ReturnVersionHeaders(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Tbl", "pk", types.ScalarAttributeTypeS, "", "")
+	const ct = "application/x-amz-json-1.0"
+	resp, body := post(t, r.URL, "DynamoDB_20120810.PutItem", ct, `{"TableName":"Tbl","Item":{"pk":{"S":"k"}}}`)
+	v1 := resp.Header.Get(api.VersionHeader)
+	if resp.StatusCode != 200 || !strings.HasSuffix(v1, "@us-east-1") {
+		t.Fatalf("first put: %d %s, version %q", resp.StatusCode, body, v1)
+	}
+	resp, _ = post(t, r.URL, "DynamoDB_20120810.UpdateItem", ct, `{"TableName":"Tbl","Key":{"pk":{"S":"k"}},"UpdateExpression":"SET a = :a","ExpressionAttributeValues":{":a":{"N":"1"}}}`)
+	v2 := resp.Header.Get(api.VersionHeader)
+	if v2 == "" || v2 == v1 {
+		t.Fatalf("second write version %q (first %q)", v2, v1)
+	}
+	if got := resp.Header.Get(api.ContextHeader); got != v2 {
+		t.Fatalf("context after two local writes = %q, want just the newest version %q", got, v2)
+	}
+	resp, _ = post(t, r.URL, "DynamoDB_20120810.DeleteItem", ct, `{"TableName":"Tbl","Key":{"pk":{"S":"k"}}}`)
+	if resp.Header.Get(api.VersionHeader) == "" {
+		t.Fatal("a delete must report its tombstone's version")
+	}
+	resp, _ = post(t, r.URL, "DynamoDB_20120810.DeleteItem", ct, `{"TableName":"Tbl","Key":{"pk":{"S":"absent"}}}`)
+	if h := resp.Header.Get(api.VersionHeader); h != "" {
+		t.Fatalf("deleting nothing reported version %q", h)
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -53,6 +54,15 @@ type Config struct {
 	// collection (the items sharing a partition key) in a table with local
 	// secondary indexes; default DefaultItemCollectionLimit (10 GB).
 	ItemCollectionLimit int64
+	// Regions are every region of the topology, this one included; empty
+	// for a region running alone, which then refuses ReplicaUpdates.
+	Regions []string
+	// GlobalByDefault makes every new table global across all Regions.
+	GlobalByDefault bool
+	// Clock mints the versions of global table settings and replica
+	// entries; the region passes its hybrid logical clock. Default: a
+	// clock of its own.
+	Clock Clock
 	// Hooks are optional callbacks for the region that embeds the server
 	// (index backfills, replica updates); nil fields are skipped.
 	Hooks Hooks
@@ -65,6 +75,19 @@ type Hooks struct {
 	// index, to start its backfill. If nil, the server backfills in a
 	// goroutine of its own.
 	IndexAdded func(table, index string)
+	// ReplicaJoined is called after this region created its replica of a
+	// global table it was added to, so that the region copies the table's
+	// items and then calls ReplicaReady.
+	ReplicaJoined func(table, source string)
+	// LinkDown reports whether replication from region has been
+	// disconnected, and since when, for DescribeTable's replica details.
+	LinkDown func(region string) (since time.Time, down bool)
+}
+
+// Clock mints and observes versions; *conflict.HLC implements it.
+type Clock interface {
+	Now() conflict.Version
+	Observe(v conflict.Version)
 }
 
 // Validate checks the configuration.
@@ -88,6 +111,7 @@ type Server struct {
 	reqID  atomic.Uint64
 	idBase string
 	tokens *tokenCache
+	clock  Clock
 
 	// bg owns the server's background work (GSI backfills, table deletes).
 	bgCtx    context.Context
@@ -126,6 +150,10 @@ func New(cfg Config) (*Server, error) {
 		extra:  http.NewServeMux(),
 		idBase: randomID(),
 		tokens: newTokenCache(10 * time.Minute),
+	}
+	s.clock = cfg.Clock
+	if s.clock == nil {
+		s.clock = conflict.NewHLC(cfg.Region, cfg.Now)
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.ops = map[string]opFunc{
@@ -184,14 +212,14 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // body, writes the JSON response into out and returns the HTTP status. It
 // is the whole protocol but for HTTP itself, which the net/http and
 // fasthttp front ends share.
-func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) int {
+func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) (int, [][2]string) {
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
 	if !ok || op == nil {
-		return s.encodeError(out, UnknownOperation())
+		return s.encodeError(out, UnknownOperation()), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return s.encodeError(out, Serialization("Start of structure or map found where not expected"))
+		return s.encodeError(out, Serialization("Start of structure or map found where not expected")), nil
 	}
 	resp, err := op(ctx, body)
 	if err != nil {
@@ -200,9 +228,13 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
-		return s.encodeError(out, ae)
+		return s.encodeError(out, ae), nil
 	}
-	return s.encode(out, http.StatusOK, resp)
+	var hdr [][2]string
+	if h, ok := resp.(interface{ headers() [][2]string }); ok {
+		hdr = h.headers()
+	}
+	return s.encode(out, http.StatusOK, resp), hdr
 }
 
 // ServeHTTP implements http.Handler: the API over net/http, and beside it
@@ -223,6 +255,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.Reset()
 	defer bufPool.Put(out)
 	var status int
+	var extra [][2]string
 	n, err := in.ReadFrom(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
 	switch {
 	case err != nil:
@@ -230,7 +263,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n > s.cfg.MaxBodyBytes:
 		status = s.encodeError(out, RequestTooLarge())
 	default:
-		status = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
+		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
+	}
+	for _, kv := range extra {
+		h.Set(kv[0], kv[1])
 	}
 	b := out.Bytes()
 	h.Set("Content-Type", "application/x-amz-json-1.0")

@@ -180,8 +180,7 @@ type TableClassSummary struct {
 }
 
 // ReplicaDescription describes one replica of a global table (version
-// 2019.11.21). The region fills TableDescription.Replicas; this file never
-// does.
+// 2019.11.21); global.go fills TableDescription.Replicas.
 type ReplicaDescription struct {
 	RegionName                   string             `json:"RegionName"`
 	ReplicaStatus                string             `json:"ReplicaStatus,omitempty"`
@@ -189,6 +188,7 @@ type ReplicaDescription struct {
 	ReplicaStatusPercentProgress string             `json:"ReplicaStatusPercentProgress,omitempty"`
 	KMSMasterKeyID               string             `json:"KMSMasterKeyId,omitempty"`
 	ReplicaTableClassSummary     *TableClassSummary `json:"ReplicaTableClassSummary,omitempty"`
+	ReplicaInaccessibleDateTime  *float64           `json:"ReplicaInaccessibleDateTime,omitempty"`
 }
 
 type tableDescriptionOutput struct {
@@ -224,6 +224,10 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 	}
 	if d.TableStatus == "" {
 		d.TableStatus = store.StatusActive
+	}
+	if reps := s.replicaDescriptions(t); len(reps) > 0 {
+		d.Replicas = reps
+		d.GlobalTableVersion = GlobalTableVersion
 	}
 	// DynamoDB returns the definitions sorted by name, whatever order the
 	// request used.
@@ -994,7 +998,7 @@ func (s *Server) createTable(ctx context.Context, body []byte) (any, error) {
 	if in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
 		t.Extra[extraDeletionProtection] = "true"
 	}
-	if err := s.db.CreateTable(t); err != nil {
+	if err := s.db.CreateTableLogged(t, s.newGlobal(t)); err != nil {
 		if errors.Is(err, store.ErrTableExists) {
 			return nil, ResourceInUse("Table already exists: %s", t.Name)
 		}
@@ -1339,7 +1343,7 @@ func (s *Server) updateTable(ctx context.Context, body []byte) (any, error) {
 	}
 
 	var done tableUpdate
-	nt, err := s.updateControlTable(name, func(t *store.Table) error {
+	nt, err := s.updateSettings(name, func(t *store.Table) error {
 		done = tableUpdate{}
 		return s.applyTableUpdate(t, &in, &done)
 	})
@@ -1357,17 +1361,6 @@ func (s *Server) updateTable(ctx context.Context, body []byte) (any, error) {
 		d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, g)
 	}
 	return tableDescriptionOutput{d}, nil
-}
-
-// ===========================================================================
-// REPLICAS: UpdateTable's ReplicaUpdates (global tables version 2019.11.21)
-// are the region's business: it knows the other regions and how to reach
-// them. Until it handles them here, a region without replication rejects
-// them. The table exists (checked by the caller) and no other change comes
-// with replica updates (checked by updateTableInput.rules).
-// ===========================================================================
-func (s *Server) updateReplicas(ctx context.Context, t *store.Table, updates []ReplicaUpdate) (any, error) {
-	return nil, Validation("ReplicaUpdates requires replication, which this region is not configured for")
 }
 
 // startBackfill fills a new global secondary index with the table's items:
@@ -1714,6 +1707,14 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	d := s.tableDescription(marked)
+	if isGlobal(marked) {
+		// Deleting a replica of a global table removes this region from
+		// the table's replicas; the other regions keep theirs.
+		if err := s.removeSelf(name); err != nil {
+			return nil, err
+		}
+		return tableDescriptionOutput{d}, nil
+	}
 	if err := s.db.DeleteTable(name); err != nil {
 		if errors.Is(err, store.ErrTableNotFound) {
 			return nil, tableNotFound(name)

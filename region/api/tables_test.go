@@ -849,7 +849,7 @@ func TestUpdateTable_ValidationErrors(t *testing.T) {
 			"ValidationException", "Invalid table-class parameter provided. Please try again with a valid table-class value: [STANDARD, STANDARD_INFREQUENT_ACCESS]."},
 		{"replica updates", dynamodb.UpdateTableInput{TableName: aws.String("ppr"),
 			ReplicaUpdates: []types.ReplicationGroupUpdate{{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String("eu-west-1")}}}},
-			"ValidationException", "ReplicaUpdates requires replication, which this region is not configured for"},
+			"ValidationException", "ReplicaUpdates requires replication, which this region is not configured for: start it from a topology with several regions"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func (s *Server) updateTimeToLive(ctx context.Context, body []byte) (any, error)
 	}
 	spec := in.TimeToLiveSpecification
 	enable, name := *spec.Enabled, *spec.AttributeName
-	_, err := s.updateControlTable(*in.TableName, func(t *store.Table) error {
+	_, err := s.updateSettings(*in.TableName, func(t *store.Table) error {
 		switch {
 		case t.TTLEnabled && t.TTLAttribute != name:
 			return Validation("TimeToLive is active on a different AttributeName: current AttributeName is %s", t.TTLAttribute)

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/expr"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
@@ -38,6 +39,20 @@ type writeAction struct {
 type writeResult struct {
 	old attr.Item // the item before, nil if there was none
 	new attr.Item // the item after, nil if there is none
+	// version and context are the item's after the write (zero when the
+	// action wrote nothing).
+	version conflict.Version
+	context conflict.Context
+}
+
+// stamp reads back the version and context the store gave the item.
+func (a *writeAction) stamp(tx *store.Tx, r writeResult) (writeResult, error) {
+	rec, err := tx.Get(a.table, a.key)
+	if err != nil {
+		return r, err
+	}
+	r.version, r.context = rec.Version, rec.Context
+	return r, nil
 }
 
 // condFailedError reports a failed condition, with the item it was
@@ -78,7 +93,7 @@ func (a *writeAction) do(tx *store.Tx) (writeResult, error) {
 		if _, err := tx.Put(a.table, a.item); err != nil {
 			return writeResult{}, err
 		}
-		return writeResult{old: old, new: a.item}, nil
+		return a.stamp(tx, writeResult{old: old, new: a.item})
 	case actDelete:
 		if old == nil {
 			return writeResult{}, nil
@@ -86,7 +101,7 @@ func (a *writeAction) do(tx *store.Tx) (writeResult, error) {
 		if _, err := tx.Delete(a.table, a.key); err != nil {
 			return writeResult{}, err
 		}
-		return writeResult{old: old}, nil
+		return a.stamp(tx, writeResult{old: old})
 	case actUpdate:
 		base := old
 		if base == nil {
@@ -108,7 +123,7 @@ func (a *writeAction) do(tx *store.Tx) (writeResult, error) {
 		if _, err := tx.Put(a.table, next); err != nil {
 			return writeResult{}, err
 		}
-		return writeResult{old: old, new: next}, nil
+		return a.stamp(tx, writeResult{old: old, new: next})
 	}
 	return writeResult{}, errors.New("unknown write action")
 }

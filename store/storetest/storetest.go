@@ -138,3 +138,42 @@ func Scan(tb testing.TB, db *store.DB, in store.ScanInput) Page {
 	}
 	return p
 }
+
+// Export returns every row of a table, tombstones included, read page by
+// page through ExportTable.
+func Export(tb testing.TB, db *store.DB, table string) []*store.Change {
+	tb.Helper()
+	var out []*store.Change
+	var after []byte
+	for {
+		rows, next, err := db.ExportTable(table, after, 0)
+		if err != nil {
+			tb.Fatalf("export %s: %v", table, err)
+		}
+		out = append(out, rows...)
+		if next == nil {
+			return out
+		}
+		after = next
+	}
+}
+
+// Digest returns db.Digest(table), failing the test on error.
+func Digest(tb testing.TB, db *store.DB, table string) ([32]byte, int) {
+	tb.Helper()
+	sum, n, err := db.Digest(table)
+	if err != nil {
+		tb.Fatalf("digest %s: %v", table, err)
+	}
+	return sum, n
+}
+
+// Apply applies changes from source and fails the test on error.
+func Apply(tb testing.TB, db *store.DB, source string, cursor uint64, changes ...*store.Change) store.ApplyStats {
+	tb.Helper()
+	st, err := db.Apply(context.Background(), source, cursor, changes)
+	if err != nil {
+		tb.Fatalf("apply from %s: %v", source, err)
+	}
+	return st
+}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -34,6 +35,12 @@ type Topology struct {
 	// TTLInterval is how often each region sweeps expired items, as a
 	// duration string. Default "10s".
 	TTLInterval string `hcl:"ttl_interval,optional"`
+	// GlobalTables makes every new table global across all regions at
+	// once, for experiments. Default false: tables are local until
+	// UpdateTable adds replicas, as in DynamoDB.
+	GlobalTables bool `hcl:"global_tables,optional"`
+	// Replication holds the settings every region's replication shares.
+	Replication *Replication `hcl:"replication,block"`
 	// Regions are the regions, in file order.
 	Regions []Region `hcl:"region,block"`
 
@@ -49,6 +56,36 @@ type Region struct {
 	Listen string `hcl:"listen"`
 	// DataDir overrides the region's data folder. Default DataDir/Name.
 	DataDir string `hcl:"data_dir,optional"`
+	// NATSListen is the host:port of the region's embedded NATS server,
+	// which holds the region's change stream. Default: the port of Listen
+	// plus 1000 on the same host.
+	NATSListen string `hcl:"nats_listen,optional"`
+	// NATSURL is an external NATS server or cluster holding the region's
+	// stream instead of an embedded one (nats://host:port).
+	NATSURL string `hcl:"nats_url,optional"`
+}
+
+// Replication holds the replication settings shared by all regions.
+type Replication struct {
+	// StreamMaxAge is how long a region's stream keeps changes. A region
+	// away for longer re-syncs from a snapshot. Default "24h".
+	StreamMaxAge string `hcl:"stream_max_age,optional"`
+	// StreamMaxMB caps a region's stream, in MiB. Default 1024.
+	StreamMaxMB int64 `hcl:"stream_max_mb,optional"`
+	// SyncInterval is how often the embedded NATS server fsyncs its
+	// stream files. Default "1s".
+	SyncInterval string `hcl:"sync_interval,optional"`
+	// TombstoneHorizon is how long a delete's tombstone is kept before it
+	// may be purged. Default "48h"; never less than StreamMaxAge.
+	TombstoneHorizon string `hcl:"tombstone_horizon,optional"`
+}
+
+// URL returns the NATS URL other regions read this region's stream from.
+func (r Region) URL() string {
+	if r.NATSURL != "" {
+		return r.NATSURL
+	}
+	return "nats://" + r.NATSListen
 }
 
 // Load reads and validates a topology file.
@@ -95,10 +132,86 @@ func (t *Topology) applyDefaults() {
 		t.TTLInterval = "10s"
 	}
 	for i := range t.Regions {
-		if t.Regions[i].DataDir == "" {
-			t.Regions[i].DataDir = filepath.Join(t.DataDir, t.Regions[i].Name)
+		r := &t.Regions[i]
+		if r.DataDir == "" {
+			r.DataDir = filepath.Join(t.DataDir, r.Name)
+		}
+		if r.NATSListen == "" && r.NATSURL == "" {
+			if host, port, err := net.SplitHostPort(r.Listen); err == nil {
+				if p, err := strconv.Atoi(port); err == nil && p > 0 && p+1000 < 65536 {
+					r.NATSListen = net.JoinHostPort(host, strconv.Itoa(p+1000))
+				}
+			}
 		}
 	}
+	if t.Replication == nil {
+		t.Replication = &Replication{}
+	}
+	rp := t.Replication
+	if rp.StreamMaxAge == "" {
+		rp.StreamMaxAge = "24h"
+	}
+	if rp.StreamMaxMB == 0 {
+		rp.StreamMaxMB = 1024
+	}
+	if rp.SyncInterval == "" {
+		rp.SyncInterval = "1s"
+	}
+	if rp.TombstoneHorizon == "" {
+		rp.TombstoneHorizon = "48h"
+	}
+}
+
+// Durations are the parsed durations of the replication block.
+type Durations struct {
+	StreamMaxAge, SyncInterval, TombstoneHorizon time.Duration
+}
+
+// ReplicationDurations parses the replication block's durations.
+func (t *Topology) ReplicationDurations() (Durations, error) {
+	var d Durations
+	var errs []error
+	parse := func(name, s string, dst *time.Duration) {
+		v, err := time.ParseDuration(s)
+		if err == nil && v <= 0 {
+			err = fmt.Errorf("%s is not positive", s)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("replication.%s: %w", name, err))
+		}
+		*dst = v
+	}
+	parse("stream_max_age", t.Replication.StreamMaxAge, &d.StreamMaxAge)
+	parse("sync_interval", t.Replication.SyncInterval, &d.SyncInterval)
+	parse("tombstone_horizon", t.Replication.TombstoneHorizon, &d.TombstoneHorizon)
+	if err := errors.Join(errs...); err != nil {
+		return d, err
+	}
+	if d.TombstoneHorizon < d.StreamMaxAge {
+		return d, fmt.Errorf("replication.tombstone_horizon (%s) must be at least stream_max_age (%s): a purged tombstone must not be older than a change that can still arrive",
+			d.TombstoneHorizon, d.StreamMaxAge)
+	}
+	return d, nil
+}
+
+// Peers returns, for region self, every other region's NATS URL.
+func (t *Topology) Peers(self string) map[string]string {
+	out := map[string]string{}
+	for _, r := range t.Regions {
+		if r.Name != self {
+			out[r.Name] = r.URL()
+		}
+	}
+	return out
+}
+
+// Names returns the region names in file order.
+func (t *Topology) Names() []string {
+	out := make([]string, len(t.Regions))
+	for i, r := range t.Regions {
+		out[i] = r.Name
+	}
+	return out
 }
 
 // Validate reports every problem in the topology at once.
@@ -110,6 +223,15 @@ func (t *Topology) Validate() error {
 	if _, err := t.TTL(); err != nil {
 		errs = append(errs, fmt.Errorf("ttl_interval: %w", err))
 	}
+	if t.Replication != nil {
+		if _, err := t.ReplicationDurations(); err != nil {
+			errs = append(errs, err)
+		}
+		if t.Replication.StreamMaxMB < 1 {
+			errs = append(errs, fmt.Errorf("replication.stream_max_mb must be at least 1"))
+		}
+	}
+	natsAddrs := map[string]string{}
 	switch t.LogLevel {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
@@ -136,6 +258,16 @@ func (t *Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
 		}
 		dirs[filepath.Clean(r.DataDir)] = r.Name
+		if r.NATSURL == "" {
+			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
+				errs = append(errs, fmt.Errorf("region %q: nats_listen %q is not host:port (or give nats_url for an external server)", r.Name, r.NATSListen))
+			} else if other, dup := natsAddrs[r.NATSListen]; dup {
+				errs = append(errs, fmt.Errorf("regions %q and %q both use NATS on %s", other, r.Name, r.NATSListen))
+			} else if other, dup := listens[r.NATSListen]; dup && other != "" {
+				errs = append(errs, fmt.Errorf("region %q: nats_listen %s is region %q's DynamoDB endpoint", r.Name, r.NATSListen, other))
+			}
+			natsAddrs[r.NATSListen] = r.Name
+		}
 	}
 	return errors.Join(errs...)
 }

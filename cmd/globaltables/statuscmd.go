@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
+	"github.com/globaltables/globaltables/region"
+)
+
+// httpClient is the client of the region status endpoints.
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// getJSON fetches a region endpoint and decodes its JSON body into v.
+func getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s: %s", u, resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// loadTopology reads the topology named by --config, with the error a user
+// can act on when it is missing.
+func loadTopology(path string) (*topology.Topology, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, usagef("topology file %s not found: run from the repository root or pass --config FILE", path)
+	}
+	return topology.Load(path)
+}
+
+func newStatusCmd() *cobra.Command {
+	var configPath string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show replication between the regions of a topology, one row per link",
+		Long: `Ask every region of a topology for its replication status and show one
+row per directed link (source → destination): whether it is connected, how
+many changes are not applied yet, the replication latency (from the commit
+in the source to the apply in the destination) over the last minute, and
+how many changes and conflicts it applied.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			statuses := make([]*region.Status, len(t.Regions))
+			var errs []string
+			for i, r := range t.Regions {
+				var st region.Status
+				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.StatusPath, &st); err != nil {
+					errs = append(errs, fmt.Sprintf("%s: %v", r.Name, err))
+					continue
+				}
+				statuses[i] = &st
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(statuses)
+			}
+			printStatus(out, t, statuses)
+			for _, e := range errs {
+				fmt.Fprintf(out, "unreachable: %s\n", e)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print every region's status as JSON")
+	return cmd
+}
+
+func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "REGION\tENDPOINT\tBACKLOG\tCONFLICTS\tNOTES")
+	for i, r := range t.Regions {
+		st := statuses[i]
+		if st == nil {
+			fmt.Fprintf(w, "%s\thttp://%s\t-\t-\tunreachable\n", r.Name, r.Listen)
+			continue
+		}
+		backlog, note := "-", ""
+		if st.Publisher != nil {
+			backlog = strconv.FormatUint(st.Publisher.Backlog, 10)
+			if !st.Publisher.Connected {
+				note = "stream not reachable: writes are kept and published later"
+			}
+		}
+		if len(st.Resyncing) > 0 {
+			note = fmt.Sprintf("re-syncing from %v", st.Resyncing)
+		}
+		if len(st.CatchingUp) > 0 {
+			note = fmt.Sprintf("filling new replicas of %v", st.CatchingUp)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", st.Region, st.Endpoint, backlog, st.Conflicts, note)
+	}
+	w.Flush()
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "LINK\tCONNECTED\tPENDING\tP50\tP99\tMAX\tAPPLIED\tCONFLICTS\tRESYNCS\tLAST ERROR")
+	for _, st := range statuses {
+		if st == nil {
+			continue
+		}
+		links := append([]region.LinkStatus(nil), st.Links...)
+		sort.Slice(links, func(i, j int) bool { return links[i].Source < links[j].Source })
+		for _, l := range links {
+			fmt.Fprintf(w, "%s → %s\t%v\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, l.Pending,
+				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, l.LastError)
+		}
+	}
+	w.Flush()
+	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
+}
+
+func fmtMs(v float64) string {
+	switch {
+	case v == 0:
+		return "-"
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+}
+
+func newConflictsCmd() *cobra.Command {
+	var configPath, table string
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "conflicts",
+		Short: "List the writes that last-writer-wins overwrote, from every region",
+		Long: `Read the conflict logs of every region of a topology: each entry is a write
+that was overwritten by a concurrent write from another region (neither
+writer had seen the other's write). A conflict is usually detected in more
+than one region; it is listed once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			var all []region.ConflictRecord
+			seen := map[string]bool{}
+			for _, r := range t.Regions {
+				q := url.Values{"limit": {strconv.Itoa(limit)}}
+				if table != "" {
+					q.Set("table", table)
+				}
+				var c region.Conflicts
+				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Name, err)
+					continue
+				}
+				for _, rec := range c.Records {
+					id := rec.Table + "\x00" + string(rec.Key) + "\x00" + rec.Loser
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+					all = append(all, rec)
+				}
+			}
+			sort.Slice(all, func(i, j int) bool { return all[i].DetectedAt.Before(all[j].DetectedAt) })
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "DETECTED\tIN\tTABLE\tKEY\tWINNER\tLOSER (overwritten)")
+			for _, rec := range all {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", rec.DetectedAt.Format(time.RFC3339Nano), rec.DetectedIn, rec.Table,
+					rec.Key, rec.Winner, rec.Loser)
+			}
+			w.Flush()
+			fmt.Fprintf(out, "%d conflicts\n", len(all))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+	cmd.Flags().StringVar(&table, "table", "", "only this table")
+	cmd.Flags().IntVar(&limit, "limit", 1000, "most records to read from each region")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
+	return cmd
+}

@@ -1,0 +1,99 @@
+package region
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Paths of the region's own HTTP endpoints, served beside the DynamoDB API
+// on the same listener (GET requests; the API is POST only).
+const (
+	StatusPath    = "/_globaltables/status"
+	ConflictsPath = "/_globaltables/conflicts"
+	DigestPath    = "/_globaltables/digest"
+)
+
+// Status is what a region reports about itself and its replication, served
+// as JSON at StatusPath and shown by `globaltables status`. Durations are in
+// milliseconds, as floats, so that scripts need no unit parsing.
+type Status struct {
+	Region    string    `json:"region"`
+	Time      time.Time `json:"time"`
+	Endpoint  string    `json:"endpoint"`
+	NATS      string    `json:"nats,omitempty"`
+	Conflicts int64     `json:"conflicts"`
+	// Publisher is the state of this region's outbound changes.
+	Publisher *PublisherStatus `json:"publisher,omitempty"`
+	// Links are the inbound replication links, one per other region.
+	Links []LinkStatus `json:"links,omitempty"`
+	// Resyncing names the sources a snapshot re-sync is running from.
+	Resyncing []string `json:"resyncing,omitempty"`
+	// CatchingUp names the tables whose new replica here is being filled.
+	CatchingUp []string `json:"catching_up,omitempty"`
+}
+
+// PublisherStatus is the state of the region's change publisher.
+type PublisherStatus struct {
+	Connected bool   `json:"connected"`
+	Backlog   uint64 `json:"backlog"`
+	Published uint64 `json:"published"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// LinkStatus is one directed replication link, Source → Dest, as the
+// destination region sees it.
+type LinkStatus struct {
+	Source      string    `json:"source"`
+	Dest        string    `json:"dest"`
+	Connected   bool      `json:"connected"`
+	Cursor      uint64    `json:"cursor"`
+	Pending     uint64    `json:"pending"`
+	Applied     uint64    `json:"applied"`
+	Conflicts   uint64    `json:"conflicts"`
+	P50Ms       float64   `json:"p50_ms"`
+	P99Ms       float64   `json:"p99_ms"`
+	MaxMs       float64   `json:"max_ms"`
+	P50AllMs    float64   `json:"p50_all_ms"`
+	P99AllMs    float64   `json:"p99_all_ms"`
+	MaxAllMs    float64   `json:"max_all_ms"`
+	Resyncs     int       `json:"resyncs"`
+	LastResync  time.Time `json:"last_resync,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Undecodable uint64    `json:"undecodable,omitempty"`
+}
+
+// ms converts a duration to float milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Digest is a table's content digest in one region, served at DigestPath.
+type Digest struct {
+	Region string `json:"region"`
+	Table  string `json:"table"`
+	Items  int    `json:"items"`
+	Digest string `json:"digest"`
+}
+
+// ConflictRecord is one entry of a region's conflict log, served as JSON at
+// ConflictsPath: a write that last-writer-wins overwrote although its
+// writer and the winner's had not seen each other's writes.
+type ConflictRecord struct {
+	Seq        uint64          `json:"seq"`
+	Table      string          `json:"table"`
+	Key        json.RawMessage `json:"key"` // DynamoDB JSON
+	Winner     string          `json:"winner"`
+	Loser      string          `json:"loser"`
+	WinnerItem json.RawMessage `json:"winner_item,omitempty"` // absent: the winner is a delete
+	LoserItem  json.RawMessage `json:"loser_item,omitempty"`  // absent: the loser is a delete
+	// DetectedIn is the region that recorded it; Source the region the
+	// incoming write came from.
+	DetectedIn string    `json:"detected_in"`
+	Source     string    `json:"source"`
+	DetectedAt time.Time `json:"detected_at"`
+}
+
+// Conflicts is the body served at ConflictsPath.
+type Conflicts struct {
+	Region  string           `json:"region"`
+	Total   int64            `json:"total"`
+	Records []ConflictRecord `json:"records"`
+}

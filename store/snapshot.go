@@ -1,0 +1,261 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// DefaultExportMax is how many rows ExportTable returns when limit is not
+// positive.
+const DefaultExportMax = 256
+
+// ExportTable returns up to limit rows of the table in key order after the
+// position after (nil: from the start), tombstones included (a replica
+// that missed a delete must still learn it), as Changes: Seq 0, Kind
+// ChangeItem, Key, New or Deleted, Version, Prev, Context, Table and the
+// local TableID. It also returns the position to continue from, nil when
+// done. The position is opaque (the row key below the table's prefix), so it
+// is valid in any region holding the table. Each call reads one consistent
+// snapshot; rows written between calls may or may not be seen, which is
+// harmless to a receiver that applies both the rows and the live changes by
+// last-writer-wins. Applying the rows is Apply(ctx, source, 0, rows).
+func (db *DB) ExportTable(table string, after []byte, limit int) ([]*Change, []byte, error) {
+	if err := db.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer db.exit()
+	if limit <= 0 {
+		limit = DefaultExportMax
+	}
+	var out []*Change
+	var next []byte
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		t, err := db.readTable(txn, table)
+		if err != nil {
+			return err
+		}
+		base := itemPrefix(t.ID)
+		start := base
+		if after != nil {
+			start = keySuccessor(append(bytes.Clone(base), after...))
+		}
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = base
+		opts.PrefetchSize = min(limit, 100)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var lastKey []byte
+		for it.Seek(start); it.Valid(); it.Next() {
+			item := it.Item()
+			if len(out) == limit {
+				next = bytes.Clone(lastKey[len(base):])
+				return nil
+			}
+			rec, err := itemRow(item)
+			if err != nil {
+				return err
+			}
+			c := &Change{
+				Kind: ChangeItem, Table: t.Name, TableID: t.ID,
+				Deleted: rec.Deleted, Version: rec.Version, Prev: rec.Prev, Context: rec.Context,
+			}
+			if rec.Deleted {
+				c.Key, err = rowKeyItem(t, item.Key())
+				if err != nil {
+					return err
+				}
+			} else {
+				c.New = rec.Item
+				c.Key = keyOf(rec.Item, t.schema())
+			}
+			out = append(out, c)
+			lastKey = item.KeyCopy(lastKey[:0])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("export table %s: %w", table, err)
+	}
+	return out, next, nil
+}
+
+// rowKeyItem decodes the key attributes from an item row's key, for a
+// tombstone, which holds no attributes.
+func rowKeyItem(t *Table, k []byte) (attr.Item, error) {
+	if len(k) < 11 {
+		return nil, fmt.Errorf("%w: row key %x", ErrCorrupt, k)
+	}
+	b := k[11:] // i | tableID(8) | h16(2)
+	pk, n, err := attr.DecodeKey(b, t.Hash.Type)
+	if err != nil {
+		return nil, fmt.Errorf("%w: row key %x: %w", ErrCorrupt, k, err)
+	}
+	b = b[n:]
+	key := attr.Item{t.Hash.Name: pk}
+	if t.Range != nil {
+		sk, n, err := attr.DecodeKey(b, t.Range.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%w: row key %x: %w", ErrCorrupt, k, err)
+		}
+		b = b[n:]
+		key[t.Range.Name] = sk
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: row key %x: %d trailing bytes", ErrCorrupt, k, len(b))
+	}
+	return key, nil
+}
+
+// Digest returns a SHA-256 hash of the table's live content and the number
+// of live items: every live item with its key and version, in key order
+// (tombstones, Prev and contexts excluded), then the count. Key order and
+// the item encoding are the same in every region, so two regions holding the
+// same items at the same versions give the same digest, whatever order the
+// writes arrived in. It reads one snapshot.
+func (db *DB) Digest(table string) (sum [32]byte, items int, err error) {
+	if err := db.enter(); err != nil {
+		return sum, 0, err
+	}
+	defer db.exit()
+	h := sha256.New()
+	var buf []byte
+	err = db.bdb.View(func(txn *badger.Txn) error {
+		t, err := db.readTable(txn, table)
+		if err != nil {
+			return err
+		}
+		base := itemPrefix(t.ID)
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = base
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				rec, itemBytes, err := decodeRowHeader(v, false)
+				if err != nil || rec.Deleted {
+					return err
+				}
+				k := item.Key()[len(base):]
+				buf = binary.AppendUvarint(buf[:0], uint64(len(k)))
+				buf = append(buf, k...)
+				buf = rec.Version.AppendBinary(buf)
+				buf = binary.AppendUvarint(buf, uint64(len(itemBytes)))
+				h.Write(buf)
+				h.Write(itemBytes)
+				items++
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("row %x: %w", item.Key(), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return sum, 0, fmt.Errorf("digest of %s: %w", table, err)
+	}
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(items)))
+	h.Sum(sum[:0])
+	return sum, items, nil
+}
+
+// purgeBatch bounds the rows one PurgeTombstones transaction examines.
+const purgeBatch = 1000
+
+// PurgeTombstones deletes the tombstones (of every table) whose version's
+// wall time is before cutoff, and returns how many it deleted. Each batch of
+// rows is examined and purged in one transaction whose conflict set holds
+// the rows, so a concurrent write of the same key either commits first (and
+// the purge, retried, sees it) or retries after the purge.
+//
+// A purged tombstone no longer stops an older put from resurrecting the
+// item: cutoff must be older than any change still on its way, that is than
+// the change streams' retention and the longest a region may be away
+// without re-syncing from a snapshot.
+func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := db.enter(); err != nil {
+		return 0, err
+	}
+	defer db.exit()
+	cut := cutoff.UnixNano()
+	total := 0
+	for start := []byte{prefixItem}; start != nil; {
+		var n int
+		var next []byte
+		err := retry(ctx, func() error {
+			var err error
+			n, next, err = db.purgeBatch(start, cut)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("purge tombstones: %w", err)
+		}
+		total += n
+		start = next
+	}
+	if total > 0 {
+		db.log.Debug("purged tombstones", "count", total, "cutoff", cutoff)
+	}
+	return total, nil
+}
+
+// purgeBatch purges the old tombstones among up to purgeBatch rows from
+// start on; next is where the next batch starts, nil at the end.
+func (db *DB) purgeBatch(start []byte, cut int64) (n int, next []byte, err error) {
+	txn := db.bdb.NewTransaction(true)
+	defer txn.Discard()
+	err = func() error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{prefixItem}
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		examined := 0
+		for it.Seek(start); it.Valid(); it.Next() {
+			item := it.Item() // joins the conflict set
+			if examined == purgeBatch {
+				next = item.KeyCopy(nil)
+				return nil
+			}
+			examined++
+			if item.ValueSize() >= valueThreshold {
+				continue // a large live item; a tombstone is a few bytes
+			}
+			var old bool
+			err := item.Value(func(v []byte) error {
+				rec, _, err := decodeRowHeader(v, false)
+				old = err == nil && rec.Deleted && rec.Version.Wall < cut
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("row %x: %w", item.Key(), err)
+			}
+			if old {
+				if err := txn.Delete(item.KeyCopy(nil)); err != nil {
+					return txErr(err)
+				}
+				n++
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return 0, nil, err
+	}
+	if n == 0 {
+		return 0, next, nil
+	}
+	if err := txn.Commit(); err != nil {
+		return 0, nil, err
+	}
+	return n, next, nil
+}
