@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -103,6 +104,7 @@ type Region struct {
 	db    *store.DB
 	api   *api.Server
 	ln    net.Listener
+	repl  *replication // nil without replication
 
 	closeOnce sync.Once
 	closeErr  error
@@ -129,7 +131,7 @@ func New(cfg Config) (*Region, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	scfg := store.DefaultConfig()
-	scfg.Dir = cfg.DataDir
+	scfg.Dir = filepath.Join(cfg.DataDir, "db")
 	scfg.Region = cfg.Name
 	scfg.Clock = r.clock
 	scfg.SyncWrites = !cfg.NoSync
@@ -140,17 +142,38 @@ func New(cfg Config) (*Region, error) {
 	}
 	r.db = db
 
-	srv, err := api.New(api.Config{
+	acfg := api.Config{
 		Region: cfg.Name,
 		DB:     db,
 		Logger: cfg.Logger.Named("api"),
 		Now:    cfg.Now,
-	})
+		Clock:  r.clock,
+	}
+	if cfg.Replication != nil {
+		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, cfg.Logger)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		r.repl = repl
+		acfg.Regions = cfg.Replication.Regions
+		acfg.GlobalByDefault = cfg.Replication.GlobalByDefault
+		acfg.Hooks.ReplicaJoined = repl.replicaJoined
+		acfg.Hooks.LinkDown = repl.linkDown
+	}
+	srv, err := api.New(acfg)
 	if err != nil {
-		db.Close()
+		r.closeResources()
 		return nil, err
 	}
 	r.api = srv
+	if r.repl != nil {
+		if err := r.repl.wire(cfg.Name, srv); err != nil {
+			r.closeResources()
+			return nil, fmt.Errorf("replication: %w", err)
+		}
+	}
+	r.mountEndpoints()
 	if cfg.Pprof {
 		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
 		srv.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
@@ -161,8 +184,7 @@ func New(cfg Config) (*Region, error) {
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		srv.Close()
-		db.Close()
+		r.closeResources()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	r.ln = ln
@@ -186,7 +208,7 @@ func (r *Region) Run(ctx context.Context) error {
 	defer cancel()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -194,6 +216,15 @@ func (r *Region) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("serve: %w", err)
 		}
 	}()
+	if r.repl != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.repl.run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("replication: %w", err)
+			}
+		}()
+	}
 	if r.cfg.TTLInterval > 0 {
 		sw := &sweeper{db: r.db, log: r.log.Named("ttl"), now: r.cfg.Now, interval: r.cfg.TTLInterval}
 		wg.Add(1)
@@ -221,13 +252,27 @@ func (r *Region) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Close releases the store. Call it after Run has returned. It is
-// idempotent.
+// Close releases the listener, the NATS server and the store, in that
+// order. Call it after Run has returned. It is idempotent.
 func (r *Region) Close() error {
 	r.closeOnce.Do(func() {
 		r.ln.Close()
-		r.api.Close()
-		r.closeErr = r.db.Close()
+		r.closeErr = r.closeResources()
 	})
 	return r.closeErr
+}
+
+// closeResources releases what New acquired, the store last: nothing may
+// write to a closed database.
+func (r *Region) closeResources() error {
+	if r.api != nil {
+		r.api.Close()
+	}
+	if r.repl != nil {
+		if r.repl.rep != nil {
+			r.repl.rep.Close()
+		}
+		r.repl.stop()
+	}
+	return r.db.Close()
 }

@@ -1,0 +1,98 @@
+package region
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/globaltables/globaltables/store"
+)
+
+// mountEndpoints serves the region's own GET endpoints beside the API.
+func (r *Region) mountEndpoints() {
+	r.api.Handle(StatusPath, http.HandlerFunc(r.serveStatus))
+	r.api.Handle(ConflictsPath, http.HandlerFunc(r.serveConflicts))
+	r.api.Handle(DigestPath, http.HandlerFunc(r.serveDigest))
+}
+
+// Status returns the region's status.
+func (r *Region) Status() Status {
+	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount()}
+	if r.repl != nil {
+		r.repl.status(&st)
+	}
+	return st
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (r *Region) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, r.Status())
+}
+
+// serveConflicts serves the conflict log: ?after=SEQ&limit=N&table=NAME.
+func (r *Region) serveConflicts(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	after, _ := strconv.ParseUint(q.Get("after"), 10, 64)
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	table := q.Get("table")
+	out := Conflicts{Region: r.cfg.Name, Total: r.db.ConflictCount(), Records: []ConflictRecord{}}
+	for len(out.Records) < limit {
+		batch, err := r.db.Conflicts(after, limit-len(out.Records))
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, c := range batch {
+			after = c.Seq
+			if table != "" && c.Table != table {
+				continue
+			}
+			out.Records = append(out.Records, conflictRecord(c))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func conflictRecord(c *store.Conflict) ConflictRecord {
+	rec := ConflictRecord{Seq: c.Seq, Table: c.Table, Winner: c.Winner.Token(), Loser: c.Loser.Token(),
+		DetectedIn: c.Region, Source: c.Source, DetectedAt: c.DetectedAt}
+	rec.Key, _ = json.Marshal(c.Key)
+	if c.WinnerItem != nil {
+		rec.WinnerItem, _ = json.Marshal(c.WinnerItem)
+	}
+	if c.LoserItem != nil {
+		rec.LoserItem, _ = json.Marshal(c.LoserItem)
+	}
+	return rec
+}
+
+// serveDigest serves the digest of a table's live content: ?table=NAME.
+func (r *Region) serveDigest(w http.ResponseWriter, req *http.Request) {
+	table := req.URL.Query().Get("table")
+	sum, n, err := r.db.Digest(table)
+	if errors.Is(err, store.ErrTableNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no table " + table})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, Digest{Region: r.cfg.Name, Table: table, Items: n, Digest: hex.EncodeToString(sum[:])})
+}

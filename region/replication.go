@@ -1,0 +1,396 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+
+	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/replicator/natsrv"
+	"github.com/globaltables/globaltables/store"
+)
+
+// Defaults for ReplicationConfig.
+const (
+	DefaultSyncInterval     = time.Second
+	DefaultStreamMaxAge     = 24 * time.Hour
+	DefaultStreamMaxBytes   = 1 << 30
+	DefaultTombstoneHorizon = 48 * time.Hour
+)
+
+// recentError is how long a link's last error stays in the status.
+const recentError = time.Minute
+
+// replication is the region's part in replication: the NATS server holding
+// its stream (embedded, or a connection to an external one), the
+// replicator, and the work that joins the region to global tables: filling a
+// new replica, re-syncing after a long absence, purging old tombstones.
+type replication struct {
+	cfg ReplicationConfig
+	log hclog.Logger
+	db  *store.DB
+	api *api.Server
+
+	srv *natsrv.Server // nil with an external NATS
+	nc  *nats.Conn
+	rep *replicator.Replicator
+
+	// run and wg own the goroutines started by hooks (catch-ups,
+	// re-syncs) while Run is running.
+	mu         sync.Mutex // guards runCtx, catchingUp, resyncing
+	runCtx     context.Context
+	wg         sync.WaitGroup
+	catchingUp map[string]bool
+	resyncing  map[string]bool
+}
+
+func (c *ReplicationConfig) withDefaults() {
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = DefaultSyncInterval
+	}
+	if c.StreamMaxAge <= 0 {
+		c.StreamMaxAge = DefaultStreamMaxAge
+	}
+	if c.StreamMaxBytes <= 0 {
+		c.StreamMaxBytes = DefaultStreamMaxBytes
+	}
+	if c.TombstoneHorizon <= 0 {
+		c.TombstoneHorizon = DefaultTombstoneHorizon
+	}
+}
+
+// startReplication starts the NATS server (or connects to the external one)
+// and builds the replicator. Nothing runs until run.
+func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, log hclog.Logger) (*replication, error) {
+	cfg.withDefaults()
+	r := &replication{cfg: cfg, log: log.Named("replication"), db: db,
+		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
+	url := cfg.NATSURL
+	if url == "" {
+		srv, err := natsrv.StartServer(natsrv.ServerConfig{
+			Name:         name,
+			Listen:       cfg.NATSListen,
+			StoreDir:     filepath.Join(dataDir, "nats"),
+			SyncInterval: cfg.SyncInterval,
+			Logger:       log.Named("nats"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded NATS on %s: %w", cfg.NATSListen, err)
+		}
+		r.srv = srv
+		url = srv.ClientURL()
+	}
+	nc, err := nats.Connect(url, nats.Name(name+"-publisher"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		r.stop()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	r.nc = nc
+	return r, nil
+}
+
+// wire builds the replicator once the API server exists (the API applies
+// control records; the replication filters item changes with it).
+func (r *replication) wire(name string, srv *api.Server) error {
+	r.api = srv
+	rep, err := replicator.New(replicator.Config{
+		Region:         name,
+		Conn:           r.nc,
+		Peers:          r.cfg.Peers,
+		Store:          &replicatedStore{DB: r.db, api: srv},
+		Control:        srv,
+		Resync:         r.resync,
+		StreamMaxAge:   r.cfg.StreamMaxAge,
+		StreamMaxBytes: r.cfg.StreamMaxBytes,
+		TrimGrace:      3 * r.cfg.SyncInterval,
+		Logger:         r.log,
+	})
+	if err != nil {
+		return err
+	}
+	r.rep = rep
+	return nil
+}
+
+// url is the NATS URL of this region's stream.
+func (r *replication) url() string {
+	if r.srv != nil {
+		return r.srv.ClientURL()
+	}
+	return r.cfg.NATSURL
+}
+
+// run runs the replicator and the tombstone purge until ctx ends, and waits
+// for every goroutine started by hooks.
+func (r *replication) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
+	r.spawn(r.purgeLoop)
+	err := r.rep.Run(ctx)
+	cancel()
+	r.mu.Lock()
+	r.runCtx = nil
+	r.mu.Unlock()
+	r.wg.Wait()
+	return err
+}
+
+// spawn runs fn in a goroutine owned by run, if run is running.
+func (r *replication) spawn(fn func(ctx context.Context)) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.runCtx == nil || r.runCtx.Err() != nil {
+		return false
+	}
+	ctx := r.runCtx
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn(ctx)
+	}()
+	return true
+}
+
+// stop closes the connection and shuts the embedded server down.
+func (r *replication) stop() {
+	if r.nc != nil {
+		r.nc.Close()
+	}
+	if r.srv != nil {
+		r.srv.Shutdown()
+	}
+}
+
+// replicaJoined is the API's hook for a table this region was just added
+// to: copy what the other replicas hold, then declare the replica ACTIVE.
+func (r *replication) replicaJoined(table, source string) {
+	r.mu.Lock()
+	r.catchingUp[table] = true
+	r.mu.Unlock()
+	ok := r.spawn(func(ctx context.Context) {
+		defer func() {
+			r.mu.Lock()
+			delete(r.catchingUp, table)
+			r.mu.Unlock()
+		}()
+		retry(ctx, r.log, "catch up "+table, func() error { return r.catchUp(ctx, table, source) })
+	})
+	if !ok {
+		r.mu.Lock()
+		delete(r.catchingUp, table)
+		r.mu.Unlock()
+	}
+}
+
+// catchUp fills a new replica: the changes to the table still in every
+// other replica's stream, then a snapshot from the region that added this
+// one. Everything goes through last-writer-wins, so the order in which live
+// changes, replayed changes and snapshot rows arrive does not matter.
+func (r *replication) catchUp(ctx context.Context, table, source string) error {
+	start := time.Now()
+	apply := func(from string) func([]*store.Change) error {
+		return func(chs []*store.Change) error {
+			_, err := r.db.Apply(ctx, from, 0, chs)
+			return err
+		}
+	}
+	for _, peer := range r.peersOf(table) {
+		conn := r.rep.Conn(peer)
+		if conn == nil {
+			continue
+		}
+		if err := replicator.CatchUp(ctx, conn, peer, table, apply(peer)); err != nil {
+			return fmt.Errorf("replay %s's stream: %w", peer, err)
+		}
+	}
+	conn := r.rep.Conn(source)
+	if conn == nil {
+		return fmt.Errorf("no connection to %s", source)
+	}
+	if err := replicator.FetchSnapshot(ctx, conn, source, table, apply(source)); err != nil {
+		return fmt.Errorf("snapshot from %s: %w", source, err)
+	}
+	if err := r.api.ReplicaReady(table); err != nil {
+		return fmt.Errorf("mark replica active: %w", err)
+	}
+	r.log.Info("new replica caught up", "table", table, "snapshot_from", source, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// peersOf lists the other regions holding a replica of table.
+func (r *replication) peersOf(table string) []string {
+	var out []string
+	for peer := range r.cfg.Peers {
+		if r.api.ReplicatesFrom(table, peer) {
+			out = append(out, peer)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resync is the links' hook for a source whose stream no longer holds the
+// changes this region has not applied (it was away longer than the
+// retention): copy every table shared with the source from its snapshot.
+func (r *replication) resync(ctx context.Context, source string) error {
+	r.mu.Lock()
+	r.resyncing[source] = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.resyncing, source)
+		r.mu.Unlock()
+	}()
+	tables, err := r.db.Tables()
+	if err != nil {
+		return err
+	}
+	conn := r.rep.Conn(source)
+	if conn == nil {
+		return fmt.Errorf("no connection to %s", source)
+	}
+	r.log.Warn("re-syncing from a snapshot: the source's stream no longer holds changes this region has not applied",
+		"source", source)
+	for _, t := range tables {
+		if !r.api.ReplicatesFrom(t.Name, source) {
+			continue
+		}
+		err := replicator.FetchSnapshot(ctx, conn, source, t.Name, func(chs []*store.Change) error {
+			_, err := r.db.Apply(ctx, source, 0, chs)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("re-sync %s from %s: %w", t.Name, source, err)
+		}
+		r.log.Info("table re-synced", "table", t.Name, "source", source)
+	}
+	return nil
+}
+
+// purgeLoop deletes tombstones older than the horizon, a few times per
+// horizon.
+func (r *replication) purgeLoop(ctx context.Context) {
+	every := min(r.cfg.TombstoneHorizon/8, time.Hour)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := r.db.PurgeTombstones(ctx, time.Now().Add(-r.cfg.TombstoneHorizon))
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("tombstone purge failed", "error", err)
+		} else if n > 0 {
+			r.log.Debug("tombstones purged", "count", n)
+		}
+	}
+}
+
+// linkDown reports whether replication from peer is disconnected, and
+// since when.
+func (r *replication) linkDown(peer string) (time.Time, bool) {
+	if r.rep == nil || r.rep.Link(peer) == nil {
+		return time.Time{}, false
+	}
+	st := r.rep.Link(peer).Status()
+	if st.Connected {
+		return time.Time{}, false
+	}
+	return st.LastErrorAt, true
+}
+
+// status fills the replication part of the region's status.
+func (r *replication) status(st *Status) {
+	rs := r.rep.Status()
+	st.NATS = r.url()
+	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
+		Published: rs.Publisher.Published, LastError: rs.Publisher.LastError}
+	for _, l := range rs.Links {
+		if time.Since(l.LastErrorAt) > recentError {
+			l.LastError = "" // recovered long ago: not worth a column
+		}
+		st.Links = append(st.Links, LinkStatus{
+			Source: l.Source, Dest: l.Dest, Connected: l.Connected, Cursor: l.Cursor, Pending: l.Pending,
+			Applied: l.Applied, Conflicts: l.Conflicts, Undecodable: l.Undecodable,
+			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
+			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
+			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,
+		})
+	}
+	r.mu.Lock()
+	for s := range r.resyncing {
+		st.Resyncing = append(st.Resyncing, s)
+	}
+	for t := range r.catchingUp {
+		st.CatchingUp = append(st.CatchingUp, t)
+	}
+	r.mu.Unlock()
+	sort.Strings(st.Resyncing)
+	sort.Strings(st.CatchingUp)
+}
+
+// replicatedStore is the store as the replicator sees it: item changes of
+// tables that this region and the source do not both replicate are dropped
+// before they are applied, so two regions' unrelated tables that share a
+// name stay separate.
+type replicatedStore struct {
+	*store.DB
+	api *api.Server
+}
+
+// Apply applies the changes of replicated tables and records the cursor.
+func (s *replicatedStore) Apply(ctx context.Context, source string, cursor uint64, changes []*store.Change) (store.ApplyStats, error) {
+	kept := changes[:0:0]
+	for _, ch := range changes {
+		if ch.Kind == store.ChangeItem && s.api.ReplicatesFrom(ch.Table, source) {
+			kept = append(kept, ch)
+		}
+	}
+	stats, err := s.DB.Apply(ctx, source, cursor, kept)
+	stats.Skipped += len(changes) - len(kept)
+	return stats, err
+}
+
+// retry runs fn until it succeeds or ctx ends, with capped exponential
+// backoff and jitter; a failure is logged once per streak, its end once.
+func retry(ctx context.Context, log hclog.Logger, what string, fn func() error) {
+	delay := 200 * time.Millisecond
+	failing := false
+	for {
+		err := fn()
+		if err == nil {
+			if failing {
+				log.Info("recovered", "task", what)
+			}
+			return
+		}
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return
+		}
+		if !failing {
+			log.Warn("failed; retrying", "task", what, "error", err)
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay/2 + rand.N(delay)):
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}

@@ -1,0 +1,816 @@
+package replicator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/globaltables/globaltables/store"
+)
+
+// Defaults for LinkConfig.
+const (
+	// DefaultBatch is the most messages applied in one store transaction,
+	// and the number of messages the link asks the source for at a time.
+	DefaultBatch = 256
+	// DefaultFetchWait is how long one pull request waits at the source
+	// for messages. Messages are applied as soon as they arrive, so it is
+	// not a latency knob: it bounds how often an idle link re-issues its
+	// pull request (a round trip without a request outstanding).
+	DefaultFetchWait = 5 * time.Second
+	// DefaultAckWait is how long the source waits for an acknowledgement
+	// before delivering a message again.
+	DefaultAckWait = 30 * time.Second
+)
+
+const (
+	// idleInfoEvery is how often an idle link asks for its consumer's info
+	// (pending count, and that it still exists).
+	idleInfoEvery = time.Second
+)
+
+var (
+	// ErrGap is reported when the source's stream no longer holds changes
+	// this region has not applied and no Resync function is configured.
+	ErrGap = errors.New("replicator: source stream no longer holds unapplied changes")
+	// ErrDeliveryGap is reported when a delivery was lost on the way (the
+	// consumer's delivery sequence jumped): the link resumes from its
+	// cursor.
+	ErrDeliveryGap = errors.New("replicator: delivery sequence jumped")
+	// ErrStreamNotFound is reported while the source's stream does not
+	// exist (the source region has not published yet).
+	ErrStreamNotFound = errors.New("replicator: source stream not found")
+)
+
+// Applier persists remote item changes by last-writer-wins, with the
+// per-source cursor in the same transaction. *store.DB satisfies it.
+type Applier interface {
+	// Apply applies changes and, if cursor > 0, records cursor as the last
+	// stream sequence applied from source, atomically.
+	Apply(ctx context.Context, source string, cursor uint64, changes []*store.Change) (store.ApplyStats, error)
+	// Cursor returns the last stream sequence applied from source (0 if
+	// none).
+	Cursor(source string) (uint64, error)
+	// SetCursor records the cursor of source (even if lower).
+	SetCursor(source string, cursor uint64) error
+}
+
+// ControlApplier applies a table control record (store.ChangeControl) from
+// source. It is implemented by the region and must be idempotent: after a
+// crash the same record may be applied again.
+type ControlApplier interface {
+	ApplyControl(ctx context.Context, source string, ch *store.Change) error
+}
+
+// ResyncFunc brings the destination up to date with source by other means
+// than its stream (snapshots of every shared table) when the stream no
+// longer holds changes the destination has not applied. The link then
+// continues from the stream's first message.
+type ResyncFunc func(ctx context.Context, source string) error
+
+// LinkConfig configures a Link.
+type LinkConfig struct {
+	// Source and Dest are the names of the region whose stream is read and
+	// of this region. Required.
+	Source, Dest string
+	// URL is the NATS URL of the source's server. Required unless Conn is
+	// given.
+	URL string
+	// Conn, if not nil, is used instead of dialling URL; the link does not
+	// close it.
+	Conn *nats.Conn
+	// Store applies item changes and keeps the cursor. Required.
+	Store Applier
+	// Control applies control records. Required.
+	Control ControlApplier
+	// Batch is the most messages applied in one transaction. Default 256.
+	Batch int
+	// FetchWait is how long a pull request waits at the source, at least
+	// 1s. Default 5s. Not a latency knob: see DefaultFetchWait.
+	FetchWait time.Duration
+	// AckWait is the consumer's acknowledgement timeout. Default 30s.
+	AckWait time.Duration
+	// Resync is called when the stream no longer holds what this region
+	// needs. Without it the link stops there, reporting ErrGap.
+	Resync ResyncFunc
+	// Logger receives the link's logs. Default: a null logger.
+	Logger hclog.Logger
+}
+
+func (c LinkConfig) withDefaults() LinkConfig {
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.FetchWait == 0 {
+		c.FetchWait = DefaultFetchWait
+	}
+	if c.AckWait == 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	return c
+}
+
+// Validate reports whether c is usable. Zero fields that have a default are
+// valid.
+func (c LinkConfig) Validate() error {
+	var problems []string
+	if err := ValidRegion(c.Source); err != nil {
+		problems = append(problems, "Source: "+err.Error())
+	}
+	if err := ValidRegion(c.Dest); err != nil {
+		problems = append(problems, "Dest: "+err.Error())
+	}
+	if c.Source == c.Dest && c.Source != "" {
+		problems = append(problems, "Source and Dest are the same region")
+	}
+	if c.URL == "" && c.Conn == nil {
+		problems = append(problems, "URL or Conn is required")
+	}
+	if c.Store == nil {
+		problems = append(problems, "Store is required")
+	}
+	if c.Control == nil {
+		problems = append(problems, "Control is required")
+	}
+	if c.Batch < 0 {
+		problems = append(problems, "Batch is negative")
+	}
+	if c.FetchWait < 0 || (c.FetchWait > 0 && c.FetchWait < time.Second) {
+		problems = append(problems, fmt.Sprintf("FetchWait %s: want at least 1s (the client library's minimum)", c.FetchWait))
+	}
+	if c.AckWait < 0 {
+		problems = append(problems, "AckWait is negative")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: link: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// LinkStatus is a snapshot of a Link's progress. Durations are
+// time.Duration in Go; in JSON they are milliseconds (floats, fields with
+// an _ms suffix).
+type LinkStatus struct {
+	Source, Dest string
+	// Connected is true while the connection to the source's NATS is up.
+	Connected bool
+	// Cursor is the last source stream sequence applied here.
+	Cursor uint64
+	// Pending is how many of the source's messages are not delivered to
+	// this region yet (the consumer's NumPending).
+	Pending uint64
+	// Applied, Duplicates, Skipped and Conflicts are the store's counts
+	// (store.ApplyStats) summed since start, plus control records applied
+	// (in Applied). Redelivered counts messages at or below the cursor,
+	// dropped unapplied; Undecodable those that did not decode, skipped.
+	Applied, Skipped, Duplicates, Conflicts uint64
+	Redelivered, Undecodable                uint64
+	// P50, P99 and Max are the replication latency (apply time minus the
+	// origin's commit time) over the last minute; the All variants since
+	// start. Samples counts the latencies recorded since start.
+	P50, P99, Max          time.Duration
+	P50All, P99All, MaxAll time.Duration
+	Samples                int64
+	// Resyncs counts re-syncs since start, the last at LastResync.
+	Resyncs    int
+	LastResync time.Time
+	// LastError is the last failure and when it happened; it stays after
+	// recovery (compare LastErrorAt with the time).
+	LastError   string
+	LastErrorAt time.Time
+}
+
+// MarshalJSON renders durations as milliseconds.
+func (s LinkStatus) MarshalJSON() ([]byte, error) {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	type out struct {
+		Source      string    `json:"source"`
+		Dest        string    `json:"dest"`
+		Connected   bool      `json:"connected"`
+		Cursor      uint64    `json:"cursor"`
+		Pending     uint64    `json:"pending"`
+		Applied     uint64    `json:"applied"`
+		Skipped     uint64    `json:"skipped"`
+		Duplicates  uint64    `json:"duplicates"`
+		Conflicts   uint64    `json:"conflicts"`
+		Redelivered uint64    `json:"redelivered"`
+		Undecodable uint64    `json:"undecodable"`
+		P50         float64   `json:"p50_ms"`
+		P99         float64   `json:"p99_ms"`
+		Max         float64   `json:"max_ms"`
+		P50All      float64   `json:"p50_all_ms"`
+		P99All      float64   `json:"p99_all_ms"`
+		MaxAll      float64   `json:"max_all_ms"`
+		Samples     int64     `json:"samples"`
+		Resyncs     int       `json:"resyncs"`
+		LastResync  time.Time `json:"last_resync,omitzero"`
+		LastError   string    `json:"last_error,omitempty"`
+		LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	}
+	return json.Marshal(out{
+		Source: s.Source, Dest: s.Dest, Connected: s.Connected, Cursor: s.Cursor, Pending: s.Pending,
+		Applied: s.Applied, Skipped: s.Skipped, Duplicates: s.Duplicates, Conflicts: s.Conflicts,
+		Redelivered: s.Redelivered, Undecodable: s.Undecodable,
+		P50: ms(s.P50), P99: ms(s.P99), Max: ms(s.Max),
+		P50All: ms(s.P50All), P99All: ms(s.P99All), MaxAll: ms(s.MaxAll), Samples: s.Samples,
+		Resyncs: s.Resyncs, LastResync: s.LastResync, LastError: s.LastError, LastErrorAt: s.LastErrorAt,
+	})
+}
+
+// Link applies one source region's changes in this region: a durable pull
+// consumer repl-<dest> on GT_<source>, read over a connection to the
+// source's NATS.
+type Link struct {
+	cfg     LinkConfig
+	log     hclog.Logger
+	fails   *failureLog
+	lat     *latencies
+	running atomic.Bool
+	conn    atomic.Pointer[nats.Conn] // while Run runs
+
+	mu sync.Mutex // guards st
+	st LinkStatus
+}
+
+// NewLink returns a link; Run does the work.
+func NewLink(cfg LinkConfig) (*Link, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger.Named("link").With("source", cfg.Source, "dest", cfg.Dest)
+	l := &Link{
+		cfg:   cfg,
+		log:   log,
+		fails: newFailureLog(log),
+		lat:   newLatencies(time.Now()),
+		st:    LinkStatus{Source: cfg.Source, Dest: cfg.Dest},
+	}
+	if cfg.Conn != nil {
+		l.conn.Store(cfg.Conn)
+	}
+	return l, nil
+}
+
+// Conn returns the connection to the source's NATS: Config.Conn, or the
+// one Run dialled (nil before Run and after it returned).
+func (l *Link) Conn() *nats.Conn { return l.conn.Load() }
+
+// Status returns a snapshot of the link's progress.
+func (l *Link) Status() LinkStatus {
+	l.mu.Lock()
+	st := l.st
+	l.mu.Unlock()
+	if nc := l.conn.Load(); nc != nil {
+		st.Connected = nc.IsConnected()
+	}
+	recent, all := l.lat.summary(time.Now())
+	st.P50, st.P99, st.Max = recent.P50, recent.P99, recent.Max
+	st.P50All, st.P99All, st.MaxAll, st.Samples = all.P50, all.P99, all.Max, all.Count
+	return st
+}
+
+func (l *Link) update(f func(st *LinkStatus)) {
+	l.mu.Lock()
+	f(&l.st)
+	l.mu.Unlock()
+}
+
+// dialSource connects to a source region's NATS. It does not wait for the
+// server: the connection keeps trying in the background, forever.
+func dialSource(url, source, dest string, log hclog.Logger) (*nats.Conn, error) {
+	return nats.Connect(url,
+		nats.Name("globaltables link "+source+"->"+dest),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		// Find a dead peer in ~15s rather than nats's default minutes.
+		nats.PingInterval(5*time.Second),
+		nats.MaxPingsOutstanding(3),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Debug("disconnected from source", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Debug("reconnected to source", "url", nc.ConnectedUrlRedacted()) }),
+	)
+}
+
+// Run applies the source's changes until ctx ends, then returns nil. It
+// returns an error only if the value is already running, URL is malformed,
+// or the connection was closed under it. A source that is down or
+// unreachable only stalls this link: Run retries forever with backoff.
+func (l *Link) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer l.running.Store(false)
+	nc := l.cfg.Conn
+	if nc == nil {
+		var err error
+		if nc, err = dialSource(l.cfg.URL, l.cfg.Source, l.cfg.Dest, l.log); err != nil {
+			return fmt.Errorf("link %s->%s: connect to %s: %w", l.cfg.Source, l.cfg.Dest, l.cfg.URL, err)
+		}
+		l.conn.Store(nc)
+		defer func() {
+			nc.Close()
+			l.conn.Store(nil)
+		}()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("link %s->%s: jetstream: %w", l.cfg.Source, l.cfg.Dest, err)
+	}
+	connected := nc.StatusChanged(nats.CONNECTED)
+	defer nc.RemoveStatusListener(connected)
+
+	l.log.Info("link started", "url", l.cfg.URL, "consumer", ConsumerName(l.cfg.Dest), "stream", StreamName(l.cfg.Source))
+	defer l.log.Info("link stopped")
+	bo := newBackoff()
+	for {
+		s := &session{l: l, js: js, nc: nc}
+		err := s.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if nc.IsClosed() {
+			return fmt.Errorf("link %s->%s: %w", l.cfg.Source, l.cfg.Dest, nats.ErrConnectionClosed)
+		}
+		if s.progressed {
+			bo.reset()
+		}
+		l.failed(err)
+		wait := bo.next()
+		if errors.Is(err, ErrStreamNotFound) {
+			// The source has not published yet (regions starting
+			// together): look again soon.
+			wait = min(wait, time.Second)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-connected:
+		}
+		t.Stop()
+	}
+}
+
+func (l *Link) failed(err error) {
+	if err == nil {
+		err = errors.New("session ended")
+	}
+	l.fails.fail("replicating from "+l.cfg.Source, err)
+	l.log.Debug("session ended", "error", err)
+	l.update(func(st *LinkStatus) { st.LastError, st.LastErrorAt = err.Error(), time.Now() })
+}
+
+// session is one attempt at consuming: from checking the cursor against
+// the stream to the first error. Its fields are owned by Run's goroutine.
+type session struct {
+	l          *Link
+	js         jetstream.JetStream
+	nc         *nats.Conn
+	stream     jetstream.Stream
+	cons       jetstream.Consumer
+	cursor     uint64 // last stream sequence applied (as stored)
+	consSeq    uint64 // last delivery sequence seen
+	progressed bool   // something was applied or acknowledged
+	ok         bool   // healthy was called
+}
+
+func (s *session) apiCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, apiTimeout)
+}
+
+// run runs the session until an error, or until the connection is lost.
+func (s *session) run(ctx context.Context) error {
+	l := s.l
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("connect to %s: %w", l.cfg.URL, nats.ErrDisconnected)
+	}
+	sctx, stop := connCtx(ctx, s.nc)
+	defer stop()
+	if err := s.start(sctx); err != nil {
+		return withCause(ctx, sctx, err)
+	}
+	return withCause(ctx, sctx, s.consume(sctx))
+}
+
+// healthy notes that the session works: it applied messages, or is idle
+// with its consumer in place. A failure that was being logged ends here.
+func (s *session) healthy() {
+	if !s.ok {
+		s.ok = true
+		s.l.fails.ok("cursor", s.cursor)
+	}
+}
+
+// streamState returns the source stream's first and last sequences.
+func (s *session) streamState(ctx context.Context) (first, last uint64, err error) {
+	actx, cancel := s.apiCtx(ctx)
+	defer cancel()
+	name := StreamName(s.l.cfg.Source)
+	if s.stream == nil {
+		s.stream, err = s.js.Stream(actx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return 0, 0, fmt.Errorf("%w: %s", ErrStreamNotFound, name)
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("stream %s: %w", name, err)
+		}
+		info := s.stream.CachedInfo()
+		return info.State.FirstSeq, info.State.LastSeq, nil
+	}
+	info, err := s.stream.Info(actx)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, 0, fmt.Errorf("%w: %s", ErrStreamNotFound, name)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream %s info: %w", name, err)
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}
+
+// start reads the cursor, re-syncs if the stream lost what the cursor
+// needs, and makes sure the consumer delivers from cursor+1.
+func (s *session) start(ctx context.Context) error {
+	l := s.l
+	cursor, err := l.cfg.Store.Cursor(l.cfg.Source)
+	if err != nil {
+		return fmt.Errorf("read cursor: %w", err)
+	}
+	s.setCursor(cursor)
+	first, last, err := s.streamState(ctx)
+	if err != nil {
+		return err
+	}
+	recreate := false
+	switch {
+	case cursor > last:
+		// The stream restarted its sequence: the source lost its NATS
+		// data. What it held is gone; what the cursor says means nothing.
+		l.log.Error("source stream is behind this region's cursor: it was re-created; re-syncing",
+			"cursor", cursor, "first_seq", first, "last_seq", last)
+		if err := s.resync(ctx, first); err != nil {
+			return err
+		}
+		recreate = true
+	case cursor+1 < first:
+		l.log.Warn("source stream no longer holds changes this region has not applied; re-syncing",
+			"cursor", cursor, "first_seq", first)
+		if err := s.resync(ctx, first); err != nil {
+			return err
+		}
+		recreate = true
+	}
+	return s.ensureConsumer(ctx, recreate)
+}
+
+// resync calls Resync, then moves the cursor to just before the stream's
+// first message. Every message the stream dropped before the call is older
+// than the snapshots Resync took, so nothing is lost.
+func (s *session) resync(ctx context.Context, first uint64) error {
+	l := s.l
+	if l.cfg.Resync == nil {
+		return fmt.Errorf("%w: cursor %d, stream first sequence %d (no resync configured)", ErrGap, s.cursor, first)
+	}
+	began := time.Now()
+	if err := l.cfg.Resync(ctx, l.cfg.Source); err != nil {
+		return fmt.Errorf("resync from %s: %w", l.cfg.Source, err)
+	}
+	first2, _, err := s.streamState(ctx)
+	if err != nil {
+		return err
+	}
+	first = max(first, first2, 1)
+	if err := l.cfg.Store.SetCursor(l.cfg.Source, first-1); err != nil {
+		return fmt.Errorf("set cursor after resync: %w", err)
+	}
+	s.setCursor(first - 1)
+	s.progressed = true
+	now := time.Now()
+	l.update(func(st *LinkStatus) { st.Resyncs++; st.LastResync = now })
+	l.log.Info("re-synced", "took", now.Sub(began).Round(time.Millisecond), "cursor", first-1)
+	return nil
+}
+
+func (s *session) setCursor(c uint64) {
+	s.cursor = c
+	s.l.update(func(st *LinkStatus) { st.Cursor = c })
+}
+
+func (s *session) consumerConfig() jetstream.ConsumerConfig {
+	cfg := s.l.cfg
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName(cfg.Dest),
+		Description:   "globaltables: region " + cfg.Dest + " applies the changes of region " + cfg.Source,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   s.cursor + 1,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		FilterSubject: StreamSubjects(cfg.Source),
+		MaxAckPending: max(1000, 4*cfg.Batch),
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+	}
+}
+
+// ensureConsumer makes sure the durable consumer exists and will deliver
+// cursor+1 next: it (re)creates it if it is missing, if recreate is set,
+// if its ack floor is ahead of the cursor (this region lost applied
+// changes), or if it delivered messages past the cursor that were never
+// applied (they would come back only after AckWait).
+func (s *session) ensureConsumer(ctx context.Context, recreate bool) error {
+	l := s.l
+	name := ConsumerName(l.cfg.Dest)
+	actx, cancel := s.apiCtx(ctx)
+	defer cancel()
+	cons, err := s.stream.Consumer(actx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		l.log.Info("creating consumer", "consumer", name, "start_seq", s.cursor+1)
+	case err != nil:
+		return fmt.Errorf("consumer %s: %w", name, err)
+	default:
+		ci := cons.CachedInfo()
+		why := ""
+		switch {
+		case recreate:
+			why = "re-sync"
+		case ci.AckFloor.Stream > s.cursor:
+			why = "ack floor ahead of cursor"
+		case ci.Delivered.Stream > s.cursor:
+			why = "delivered past cursor"
+		case ci.Config.AckPolicy != jetstream.AckAllPolicy || ci.Config.FilterSubject != StreamSubjects(l.cfg.Source) || len(ci.Config.FilterSubjects) > 0:
+			why = "configuration differs"
+		}
+		if why == "" {
+			s.cons, s.consSeq = cons, ci.Delivered.Consumer
+			s.setPending(ci.NumPending)
+			return nil
+		}
+		l.log.Info("re-creating consumer", "consumer", name, "reason", why, "cursor", s.cursor,
+			"ack_floor", ci.AckFloor.Stream, "delivered", ci.Delivered.Stream)
+		if err := s.stream.DeleteConsumer(actx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("delete consumer %s: %w", name, err)
+		}
+	}
+	cons, err = s.stream.CreateOrUpdateConsumer(actx, s.consumerConfig())
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", name, err)
+	}
+	s.cons, s.consSeq = cons, 0
+	s.setPending(cons.CachedInfo().NumPending)
+	return nil
+}
+
+func (s *session) setPending(n uint64) {
+	s.l.update(func(st *LinkStatus) { st.Pending = n })
+}
+
+// consume receives messages and applies them in groups until an error.
+// Messages are handed over by Consume's callback, so that the loop can
+// take all that already arrived (up to Batch) without waiting for more.
+func (s *session) consume(ctx context.Context) error {
+	l := s.l
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msgs := make(chan jetstream.Msg, l.cfg.Batch)
+	errs := make(chan error, 1)
+	// Idle heartbeats from the source tell a quiet stream from a dead
+	// connection; the library accepts 500ms to half the expiry.
+	hb := min(max(l.cfg.FetchWait/4, 500*time.Millisecond), 5*time.Second, l.cfg.FetchWait/2)
+	cc, err := s.cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	},
+		jetstream.PullMaxMessages(l.cfg.Batch),
+		jetstream.PullExpiry(l.cfg.FetchWait),
+		jetstream.PullHeartbeat(hb),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}),
+	)
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	defer cc.Stop()
+	closed := cc.Closed()
+	idle := time.NewTimer(idleInfoEvery)
+	defer idle.Stop()
+	group := make([]jetstream.Msg, 0, l.cfg.Batch)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errs:
+			return fmt.Errorf("consume: %w", err)
+		case <-closed:
+			return errors.New("consume: stopped by the client library")
+		case <-idle.C:
+			if err := s.refreshPending(ctx); err != nil {
+				return err
+			}
+			s.healthy()
+			idle.Reset(idleInfoEvery)
+		case m := <-msgs:
+			group = append(group[:0], m)
+		drain:
+			for len(group) < l.cfg.Batch {
+				select {
+				case m := <-msgs:
+					group = append(group, m)
+				default:
+					break drain
+				}
+			}
+			if err := s.process(ctx, group); err != nil {
+				return err
+			}
+			s.healthy()
+			clear(group)
+			idle.Reset(idleInfoEvery)
+		}
+	}
+}
+
+// refreshPending asks for the consumer's info: its pending count, and
+// whether it still exists.
+func (s *session) refreshPending(ctx context.Context) error {
+	actx, cancel := s.apiCtx(ctx)
+	defer cancel()
+	ci, err := s.cons.Info(actx)
+	if err != nil {
+		return fmt.Errorf("consumer info: %w", err)
+	}
+	s.setPending(ci.NumPending)
+	return nil
+}
+
+// process applies a group of messages in order and acknowledges the last.
+// Item changes are applied together, with the cursor; a control record
+// splits the group: the items before it, then the record, then the cursor.
+func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
+	l := s.l
+	var (
+		items    []*store.Change
+		pos      = s.cursor // stream sequence the group has reached
+		pending  uint64
+		redeliv  uint64
+		undecode uint64
+		last     jetstream.Msg
+	)
+	defer func() {
+		l.update(func(st *LinkStatus) {
+			st.Redelivered += redeliv
+			st.Undecodable += undecode
+		})
+	}()
+	for _, m := range group {
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("message metadata: %w", err)
+		}
+		if md.Sequence.Consumer != s.consSeq+1 {
+			// A delivery was lost (a pull request's tail arrived after the
+			// client gave up on it, say). Acknowledging past it would lose
+			// it: apply what came before, and resume from the cursor.
+			if err := s.flush(ctx, items, pos); err != nil {
+				return err
+			}
+			s.ack(last)
+			return fmt.Errorf("%w: delivery %d after %d (stream sequence %d)", ErrDeliveryGap, md.Sequence.Consumer, s.consSeq, md.Sequence.Stream)
+		}
+		s.consSeq = md.Sequence.Consumer
+		pending = md.NumPending
+		seq := md.Sequence.Stream
+		last = m
+		if seq <= pos {
+			redeliv++
+			continue
+		}
+		if seq > pos+1 {
+			// Missing sequences: deleted from the middle of the stream, or
+			// dropped by its limits before we read them.
+			first, _, err := s.streamState(ctx)
+			if err != nil {
+				return err
+			}
+			if first > pos+1 {
+				if err := s.flush(ctx, items, pos); err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: next message is %d, cursor %d, stream starts at %d", ErrGap, seq, pos, first)
+			}
+			l.log.Debug("stream sequence gap (deleted messages)", "from", pos+1, "to", seq-1)
+		}
+		ch, err := store.DecodeChange(m.Data())
+		if err != nil {
+			undecode++
+			l.log.Warn("skipping a message that does not decode", "subject", m.Subject(), "stream_seq", seq, "error", err)
+			pos = seq
+			continue
+		}
+		if ch.Kind == store.ChangeControl {
+			if err := s.flush(ctx, items, pos); err != nil {
+				return err
+			}
+			items = items[:0]
+			if err := l.cfg.Control.ApplyControl(ctx, l.cfg.Source, ch); err != nil {
+				return fmt.Errorf("apply control record %d (table %s): %w", seq, ch.Table, err)
+			}
+			if err := l.cfg.Store.SetCursor(l.cfg.Source, seq); err != nil {
+				return fmt.Errorf("set cursor after control record: %w", err)
+			}
+			s.setCursor(seq)
+			pos = seq
+			l.recordLatency([]*store.Change{ch})
+			l.update(func(st *LinkStatus) { st.Applied++ })
+			continue
+		}
+		items = append(items, ch)
+		pos = seq
+	}
+	if err := s.flush(ctx, items, pos); err != nil {
+		return err
+	}
+	s.setPending(pending)
+	s.ack(last)
+	return nil
+}
+
+// flush applies items with the cursor pos (or only moves the cursor, if
+// there are no items but skipped messages moved it).
+func (s *session) flush(ctx context.Context, items []*store.Change, pos uint64) error {
+	l := s.l
+	if pos <= s.cursor {
+		return nil
+	}
+	if len(items) == 0 {
+		if err := l.cfg.Store.SetCursor(l.cfg.Source, pos); err != nil {
+			return fmt.Errorf("set cursor: %w", err)
+		}
+		s.setCursor(pos)
+		return nil
+	}
+	st, err := l.cfg.Store.Apply(ctx, l.cfg.Source, pos, items)
+	l.update(func(ls *LinkStatus) {
+		ls.Applied += uint64(st.Applied)
+		ls.Skipped += uint64(st.Skipped)
+		ls.Duplicates += uint64(st.Duplicates)
+		ls.Conflicts += uint64(st.Conflicts)
+	})
+	if err != nil {
+		return fmt.Errorf("apply %d changes up to %d: %w", len(items), pos, err)
+	}
+	s.setCursor(pos)
+	l.recordLatency(items)
+	s.progressed = true
+	return nil
+}
+
+// ack acknowledges m and, the consumer being AckAll, every message before
+// it. A lost ack is harmless: the cursor decides what is applied.
+func (s *session) ack(m jetstream.Msg) {
+	if m == nil {
+		return
+	}
+	if err := m.Ack(); err != nil {
+		s.l.log.Debug("ack failed", "error", err)
+		return
+	}
+	s.progressed = true
+}
+
+// recordLatency records now − CommittedAt for each change.
+func (l *Link) recordLatency(cs []*store.Change) {
+	now := time.Now()
+	ds := make([]time.Duration, 0, len(cs))
+	for _, c := range cs {
+		if !c.CommittedAt.IsZero() {
+			ds = append(ds, now.Sub(c.CommittedAt))
+		}
+	}
+	if len(ds) > 0 {
+		l.lat.record(now, ds...)
+	}
+}

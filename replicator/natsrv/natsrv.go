@@ -1,0 +1,216 @@
+package natsrv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Defaults for ServerConfig.
+const (
+	// DefaultSyncInterval is how often JetStream's file store is fsynced.
+	DefaultSyncInterval = time.Second
+	// DefaultMaxPayload is the largest message the server accepts, in bytes.
+	DefaultMaxPayload int32 = 8 << 20
+	// DefaultListen is where clients connect when ServerConfig.Listen is
+	// empty: the loopback interface, a random port.
+	DefaultListen = "127.0.0.1:0"
+	// readyTimeout bounds how long StartServer waits for the server.
+	readyTimeout = 30 * time.Second
+)
+
+// ErrInvalidConfig is returned by Validate and StartServer for a bad
+// ServerConfig.
+var ErrInvalidConfig = errors.New("natsrv: invalid config")
+
+// ErrNotReady is returned by StartServer when the server did not become
+// ready to accept clients in time.
+var ErrNotReady = errors.New("natsrv: server not ready")
+
+// ServerConfig configures an embedded server.
+type ServerConfig struct {
+	// Name is the server's name: the region's name. Required.
+	Name string
+	// Listen is the host:port clients connect to (other regions'
+	// replicators among them). Port 0 picks a free port; ClientURL tells
+	// which. Default DefaultListen.
+	Listen string
+	// StoreDir is the folder of JetStream's file storage, under the
+	// region's data folder. Required.
+	StoreDir string
+	// SyncInterval is how often JetStream's file store is fsynced. Default
+	// 1s. The publisher's TrimGrace must be a few times this.
+	SyncInterval time.Duration
+	// MaxPayload is the largest message the server accepts, in bytes.
+	// Default 8 MiB.
+	MaxPayload int32
+	// Logger receives the server's log lines (its notices at Debug).
+	// Default: a null logger.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns a ServerConfig with every default filled in except
+// Name and StoreDir.
+func DefaultConfig() ServerConfig {
+	return ServerConfig{
+		Listen:       DefaultListen,
+		SyncInterval: DefaultSyncInterval,
+		MaxPayload:   DefaultMaxPayload,
+		Logger:       hclog.NewNullLogger(),
+	}
+}
+
+func (c ServerConfig) withDefaults() ServerConfig {
+	d := DefaultConfig()
+	if c.Listen == "" {
+		c.Listen = d.Listen
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = d.SyncInterval
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = d.MaxPayload
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	return c
+}
+
+// Validate reports whether c can be started. Zero fields that have a
+// default are valid.
+func (c ServerConfig) Validate() error {
+	var problems []string
+	if c.Name == "" {
+		problems = append(problems, "Name is required")
+	} else if strings.ContainsAny(c.Name, " \t\r\n") {
+		problems = append(problems, fmt.Sprintf("Name %q contains white space", c.Name))
+	}
+	if c.StoreDir == "" {
+		problems = append(problems, "StoreDir is required")
+	}
+	if c.Listen != "" {
+		if _, _, err := splitListen(c.Listen); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if c.SyncInterval < 0 {
+		problems = append(problems, fmt.Sprintf("SyncInterval %s is negative", c.SyncInterval))
+	}
+	if c.MaxPayload < 0 {
+		problems = append(problems, fmt.Sprintf("MaxPayload %d is negative", c.MaxPayload))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// splitListen parses host:port. Port 0 becomes server.RANDOM_PORT: to
+// nats-server, 0 means its default port 4222.
+func splitListen(listen string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("Listen %q is not host:port: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("Listen %q: bad port", listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns  *server.Server
+	cfg ServerConfig
+}
+
+// StartServer starts a server and waits until it accepts clients.
+func StartServer(cfg ServerConfig) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	host, port, err := splitListen(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	opts := &server.Options{
+		ServerName:   cfg.Name,
+		Host:         host,
+		Port:         port,
+		JetStream:    true,
+		StoreDir:     cfg.StoreDir,
+		SyncInterval: cfg.SyncInterval,
+		MaxPayload:   cfg.MaxPayload,
+		NoSigs:       true,
+		// The HTTP monitoring port, routes, gateways and leaf nodes stay
+		// off: one server per region, reached by clients only.
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server %s: %w", cfg.Name, err)
+	}
+	log := cfg.Logger.Named("nats").With("server", cfg.Name)
+	ns.SetLoggerV2(logAdapter{log}, log.IsDebug(), log.IsTrace(), false)
+	go ns.Start()
+	if !ns.ReadyForConnections(readyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("%w: %s on %s after %s", ErrNotReady, cfg.Name, cfg.Listen, readyTimeout)
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("%w: %s: JetStream is not enabled (store dir %s)", ErrNotReady, cfg.Name, cfg.StoreDir)
+	}
+	log.Info("nats server started", "client_url", ns.ClientURL(), "store_dir", cfg.StoreDir,
+		"sync_interval", cfg.SyncInterval, "max_payload", cfg.MaxPayload)
+	return &Server{ns: ns, cfg: cfg}, nil
+}
+
+// ClientURL returns the URL clients connect to (nats://host:port), with the
+// port actually bound.
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// Addr returns the host:port clients connect to, with the port actually
+// bound: what to pass as Listen to restart the server on the same port.
+func (s *Server) Addr() string {
+	return strings.TrimPrefix(s.ns.ClientURL(), "nats://")
+}
+
+// Config returns the configuration the server runs with, defaults filled
+// in.
+func (s *Server) Config() ServerConfig { return s.cfg }
+
+// NATS returns the underlying nats-server, for tests and diagnostics.
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// Shutdown stops the server and waits until it has stopped. It is
+// idempotent.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// logAdapter sends nats-server's log lines to hclog.
+type logAdapter struct{ l hclog.Logger }
+
+// Noticef logs at Debug: the server's notices are mostly its start-up
+// banner, and StartServer logs the one line that matters at Info.
+func (a logAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a logAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a logAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a logAdapter) Tracef(format string, v ...any)  { a.l.Trace(fmt.Sprintf(format, v...)) }

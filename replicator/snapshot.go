@@ -1,0 +1,230 @@
+package replicator
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+
+	"github.com/globaltables/globaltables/store"
+)
+
+// Snapshot protocol, request-reply on gt.<region>.snapshot:
+//
+//	request:  JSON {"table": name, "after": position (base64) or absent, "max_bytes": n}
+//	reply:    body = repeated (uvarint length | store.AppendChange record)
+//	          header Gt-Next: '+' and the hex position of the next page, absent at the end
+//	          header Gt-Error: the failure, instead of a page
+//
+// A page holds whole ExportTable chunks and never exceeds the smaller of
+// the server's max payload (less room for headers) and max_bytes.
+const (
+	hdrNext  = "Gt-Next"
+	hdrError = "Gt-Error"
+	// pageHeadroom is left below the max payload for the headers.
+	pageHeadroom = 16 << 10
+	// snapshotChunk is how many rows ServeSnapshots asks ExportTable for
+	// at first; it adapts to the rows' size.
+	snapshotChunk = 256
+	// snapshotTimeout bounds one page's request.
+	snapshotTimeout = 30 * time.Second
+)
+
+var (
+	// ErrSnapshot wraps a failure reported by the snapshot service.
+	ErrSnapshot = errors.New("replicator: snapshot failed at the source")
+	// ErrBadPage is returned for a snapshot page that does not decode.
+	ErrBadPage = errors.New("replicator: malformed snapshot page")
+)
+
+// Exporter is what the snapshot service reads (*store.DB satisfies it):
+// up to limit rows of table after position after (nil: from the start), as
+// changes, and the position to continue from (nil when done).
+type Exporter interface {
+	ExportTable(table string, after []byte, limit int) ([]*store.Change, []byte, error)
+}
+
+type snapshotRequest struct {
+	Table    string `json:"table"`
+	After    []byte `json:"after,omitempty"`
+	MaxBytes int    `json:"max_bytes,omitempty"`
+}
+
+// ServeSnapshots answers snapshot page requests on gt.<region>.snapshot on
+// conn until ctx ends, then returns nil. Requests are served one at a time,
+// in this goroutine. It returns an error only if it cannot subscribe.
+func ServeSnapshots(ctx context.Context, conn *nats.Conn, region string, ex Exporter, log hclog.Logger) error {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log = log.Named("snapshots").With("region", region)
+	reqs := make(chan *nats.Msg, 16)
+	sub, err := conn.ChanQueueSubscribe(SnapshotSubject(region), "gt-snapshot", reqs)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", SnapshotSubject(region), err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-reqs:
+			reply := servePage(conn, ex, m)
+			if err := m.RespondMsg(reply); err != nil {
+				log.Warn("snapshot reply failed", "error", err)
+			}
+			if e := reply.Header.Get(hdrError); e != "" {
+				log.Warn("snapshot request failed", "error", e)
+			}
+		}
+	}
+}
+
+// servePage builds the reply to one request.
+func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
+	reply := nats.NewMsg(m.Reply)
+	var req snapshotRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || req.Table == "" {
+		reply.Header.Set(hdrError, fmt.Sprintf("bad snapshot request: %v", err))
+		return reply
+	}
+	budget := int(conn.MaxPayload()) - pageHeadroom
+	if req.MaxBytes > 0 && req.MaxBytes < budget {
+		budget = req.MaxBytes
+	}
+	body, next, err := buildPage(ex, req.Table, req.After, budget)
+	if err != nil {
+		reply.Header.Set(hdrError, err.Error())
+		return reply
+	}
+	reply.Data = body
+	if next != nil {
+		reply.Header.Set(hdrNext, encodePos(next))
+	}
+	return reply
+}
+
+// buildPage reads rows from after on until budget bytes are filled or the
+// table ends. Rows are read in chunks, and a chunk is either all in the page
+// or not at all (positions exist only at chunk ends), so a chunk that would
+// overflow the page is read again, smaller.
+func buildPage(ex Exporter, table string, after []byte, budget int) ([]byte, []byte, error) {
+	var body, enc []byte
+	chunk := snapshotChunk
+	for {
+		rows, next, err := ex.ExportTable(table, after, chunk)
+		if err != nil {
+			return nil, nil, err
+		}
+		enc = enc[:0]
+		for _, r := range rows {
+			rec := store.AppendChange(nil, r)
+			enc = binary.AppendUvarint(enc, uint64(len(rec)))
+			enc = append(enc, rec...)
+		}
+		if len(body)+len(enc) > budget {
+			if chunk > 1 {
+				// Aim for what fits, judging by this chunk's row size.
+				per := max(len(enc)/max(len(rows), 1), 1)
+				chunk = max(min((budget-len(body))/per, chunk/2), 1)
+				continue
+			}
+			if len(body) == 0 {
+				return nil, nil, fmt.Errorf("a row of table %s takes %d bytes, more than a page of %d", table, len(enc), budget)
+			}
+			return body, after, nil // page full; after is where this row starts
+		}
+		body = append(body, enc...)
+		if next == nil {
+			return body, nil, nil
+		}
+		after = next
+		if len(rows) > 0 {
+			// Grow the chunk again towards what the rest of the page holds.
+			per := max(len(enc)/len(rows), 1)
+			chunk = max(min((budget-len(body))/per, snapshotChunk), 1)
+		}
+		if budget-len(body) < 64 {
+			return body, after, nil
+		}
+	}
+}
+
+// encodePos and decodePos carry a position in a header, hex-encoded after
+// a '+', so that even an empty position is a non-empty header value.
+func encodePos(b []byte) string { return "+" + hex.EncodeToString(b) }
+
+func decodePos(s string) ([]byte, error) {
+	if len(s) == 0 || s[0] != '+' {
+		return nil, fmt.Errorf("position %q lacks its '+'", s)
+	}
+	return hex.DecodeString(s[1:])
+}
+
+// decodePage splits a page body into changes.
+func decodePage(body []byte) ([]*store.Change, error) {
+	var out []*store.Change
+	for len(body) > 0 {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n > uint64(len(body)-k) {
+			return nil, fmt.Errorf("%w: bad record length", ErrBadPage)
+		}
+		c, err := store.DecodeChange(body[k : k+int(n)])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadPage, err)
+		}
+		out = append(out, c)
+		body = body[k+int(n):]
+	}
+	return out, nil
+}
+
+// FetchSnapshot pages through table's snapshot from region source over conn
+// (a connection to source's NATS), calling apply for each page in key
+// order. Rows are the table's items and tombstones with their versions and
+// contexts (store.ExportTable); apply them by last-writer-wins
+// (store.Apply with cursor 0). A page is at most the server's max payload.
+func FetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, apply func([]*store.Change) error) error {
+	return fetchSnapshot(ctx, conn, source, table, 0, apply)
+}
+
+func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, apply func([]*store.Change) error) error {
+	req := snapshotRequest{Table: table, MaxBytes: maxBytes}
+	for page := 0; ; page++ {
+		data, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+		reply, err := conn.RequestMsgWithContext(rctx, &nats.Msg{Subject: SnapshotSubject(source), Data: data})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
+		}
+		if e := reply.Header.Get(hdrError); e != "" {
+			return fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e)
+		}
+		rows, err := decodePage(reply.Data)
+		if err != nil {
+			return fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
+		}
+		if len(rows) > 0 {
+			if err := apply(rows); err != nil {
+				return fmt.Errorf("apply snapshot page %d of %s from %s: %w", page, table, source, err)
+			}
+		}
+		next := reply.Header.Get(hdrNext)
+		if next == "" {
+			return nil
+		}
+		if req.After, err = decodePos(next); err != nil {
+			return fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err)
+		}
+	}
+}

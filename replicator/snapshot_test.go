@@ -1,0 +1,259 @@
+package replicator
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/globaltables/globaltables/replicator/natsrv"
+	"github.com/globaltables/globaltables/replicator/natstest"
+	"github.com/globaltables/globaltables/store"
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// fakeExporter serves tables of generated rows; a position is the index
+// of the last row returned, big endian.
+type fakeExporter struct {
+	tables map[string][]*store.Change
+
+	mu    sync.Mutex // guards calls
+	calls int
+}
+
+func (f *fakeExporter) ExportTable(table string, after []byte, limit int) ([]*store.Change, []byte, error) {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	rows, ok := f.tables[table]
+	if !ok {
+		return nil, nil, fmt.Errorf("export table %s: %w", table, store.ErrTableNotFound)
+	}
+	start := 0
+	if after != nil {
+		start = int(binary.BigEndian.Uint64(after)) + 1
+	}
+	end := min(start+limit, len(rows))
+	var next []byte
+	if end < len(rows) {
+		next = binary.BigEndian.AppendUint64(nil, uint64(end-1))
+	}
+	return rows[start:end], next, nil
+}
+
+// rowsOf returns n rows of table whose values take about size bytes.
+func rowsOf(table string, n, size int) []*store.Change {
+	out := make([]*store.Change, n)
+	for i := range out {
+		c := itemChange(table, fmt.Sprintf("k%06d", i), time.Now())
+		c.New["blob"] = attr.String(strings.Repeat("x", size))
+		out[i] = c
+	}
+	return out
+}
+
+func keysOf(cs []*store.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Key["pk"].S
+	}
+	return out
+}
+
+// snapshotServer starts a server with the given max payload, serving ex
+// as region "src".
+func snapshotServer(t *testing.T, maxPayload int32, ex Exporter) (url string) {
+	t.Helper()
+	srv, err := natsrv.StartServer(natsrv.ServerConfig{Name: "src", Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: maxPayload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc := natstest.Connect(t, srv.ClientURL())
+	run(t, func(ctx context.Context) error { return ServeSnapshots(ctx, nc, "src", ex, testLogger(t)) })
+	// Wait for the subscription to be in place.
+	client := natstest.Connect(t, srv.ClientURL())
+	natstest.WaitFor(t, waitLong, func() error {
+		return FetchSnapshot(context.Background(), client, "src", "empty", func([]*store.Change) error { return nil })
+	})
+	return srv.ClientURL()
+}
+
+func TestSnapshot_PagesFitTheMaxPayload(t *testing.T) {
+	const maxPayload = 256 << 10
+	ex := &fakeExporter{tables: map[string][]*store.Change{
+		"t.1":   rowsOf("t.1", 300, 10<<10),
+		"empty": nil,
+	}}
+	url := snapshotServer(t, maxPayload, ex)
+	nc := natstest.Connect(t, url)
+
+	var got []*store.Change
+	pages := 0
+	err := FetchSnapshot(context.Background(), nc, "src", "t.1", func(rows []*store.Change) error {
+		pages++
+		size := 0
+		for _, r := range rows {
+			size += len(store.AppendChange(nil, r))
+		}
+		if size > maxPayload {
+			t.Errorf("page of %d bytes exceeds the max payload %d", size, maxPayload)
+		}
+		got = append(got, rows...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keysOf(got), keysOf(ex.tables["t.1"])) {
+		t.Fatalf("got %d rows, want the table's %d in order", len(got), len(ex.tables["t.1"]))
+	}
+	// 300 rows of 10 KB in pages of at most 240 KB.
+	if pages < 13 {
+		t.Fatalf("%d pages", pages)
+	}
+	if got[0].Context == nil || got[0].Version.IsZero() {
+		t.Fatalf("row lost its version or context: %+v", got[0])
+	}
+}
+
+func TestSnapshot_PagesHonourMaxBytes(t *testing.T) {
+	ex := &fakeExporter{tables: map[string][]*store.Change{
+		"t":     rowsOf("t", 1000, 100),
+		"empty": nil,
+	}}
+	url := snapshotServer(t, 0, ex)
+	nc := natstest.Connect(t, url)
+	const maxBytes = 8 << 10
+	var got []*store.Change
+	err := fetchSnapshot(context.Background(), nc, "src", "t", maxBytes, func(rows []*store.Change) error {
+		size := 0
+		for _, r := range rows {
+			size += len(store.AppendChange(nil, r)) + 2
+		}
+		if size > maxBytes {
+			t.Errorf("page of %d bytes exceeds %d", size, maxBytes)
+		}
+		got = append(got, rows...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(keysOf(got), keysOf(ex.tables["t"])) {
+		t.Fatalf("got %d rows, want %d in order", len(got), len(ex.tables["t"]))
+	}
+}
+
+func TestSnapshot_Errors(t *testing.T) {
+	ex := &fakeExporter{tables: map[string][]*store.Change{
+		"big":   rowsOf("big", 2, 64<<10),
+		"empty": nil,
+	}}
+	url := snapshotServer(t, 0, ex)
+	nc := natstest.Connect(t, url)
+	nop := func([]*store.Change) error { return nil }
+
+	err := FetchSnapshot(context.Background(), nc, "src", "missing", nop)
+	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "table not found") {
+		t.Fatalf("missing table: %v", err)
+	}
+	err = fetchSnapshot(context.Background(), nc, "src", "big", 16<<10, nop)
+	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "more than a page") {
+		t.Fatalf("row bigger than a page: %v", err)
+	}
+	boom := errors.New("boom")
+	err = FetchSnapshot(context.Background(), nc, "src", "big", func([]*store.Change) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("apply error: %v", err)
+	}
+	calls := 0
+	if err := FetchSnapshot(context.Background(), nc, "src", "empty", func([]*store.Change) error { calls++; return nil }); err != nil || calls != 0 {
+		t.Fatalf("empty table: %v, %d pages", err, calls)
+	}
+}
+
+func TestCatchUp_ReplaysTheTablesChangesInOrder(t *testing.T) {
+	url, _, js := sourceStream(t, nil)
+	var want []uint64
+	for i := range 40 {
+		a := itemChange("t.1", fmt.Sprintf("a%d", i), time.Now())
+		b := itemChange("t2", fmt.Sprintf("b%d", i), time.Now())
+		publish(t, js, "src", a, b)
+		want = append(want, a.Seq)
+		if i%10 == 5 {
+			c := controlChange("t.1")
+			publish(t, js, "src", c, controlChange("t2"))
+			want = append(want, c.Seq)
+		}
+	}
+	nc := natstest.Connect(t, url)
+	var got []uint64
+	batches := 0
+	err := catchUp(context.Background(), nc, "src", "t.1", 7, func(cs []*store.Change) error {
+		batches++
+		if len(cs) > 7 {
+			t.Errorf("batch of %d", len(cs))
+		}
+		for _, c := range cs {
+			if c.Table != "t.1" {
+				t.Errorf("change of table %s", c.Table)
+			}
+			got = append(got, c.Seq)
+		}
+		if batches == 1 {
+			// Written after the call: not part of the catch-up.
+			publish(t, js, "src", itemChange("t.1", "late", time.Now()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("replayed %v, want %v", got, want)
+	}
+
+	calls := 0
+	if err := CatchUp(context.Background(), nc, "src", "t3", func([]*store.Change) error { calls++; return nil }); err != nil || calls != 0 {
+		t.Fatalf("table without changes: %v, %d batches", err, calls)
+	}
+}
+
+func TestCatchUp_SkipsUndecodableMessages(t *testing.T) {
+	url, _, js := sourceStream(t, nil)
+	publish(t, js, "src", items("t", 0, 3)...)
+	bad := publishRaw(t, js, ItemSubject("src", "t"), []byte{0xff})
+	publish(t, js, "src", items("t", 3, 3)...)
+	nc := natstest.Connect(t, url)
+	var got []*store.Change
+	err := CatchUp(context.Background(), nc, "src", "t", func(cs []*store.Change) error {
+		got = append(got, cs...)
+		return nil
+	})
+	var ue *UndecodableError
+	if !errors.As(err, &ue) || ue.Count != 1 || ue.First != bad {
+		t.Fatalf("CatchUp: %v", err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("replayed %d changes, want 6", len(got))
+	}
+}
+
+// TestSnapshotSubject_OutsideTheStream checks that snapshot requests are
+// not captured by the region's own stream, which would store them and answer
+// them with publish acknowledgements instead of pages.
+func TestSnapshotSubject_OutsideTheStream(t *testing.T) {
+	for _, region := range []string{"us-east-1", "eu-west-1"} {
+		stream := StreamSubjects(region)
+		prefix := strings.TrimSuffix(stream, ">")
+		if strings.HasPrefix(SnapshotSubject(region), prefix) {
+			t.Fatalf("snapshot subject %s falls under the stream's subjects %s", SnapshotSubject(region), stream)
+		}
+	}
+}
