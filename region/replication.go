@@ -112,7 +112,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Resync:         r.resync,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
 		StreamMaxBytes: r.cfg.StreamMaxBytes,
-		TrimGrace:      3 * r.cfg.SyncInterval,
+		TrimGrace:      r.trimGrace(),
 		Logger:         r.log,
 	})
 	if err != nil {
@@ -120,6 +120,20 @@ func (r *replication) wire(name string, srv *api.Server) error {
 	}
 	r.rep = rep
 	return nil
+}
+
+// externalSyncInterval is nats-server's default JetStream fsync interval,
+// assumed for an external server.
+const externalSyncInterval = 2 * time.Minute
+
+// trimGrace is how long a change record stays in the log after the stream
+// acknowledged it: three sync intervals of the server holding the stream,
+// so that a record is only trimmed once the stream has it on disk.
+func (r *replication) trimGrace() time.Duration {
+	if r.cfg.NATSURL != "" {
+		return 3 * externalSyncInterval
+	}
+	return 3 * r.cfg.SyncInterval
 }
 
 // url is the NATS URL of this region's stream.
