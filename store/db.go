@@ -60,6 +60,12 @@ type DB struct {
 	// commit order (see doc.go). It is held only for that hand-off, never
 	// across an fsync.
 	commitMu sync.Mutex
+	// durableSeq is the highest change sequence number known to be on
+	// disk: every record at or below it is durable, because sequence
+	// numbers follow commit order and a sync round covers every commit
+	// handed to Badger before it began. Changes hands out records up to it
+	// without waiting for a round of its own.
+	durableSeq atomic.Uint64
 	// conflictSeq is the last conflict sequence number assigned; guarded by
 	// commitMu, for the same reason as change sequence numbers.
 	conflictSeq uint64
@@ -152,6 +158,12 @@ func (db *DB) init() error {
 	if err := db.loadConflicts(); err != nil {
 		return err
 	}
+	// What the log holds after Open was read back from disk: durable.
+	last, err := db.lastChangeSeq()
+	if err != nil {
+		return err
+	}
+	db.durableSeq.Store(last)
 	return db.loadStats()
 }
 

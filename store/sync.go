@@ -203,6 +203,14 @@ func fsyncFile(path string) error {
 	return nil
 }
 
+// markVlogDirty makes the next sync round fsync the value log, for a commit
+// that wrote values there without waiting for a round itself.
+func (db *DB) markVlogDirty(vlog bool) {
+	if vlog && db.files != nil {
+		db.files.vlogDirty.Store(true)
+	}
+}
+
 // durable returns once everything committed before the call is on disk: at
 // once without SyncWrites, after a sync round with it. vlog says that the
 // caller's writes (or a GC pass) touched the value log; metadata changes

@@ -42,6 +42,8 @@ type Tx struct {
 	// bigValues records a value of valueThreshold bytes or more, which
 	// Badger puts in the value log.
 	bigValues bool
+	// lazy commits without waiting for a sync round (see applyBatch).
+	lazy bool
 }
 
 // set writes one key in the transaction.
@@ -374,7 +376,8 @@ func (tx *Tx) commit() error {
 		if err := tx.txn.Commit(); err != nil {
 			return err
 		}
-		if tx.wrote {
+		db.markVlogDirty(tx.bigValues && tx.lazy)
+		if tx.wrote && !tx.lazy {
 			if err := db.durable(tx.bigValues); err != nil {
 				return fmt.Errorf("commit: %w", err)
 			}
@@ -394,14 +397,30 @@ func (tx *Tx) commit() error {
 		return err
 	}
 	db.conflictCount.Add(int64(len(tx.conflicts)))
+	if tx.lazy {
+		db.markVlogDirty(tx.bigValues)
+		db.applyStats(tx.deltas)
+		return nil
+	}
 	if err := db.durable(tx.bigValues); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.applyStats(tx.deltas)
 	if len(tx.changes) > 0 {
+		db.markDurable(tx.changes[len(tx.changes)-1].Seq)
 		db.notifyChanges()
 	}
 	return nil
+}
+
+// markDurable raises the durability watermark to seq.
+func (db *DB) markDurable(seq uint64) {
+	for {
+		cur := db.durableSeq.Load()
+		if seq <= cur || db.durableSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // logRecords numbers and writes the change records and conflicts; the

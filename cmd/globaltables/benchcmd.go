@@ -68,7 +68,7 @@ endpoint can be measured, so implementations can be compared like for like.`,
 	f.IntVar(&cfg.Keys, "keys", 10000, "distinct keys, written once before the run")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key sequence")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
-	cmd.AddCommand(newNullEndpointCmd())
+	cmd.AddCommand(newNullEndpointCmd(), newBenchReplicationCmd())
 	return cmd
 }
 
