@@ -89,8 +89,7 @@ func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB,
 		r.srv = srv
 		url = srv.ClientURL()
 	}
-	nc, err := nats.Connect(url, nats.Name(name+"-publisher"), nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+	nc, err := nats.Connect(url, natsrv.ClientOptions(name+"-publisher")...)
 	if err != nil {
 		r.stop()
 		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)

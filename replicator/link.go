@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/globaltables/globaltables/replicator/natsrv"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -291,11 +292,7 @@ func (l *Link) update(f func(st *LinkStatus)) {
 // dialSource connects to a source region's NATS. It does not wait for the
 // server: the connection keeps trying in the background, forever.
 func dialSource(url, source, dest string, log hclog.Logger) (*nats.Conn, error) {
-	return nats.Connect(url,
-		nats.Name("globaltables link "+source+"->"+dest),
-		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true),
-		nats.ReconnectWait(250*time.Millisecond),
+	return nats.Connect(url, append(natsrv.ClientOptions("globaltables link "+source+"->"+dest),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		// Find a dead peer in ~15s rather than nats's default minutes.
 		nats.PingInterval(5*time.Second),
@@ -306,7 +303,7 @@ func dialSource(url, source, dest string, log hclog.Logger) (*nats.Conn, error) 
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Debug("reconnected to source", "url", nc.ConnectedUrlRedacted()) }),
-	)
+	)...)
 }
 
 // Run applies the source's changes until ctx ends, then returns nil. It

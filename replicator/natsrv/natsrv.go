@@ -3,6 +3,7 @@ package natsrv
 import (
 	"errors"
 	"fmt"
+	"github.com/nats-io/nats.go"
 	"net"
 	"strconv"
 	"strings"
@@ -214,3 +215,19 @@ func (a logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(for
 func (a logAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
 func (a logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a logAdapter) Tracef(format string, v ...any)  { a.l.Trace(fmt.Sprintf(format, v...)) }
+
+// ClientOptions are the options of every connection replication makes: it
+// reconnects forever, and has no reconnect buffer. With a buffer, publishes
+// made while disconnected would be flushed on reconnect behind the
+// publisher's back, interleaved with its own resends; without one they fail
+// at once and the publisher resends them in order once connected.
+func ClientOptions(name string) []nats.Option {
+	return []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(50*time.Millisecond, 50*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(-1),
+	}
+}

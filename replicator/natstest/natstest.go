@@ -61,12 +61,9 @@ func RestartServer(t testing.TB, s *natsrv.Server) *natsrv.Server {
 // closed when the test ends.
 func Connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	base := []nats.Option{
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(50 * time.Millisecond),
-		nats.ReconnectJitter(10*time.Millisecond, 10*time.Millisecond),
-		nats.RetryOnFailedConnect(true),
-	}
+	base := append(natsrv.ClientOptions("test"),
+		nats.ReconnectWait(50*time.Millisecond),
+		nats.ReconnectJitter(10*time.Millisecond, 10*time.Millisecond))
 	nc, err := nats.Connect(url, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", url, err)
