@@ -50,6 +50,7 @@ func newBenchReplicationCmd() *cobra.Command {
 		itemSize int
 		workers  int
 		asJSON   bool
+		pprof    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replication",
@@ -69,7 +70,7 @@ the regions took the target rate and pending stayed bounded.`,
 			}
 			var steps []*replStep
 			run := func(rate int, b bool) error {
-				st, err := runReplStep(cmd.Context(), self, regions, rate, b, duration, itemSize, workers, cmd.ErrOrStderr())
+				st, err := runReplStep(cmd.Context(), self, regions, rate, b, duration, itemSize, workers, pprof, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -105,11 +106,12 @@ the regions took the target rate and pending stayed bounded.`,
 	f.IntVar(&itemSize, "item-size", 200, "payload bytes per item")
 	f.IntVar(&workers, "workers", 32, "concurrent clients")
 	f.BoolVar(&asJSON, "json", false, "print the steps as JSON")
+	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
 	return cmd
 }
 
 // runReplStep runs one step on a fresh topology.
-func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d time.Duration, itemSize, workers int, logw io.Writer) (*replStep, error) {
+func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d time.Duration, itemSize, workers int, pprof bool, logw io.Writer) (*replStep, error) {
 	dir, err := os.MkdirTemp("", "globaltables-benchrepl")
 	if err != nil {
 		return nil, err
@@ -140,7 +142,12 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 		sup.Stop(sctx)
 	}()
 	for _, r := range t.Regions {
-		if err := sup.Start(r.Name, self, "region", "--config", path, "--name", r.Name); err != nil {
+		args := []string{"region", "--config", path, "--name", r.Name}
+		if pprof {
+			args = append(args, "--pprof")
+			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
+		}
+		if err := sup.Start(r.Name, self, args...); err != nil {
 			return nil, err
 		}
 	}
