@@ -267,16 +267,29 @@ func (r *replication) resync(ctx context.Context, source string) error {
 		delete(r.resyncing, source)
 		r.mu.Unlock()
 	}()
-	tables, err := r.db.Tables()
-	if err != nil {
-		return err
-	}
 	conn := r.rep.Conn(source)
 	if conn == nil {
 		return fmt.Errorf("no connection to %s", source)
 	}
 	r.log.Warn("re-syncing from a snapshot: the source's stream no longer holds changes this region has not applied",
 		"source", source)
+	// First the table definitions: the stream may have dropped the control
+	// record that made this region a replica of a table, or changed its
+	// settings. A table this region joins this way is filled by its own
+	// catch-up.
+	defs, err := replicator.FetchControls(ctx, conn, source)
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		if err := r.api.ApplyControl(ctx, source, d); err != nil {
+			return fmt.Errorf("apply %s's definition of %s: %w", source, d.Table, err)
+		}
+	}
+	tables, err := r.db.Tables()
+	if err != nil {
+		return err
+	}
 	for _, t := range tables {
 		if !r.api.ReplicatesFrom(t.Name, source) {
 			continue
@@ -365,6 +378,9 @@ type replicatedStore struct {
 	*store.DB
 	api *api.Server
 }
+
+// ExportControls serves the API's table definitions to re-syncing peers.
+func (s *replicatedStore) ExportControls() ([]*store.Change, error) { return s.api.ExportControls() }
 
 // Apply applies the changes of replicated tables and records the cursor.
 func (s *replicatedStore) Apply(ctx context.Context, source string, cursor uint64, changes []*store.Change) (store.ApplyStats, error) {

@@ -219,6 +219,12 @@ func (p *Publisher) update(f func(st *PublisherStatus)) {
 func (p *Publisher) StreamConfig() jetstream.StreamConfig { return streamConfig(p.cfg) }
 
 func streamConfig(cfg PublisherConfig) jetstream.StreamConfig {
+	// JetStream refuses a duplicate window longer than the retention; a
+	// message older than the retention is gone anyway.
+	dups := cfg.Duplicates
+	if cfg.StreamMaxAge > 0 && dups > cfg.StreamMaxAge {
+		dups = cfg.StreamMaxAge
+	}
 	return jetstream.StreamConfig{
 		Name:        StreamName(cfg.Region),
 		Description: "globaltables: change records of region " + cfg.Region,
@@ -229,7 +235,7 @@ func streamConfig(cfg PublisherConfig) jetstream.StreamConfig {
 		MaxAge:      cfg.StreamMaxAge,
 		MaxBytes:    cfg.StreamMaxBytes,
 		MaxMsgs:     -1,
-		Duplicates:  cfg.Duplicates,
+		Duplicates:  dups,
 		Replicas:    1,
 		AllowDirect: true,
 	}

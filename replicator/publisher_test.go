@@ -248,3 +248,14 @@ func TestPublisherConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamConfig_DuplicateWindowWithinRetention(t *testing.T) {
+	cfg := PublisherConfig{Region: "r", StreamMaxAge: 2 * time.Second, Duplicates: 2 * time.Minute}
+	if got := streamConfig(cfg).Duplicates; got != 2*time.Second {
+		t.Fatalf("duplicate window %v with a 2s retention", got)
+	}
+	cfg.StreamMaxAge = time.Hour
+	if got := streamConfig(cfg).Duplicates; got != 2*time.Minute {
+		t.Fatalf("duplicate window %v with a 1h retention", got)
+	}
+}

@@ -50,10 +50,21 @@ type Exporter interface {
 	ExportTable(table string, after []byte, limit int) ([]*store.Change, []byte, error)
 }
 
+// ControlExporter is optionally implemented by an Exporter: the control
+// records describing every global table the region holds, so that a region
+// re-syncing after a long absence learns of tables whose control records
+// its streams no longer hold.
+type ControlExporter interface {
+	ExportControls() ([]*store.Change, error)
+}
+
 type snapshotRequest struct {
 	Table    string `json:"table"`
 	After    []byte `json:"after,omitempty"`
 	MaxBytes int    `json:"max_bytes,omitempty"`
+	// Controls asks for the region's global table definitions instead of
+	// a table's rows.
+	Controls bool `json:"controls,omitempty"`
 }
 
 // ServeSnapshots answers snapshot page requests on gt.<region>.snapshot on
@@ -90,6 +101,24 @@ func ServeSnapshots(ctx context.Context, conn *nats.Conn, region string, ex Expo
 func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 	reply := nats.NewMsg(m.Reply)
 	var req snapshotRequest
+	if err := json.Unmarshal(m.Data, &req); err == nil && req.Controls {
+		ce, ok := ex.(ControlExporter)
+		if !ok {
+			reply.Header.Set(hdrError, "this region does not export table definitions")
+			return reply
+		}
+		chs, err := ce.ExportControls()
+		if err != nil {
+			reply.Header.Set(hdrError, err.Error())
+			return reply
+		}
+		for _, c := range chs {
+			rec := store.AppendChange(nil, c)
+			reply.Data = binary.AppendUvarint(reply.Data, uint64(len(rec)))
+			reply.Data = append(reply.Data, rec...)
+		}
+		return reply
+	}
 	if err := json.Unmarshal(m.Data, &req); err != nil || req.Table == "" {
 		reply.Header.Set(hdrError, fmt.Sprintf("bad snapshot request: %v", err))
 		return reply
@@ -227,4 +256,20 @@ func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, m
 			return fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err)
 		}
 	}
+}
+
+// FetchControls asks region source for the control records of every global
+// table it holds (see ControlExporter).
+func FetchControls(ctx context.Context, conn *nats.Conn, source string) ([]*store.Change, error) {
+	data, _ := json.Marshal(snapshotRequest{Controls: true})
+	rctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+	defer cancel()
+	reply, err := conn.RequestMsgWithContext(rctx, &nats.Msg{Subject: SnapshotSubject(source), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("table definitions from %s: %w", source, err)
+	}
+	if e := reply.Header.Get(hdrError); e != "" {
+		return nil, fmt.Errorf("%w: %s", ErrSnapshot, e)
+	}
+	return decodePage(reply.Data)
 }

@@ -16,11 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/regiontest"
+	"github.com/globaltables/globaltables/replicator"
 )
 
 // cluster is a topology of region processes started by a test.
@@ -29,6 +32,7 @@ type cluster struct {
 	path   string
 	names  []string
 	listen map[string]string
+	nats   map[string]string // region -> NATS URL of its stream
 
 	mu    sync.Mutex // guards procs
 	procs map[string]*regionProc
@@ -47,15 +51,17 @@ func startClusterWith(t *testing.T, names []string, extra string, natsURLs map[s
 	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 2*len(names))
-	c := &cluster{t: t, names: names, listen: map[string]string{}, procs: map[string]*regionProc{}}
+	c := &cluster{t: t, names: names, listen: map[string]string{}, nats: map[string]string{}, procs: map[string]*regionProc{}}
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"info\"\n%s\n", filepath.Join(dir, "data"), extra)
 	for i, n := range names {
 		c.listen[n] = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
 		if u := natsURLs[n]; u != "" {
+			c.nats[n] = u
 			fmt.Fprintf(&b, "region %q {\n  listen = %q\n  nats_url = %q\n}\n", n, c.listen[n], u)
 			continue
 		}
+		c.nats[n] = fmt.Sprintf("nats://127.0.0.1:%d", ports[2*i+1])
 		fmt.Fprintf(&b, "region %q {\n  listen = %q\n  nats_listen = \"127.0.0.1:%d\"\n}\n", n, c.listen[n], ports[2*i+1])
 	}
 	c.path = filepath.Join(dir, "topology.hcl")
@@ -212,4 +218,37 @@ func (s stamp) covers(v conflict.Version) bool {
 		}
 	}
 	return false
+}
+
+// waitStreamsEmpty waits until the streams of the given regions hold no
+// message: everything in them has aged out.
+func (c *cluster) waitStreamsEmpty(timeout time.Duration, regions ...string) {
+	c.t.Helper()
+	regiontest.WaitFor(c.t, timeout, func() error {
+		for _, r := range regions {
+			nc, err := nats.Connect(c.nats[r])
+			if err != nil {
+				return err
+			}
+			js, err := jetstream.New(nc)
+			if err != nil {
+				nc.Close()
+				return err
+			}
+			s, err := js.Stream(context.Background(), replicator.StreamName(r))
+			if err != nil {
+				nc.Close()
+				return err
+			}
+			info, err := s.Info(context.Background())
+			nc.Close()
+			if err != nil {
+				return err
+			}
+			if info.State.Msgs > 0 {
+				return fmt.Errorf("stream of %s still holds %d messages", r, info.State.Msgs)
+			}
+		}
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,4 +202,88 @@ func TestReplication_AddReplicaToTableWithData(t *testing.T) {
 	}
 	w.check(t, c, c.conflicts("Conv"), true)
 	t.Logf("replicas filled with %d items while %d writes went on", d.Items, w.ackedCount())
+}
+
+// TestReplication_ResyncAfterRetentionExpired stops a region for longer
+// than the other regions' streams keep changes, while they keep writing and
+// deleting; when it returns, it must notice that the streams no longer hold
+// what it missed, re-sync from snapshots (and say so in its status), and
+// converge with the others.
+func TestReplication_ResyncAfterRetentionExpired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end re-sync test: skipped in -short mode")
+	}
+	c := startCluster(t, threeRegions, `global_tables = true
+replication {
+  stream_max_age    = "2s"
+  tombstone_horizon = "1h"
+}`)
+	createGlobalTable(t, c, "us-east-1")
+	w := &workload{}
+	w.run(context.Background(), c, threeRegions, 1, 40, 30, 3)
+	c.waitConverged("Conv", 30*time.Second)
+
+	c.proc("ap-southeast-1").Stop(t)
+	w.run(context.Background(), c, []string{"us-east-1", "eu-west-1"}, 2, 60, 30, 4)
+	// Wait until the changes it missed have aged out of the streams: the
+	// first message still held is newer than everything written so far.
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		for _, r := range []string{"us-east-1", "eu-west-1"} {
+			st, err := c.status(r)
+			if err != nil {
+				return err
+			}
+			if st.Publisher == nil || st.Publisher.Backlog > 0 {
+				return fmt.Errorf("%s still publishing", r)
+			}
+		}
+		return nil
+	})
+	c.waitStreamsEmpty(30*time.Second, "us-east-1", "eu-west-1")
+
+	c.start("ap-southeast-1")
+	c.waitConverged("Conv", 60*time.Second)
+	st, err := c.status("ap-southeast-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resyncs := 0
+	for _, l := range st.Links {
+		resyncs += l.Resyncs
+	}
+	if resyncs == 0 {
+		t.Fatalf("ap-southeast-1 converged without a re-sync: the test did not exercise one (links %+v)", st.Links)
+	}
+	if !strings.Contains(c.proc("ap-southeast-1").Log(), "re-sync") {
+		t.Fatal("the re-sync is not in the region's log")
+	}
+	w.check(t, c, c.conflicts("Conv"), true)
+
+	// A table created while the region is away, whose control record is
+	// gone from the streams by the time it returns: the re-sync must bring
+	// the table's definition too.
+	c.proc("ap-southeast-1").Stop(t)
+	if _, err := c.client("us-east-1").CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String("Late"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := c.client("eu-west-1").PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("Late"),
+			Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprint(i)}}}); err != nil {
+			// eu-west-1 may not have the table yet: retry once it has.
+			i--
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	c.waitStreamsEmpty(30*time.Second, "us-east-1", "eu-west-1")
+	c.start("ap-southeast-1")
+	c.waitReplicasActive("Late", 60*time.Second)
+	c.waitConverged("Late", 60*time.Second)
+	if d, err := c.digest("ap-southeast-1", "Late"); err != nil || d.Items != 20 {
+		t.Fatalf("ap-southeast-1 holds %+v (%v), want 20 items", d, err)
+	}
 }

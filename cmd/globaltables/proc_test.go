@@ -84,6 +84,13 @@ func startRegionProc(t *testing.T, args ...string) *regionProc {
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.exited
+		if t.Failed() {
+			log := p.Log()
+			if len(log) > 8000 {
+				log = "..." + log[len(log)-8000:]
+			}
+			t.Logf("log of %v:\n%s", args, log)
+		}
 	})
 	select {
 	case p.URL = <-urls:

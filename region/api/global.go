@@ -401,6 +401,24 @@ func (s *Server) joinReplica(ctx context.Context, source string, def *globalDef)
 	return nil
 }
 
+// ExportControls returns a control record for every global table this
+// region holds: what a region re-syncing after a long absence applies to
+// learn of tables whose own control records its peers' streams no longer
+// hold.
+func (s *Server) ExportControls() ([]*store.Change, error) {
+	tables, err := s.db.Tables()
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Change
+	for _, t := range tables {
+		if isGlobal(t) {
+			out = append(out, &store.Change{Kind: store.ChangeControl, Table: t.Name, Control: defOf(t)})
+		}
+	}
+	return out, nil
+}
+
 // ReplicaReady marks this region's replica of table ACTIVE once it has
 // caught up, and tells the other regions.
 func (s *Server) ReplicaReady(table string) error {

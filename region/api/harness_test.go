@@ -98,3 +98,11 @@ func wantAPIError(t *testing.T, err error, code, msg string) {
 		t.Fatalf("message = %q\n                 want %q", ae.ErrorMessage(), msg)
 	}
 }
+
+// withRetries lets one call retry as the SDK does by default. The tests that
+// read pages near DynamoDB's size limits use it for their reads: under the
+// race detector on a loaded 2-core machine, the SDK's HTTP client has been
+// seen to drop such a response mid-read ("use of closed network connection",
+// on the client's side of the connection, with either HTTP front end of the
+// server). The reads are idempotent and the tests check every item they get.
+func withRetries(o *dynamodb.Options) { o.RetryMaxAttempts = 3 }

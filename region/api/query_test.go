@@ -211,7 +211,7 @@ func TestQuery_OneMegabytePage(t *testing.T) {
 	var start map[string]types.AttributeValue
 	for {
 		out, err := r.Client.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("Big"),
-			KeyConditionExpression: aws.String("pk = :p"), ExpressionAttributeValues: item{":p": S("p")}, ExclusiveStartKey: start})
+			KeyConditionExpression: aws.String("pk = :p"), ExpressionAttributeValues: item{":p": S("p")}, ExclusiveStartKey: start}, withRetries)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func TestBatchGet_UnprocessedKeysPast16MB(t *testing.T) {
 	req := map[string]types.KeysAndAttributes{"Heavy": {Keys: keys}}
 	rounds := 0
 	for len(req) > 0 {
-		out, err := r.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		out, err := r.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req}, withRetries)
 		if err != nil {
 			t.Fatal(err)
 		}
