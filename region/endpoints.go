@@ -4,10 +4,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -16,6 +18,40 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle(StatusPath, http.HandlerFunc(r.serveStatus))
 	r.api.Handle(ConflictsPath, http.HandlerFunc(r.serveConflicts))
 	r.api.Handle(DigestPath, http.HandlerFunc(r.serveDigest))
+	r.api.Handle("GET "+LinksPath, http.HandlerFunc(r.serveLinks))
+	r.api.Handle("PUT "+LinksPath+"/{source}", http.HandlerFunc(r.serveSetLink))
+}
+
+// serveLinks serves the inbound links' shapes by source.
+func (r *Region) serveLinks(w http.ResponseWriter, _ *http.Request) {
+	if r.repl == nil {
+		writeJSON(w, http.StatusOK, map[string]shaper.Shape{})
+		return
+	}
+	writeJSON(w, http.StatusOK, r.repl.links())
+}
+
+// serveSetLink reshapes the inbound link from a source region.
+func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
+	if r.repl == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "this region does not replicate"})
+		return
+	}
+	var sh shaper.Shape
+	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&sh); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
+		return
+	}
+	source := req.PathValue("source")
+	if err := r.repl.setLink(source, sh); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, shaper.ErrUnknownLink) {
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source": source, "dest": r.cfg.Name, "shape": sh})
 }
 
 // Status returns the region's status.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -79,6 +80,12 @@ type ReplicationConfig struct {
 	StreamMaxBytes int64
 	// TombstoneHorizon is how long tombstones are kept. Default 48h.
 	TombstoneHorizon time.Duration
+	// Links are the initial shapes of inbound links, by source region; a
+	// missing source starts unshaped.
+	Links map[string]shaper.Shape
+	// NoShaper connects the inbound links to the sources directly instead
+	// of through the shaping proxies, for measuring the shaper's cost.
+	NoShaper bool
 }
 
 // Validate checks the configuration.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/replicator/natsrv"
+	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -40,9 +42,11 @@ type replication struct {
 	db  *store.DB
 	api *api.Server
 
-	srv *natsrv.Server // nil with an external NATS
-	nc  *nats.Conn
-	rep *replicator.Replicator
+	srv   *natsrv.Server // nil with an external NATS
+	nc    *nats.Conn
+	rep   *replicator.Replicator
+	shape *shaper.Shaper // nil with NoShaper
+	self  string
 
 	// run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
@@ -72,7 +76,7 @@ func (c *ReplicationConfig) withDefaults() {
 // and builds the replicator. Nothing runs until run.
 func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, log hclog.Logger) (*replication, error) {
 	cfg.withDefaults()
-	r := &replication{cfg: cfg, log: log.Named("replication"), db: db,
+	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name,
 		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
 	url := cfg.NATSURL
 	if url == "" {
@@ -102,10 +106,29 @@ func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB,
 // control records; the replication filters item changes with it).
 func (r *replication) wire(name string, srv *api.Server) error {
 	r.api = srv
+	peers := r.cfg.Peers
+	if !r.cfg.NoShaper {
+		// Every inbound link goes through a shaping proxy, unshaped unless
+		// the topology or a later command says otherwise.
+		r.shape = shaper.New(r.log.Named("shaper"))
+		peers = map[string]string{}
+		for peer, url := range r.cfg.Peers {
+			addr, err := r.shape.Add(linkName(peer, name), strings.TrimPrefix(url, "nats://"))
+			if err != nil {
+				return err
+			}
+			peers[peer] = "nats://" + addr
+			if sh, ok := r.cfg.Links[peer]; ok {
+				if err := r.shape.Set(linkName(peer, name), sh); err != nil {
+					return fmt.Errorf("shape link from %s: %w", peer, err)
+				}
+			}
+		}
+	}
 	rep, err := replicator.New(replicator.Config{
 		Region:         name,
 		Conn:           r.nc,
-		Peers:          r.cfg.Peers,
+		Peers:          peers,
 		Store:          &replicatedStore{DB: r.db, api: srv},
 		Control:        srv,
 		Resync:         r.resync,
@@ -177,8 +200,37 @@ func (r *replication) spawn(fn func(ctx context.Context)) bool {
 	return true
 }
 
+// linkName names the directed link from source to dest.
+func linkName(source, dest string) string { return source + "->" + dest }
+
+// setLink shapes the inbound link from source.
+func (r *replication) setLink(source string, sh shaper.Shape) error {
+	if r.shape == nil {
+		return errors.New("this region runs without link shaping")
+	}
+	return r.shape.Set(linkName(source, r.self), sh)
+}
+
+// links returns the inbound links' shapes, by source.
+func (r *replication) links() map[string]shaper.Shape {
+	out := map[string]shaper.Shape{}
+	if r.shape == nil {
+		return out
+	}
+	for peer := range r.cfg.Peers {
+		sh, err := r.shape.Shape(linkName(peer, r.self))
+		if err == nil {
+			out[peer] = sh
+		}
+	}
+	return out
+}
+
 // stop closes the connection and shuts the embedded server down.
 func (r *replication) stop() {
+	if r.shape != nil {
+		r.shape.Close()
+	}
 	if r.nc != nil {
 		r.nc.Close()
 	}
@@ -356,6 +408,7 @@ func (r *replication) status(st *Status) {
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
 			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,
+			Shape: r.links()[l.Source].String(),
 		})
 	}
 	r.mu.Lock()

@@ -11,6 +11,9 @@ const (
 	StatusPath    = "/_globaltables/status"
 	ConflictsPath = "/_globaltables/conflicts"
 	DigestPath    = "/_globaltables/digest"
+	// LinksPath serves the inbound links' shapes (GET); PUT
+	// LinksPath/<source> with a JSON shaper.Shape reshapes one.
+	LinksPath = "/_globaltables/links"
 )
 
 // Status is what a region reports about itself and its replication, served
@@ -60,6 +63,8 @@ type LinkStatus struct {
 	LastResync  time.Time `json:"last_resync,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	Undecodable uint64    `json:"undecodable,omitempty"`
+	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
+	Shape string `json:"shape,omitempty"`
 }
 
 // ms converts a duration to float milliseconds.

@@ -110,6 +110,8 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 				StreamMaxAge:     d.StreamMaxAge,
 				StreamMaxBytes:   t.Replication.StreamMaxMB << 20,
 				TombstoneHorizon: d.TombstoneHorizon,
+				Links:            t.LinksTo(r.Name),
+				NoShaper:         t.NoLinkShaping,
 			}
 		}
 	}

@@ -279,8 +279,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveGet answers requests other than POST: the mounted endpoints, and
 // DynamoDB's health line for GET /.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
-	if x, pattern := s.extra.Handler(r); pattern != "" {
-		x.ServeHTTP(w, r)
+	if _, pattern := s.extra.Handler(r); pattern != "" {
+		// Through the mux, not the handler it found: only the mux fills
+		// in the request's path values ({source} and the like).
+		s.extra.ServeHTTP(w, r)
 		return
 	}
 	if r.Method == http.MethodGet && r.URL.Path == "/" {

@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/globaltables/globaltables/replicator/shaper"
 )
 
 // DefaultDataDir is the data folder when the file names none.
@@ -43,6 +45,12 @@ type Topology struct {
 	Replication *Replication `hcl:"replication,block"`
 	// Regions are the regions, in file order.
 	Regions []Region `hcl:"region,block"`
+	// Links shape directed replication links from the start; the `link`
+	// command changes them at run time.
+	Links []Link `hcl:"link,block"`
+	// NoLinkShaping connects replication links directly instead of
+	// through shaping proxies (to measure what the proxies cost).
+	NoLinkShaping bool `hcl:"no_link_shaping,optional"`
 
 	// Path is the file the topology was read from ("" if built in code).
 	Path string
@@ -63,6 +71,52 @@ type Region struct {
 	// NATSURL is an external NATS server or cluster holding the region's
 	// stream instead of an embedded one (nats://host:port).
 	NATSURL string `hcl:"nats_url,optional"`
+}
+
+// Link is a link block: the shape of the replication link carrying the
+// changes of region From to region To.
+type Link struct {
+	From          string `hcl:"from,label"`
+	To            string `hcl:"to,label"`
+	Latency       string `hcl:"latency,optional"`
+	Jitter        string `hcl:"jitter,optional"`
+	BandwidthKBps int64  `hcl:"bandwidth_kbps,optional"`
+	Cut           bool   `hcl:"cut,optional"`
+}
+
+// Shape parses the link block into a shape.
+func (l Link) Shape() (shaper.Shape, error) {
+	var sh shaper.Shape
+	var err error
+	if l.Latency != "" {
+		if sh.Latency, err = time.ParseDuration(l.Latency); err != nil {
+			return sh, fmt.Errorf("link %s -> %s: latency: %w", l.From, l.To, err)
+		}
+	}
+	if l.Jitter != "" {
+		if sh.Jitter, err = time.ParseDuration(l.Jitter); err != nil {
+			return sh, fmt.Errorf("link %s -> %s: jitter: %w", l.From, l.To, err)
+		}
+	}
+	sh.BandwidthKBps, sh.Cut = l.BandwidthKBps, l.Cut
+	if err := sh.Validate(); err != nil {
+		return sh, fmt.Errorf("link %s -> %s: %w", l.From, l.To, err)
+	}
+	return sh, nil
+}
+
+// LinksTo returns the configured shapes of the links into region to, by
+// source.
+func (t *Topology) LinksTo(to string) map[string]shaper.Shape {
+	out := map[string]shaper.Shape{}
+	for _, l := range t.Links {
+		if l.To == to {
+			if sh, err := l.Shape(); err == nil {
+				out[l.From] = sh
+			}
+		}
+	}
+	return out
 }
 
 // Replication holds the replication settings shared by all regions.
@@ -229,6 +283,18 @@ func (t *Topology) Validate() error {
 		}
 		if t.Replication.StreamMaxMB < 1 {
 			errs = append(errs, fmt.Errorf("replication.stream_max_mb must be at least 1"))
+		}
+	}
+	known := map[string]bool{}
+	for _, r := range t.Regions {
+		known[r.Name] = true
+	}
+	for _, l := range t.Links {
+		if !known[l.From] || !known[l.To] || l.From == l.To {
+			errs = append(errs, fmt.Errorf("link %q -> %q: both ends must be different regions of this topology", l.From, l.To))
+		}
+		if _, err := l.Shape(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	natsAddrs := map[string]string{}

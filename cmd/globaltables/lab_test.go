@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/region/regiontest"
+)
+
+// linkStatus returns the status of the link source → dest.
+func (c *cluster) linkStatus(source, dest string) (region.LinkStatus, error) {
+	st, err := c.status(dest)
+	if err != nil {
+		return region.LinkStatus{}, err
+	}
+	for _, l := range st.Links {
+		if l.Source == source {
+			return l, nil
+		}
+	}
+	return region.LinkStatus{}, fmt.Errorf("%s has no link from %s", dest, source)
+}
+
+// has reports whether region name holds item pk in table Conv.
+func (c *cluster) has(t *testing.T, name, pk string) bool {
+	t.Helper()
+	out, err := c.client(name).GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("Conv"), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}}})
+	if err != nil {
+		t.Fatalf("get %s in %s: %v", pk, name, err)
+	}
+	return out.Item != nil
+}
+
+func (c *cluster) put(t *testing.T, name, pk string) {
+	t.Helper()
+	if _, err := c.client(name).PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("Conv"),
+		Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}}}); err != nil {
+		t.Fatalf("put %s in %s: %v", pk, name, err)
+	}
+}
+
+// cli runs the globaltables binary against the cluster's topology.
+func (c *cluster) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary, append(args, "--config", c.path)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("globaltables %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestLab_LatencyCutAndHeal shapes one link with 80 ms of latency and
+// checks that the measured replication latency on that link, and only on
+// it, carries it; then cuts that link one way and checks that replication
+// stops on it alone; then heals it and checks that it catches up.
+func TestLab_LatencyCutAndHeal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end lab test: skipped in -short mode")
+	}
+	c := startCluster(t, threeRegions, `global_tables = true
+link "us-east-1" "eu-west-1" {
+  latency = "80ms"
+}`)
+	createGlobalTable(t, c, "us-east-1")
+	for i := 0; i < 20; i++ {
+		c.put(t, "us-east-1", fmt.Sprintf("warm-%d", i))
+	}
+	c.waitConverged("Conv", 30*time.Second)
+	slow, err := c.linkStatus("us-east-1", "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := c.linkStatus("us-east-1", "ap-southeast-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tolerance: the shaped link's median is the 80 ms plus our own path
+	// (a few ms here), and the proxy's millisecond resolution; under 60 ms
+	// of our own overhead on a loaded 2-core machine.
+	if slow.P50Ms < 80 || slow.P50Ms > 140 {
+		t.Fatalf("link us-east-1 → eu-west-1 with 80 ms of latency measured p50 %.1f ms", slow.P50Ms)
+	}
+	if fast.P50Ms > 40 {
+		t.Fatalf("the unshaped link us-east-1 → ap-southeast-1 measured p50 %.1f ms", fast.P50Ms)
+	}
+	if slow.Shape == "" || fast.Shape != "unshaped" {
+		t.Fatalf("status shapes: %q and %q", slow.Shape, fast.Shape)
+	}
+	t.Logf("p50 with 80 ms shaping: %.1f ms; unshaped: %.1f ms", slow.P50Ms, fast.P50Ms)
+
+	// A one-way cut: us-east-1's changes stop reaching eu-west-1, and only
+	// those.
+	c.cli(t, "partition", "--one-way", "us-east-1,eu-west-1")
+	c.put(t, "us-east-1", "during-cut")
+	c.put(t, "eu-west-1", "from-eu")
+	regiontest.WaitFor(t, 20*time.Second, func() error {
+		if !c.has(t, "ap-southeast-1", "during-cut") {
+			return fmt.Errorf("ap-southeast-1 does not have during-cut yet")
+		}
+		if !c.has(t, "us-east-1", "from-eu") {
+			return fmt.Errorf("us-east-1 does not have from-eu yet")
+		}
+		return nil
+	})
+	regiontest.WaitFor(t, 20*time.Second, func() error {
+		l, err := c.linkStatus("us-east-1", "eu-west-1")
+		if err != nil {
+			return err
+		}
+		if l.Connected {
+			return fmt.Errorf("the cut link still reports connected")
+		}
+		return nil
+	})
+	if c.has(t, "eu-west-1", "during-cut") {
+		t.Fatal("a write crossed the cut link")
+	}
+	out := c.cli(t, "link", "show")
+	if !regexp.MustCompile(`us-east-1 → eu-west-1\s+cut`).MatchString(out) {
+		t.Fatalf("link show does not show the cut:\n%s", out)
+	}
+
+	c.cli(t, "heal")
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		if !c.has(t, "eu-west-1", "during-cut") {
+			return fmt.Errorf("eu-west-1 has not caught up after heal")
+		}
+		return nil
+	})
+	c.waitConverged("Conv", 30*time.Second)
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
+	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/replicator/shaper"
+)
+
+// A link's shape is set in its destination region, which runs the proxy
+// its changes come through.
+
+// putShape sets the shape of the link from → to on a running topology.
+func putShape(ctx context.Context, t *topology.Topology, from, to string, sh shaper.Shape) error {
+	dest, err := t.Region(to)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if _, err := t.Region(from); err != nil {
+		return usagef("%v", err)
+	}
+	body, _ := json.Marshal(sh)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+dest.Listen+region.LinksPath+"/"+from, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("region %s is not reachable (is the topology running?): %w", to, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("shape %s -> %s: %s: %s", from, to, resp.Status, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+// getShapes returns the shapes of the links into region to, by source.
+func getShapes(ctx context.Context, t *topology.Topology, to string) (map[string]shaper.Shape, error) {
+	r, err := t.Region(to)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]shaper.Shape
+	err = getJSON(ctx, "http://"+r.Listen+region.LinksPath, &out)
+	return out, err
+}
+
+func newLinkCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "link",
+		Short: "Show or change the shape of replication links on a running topology",
+	}
+	cmd.PersistentFlags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+
+	var sh shaper.Shape
+	set := &cobra.Command{
+		Use:   "set FROM TO",
+		Short: "Shape the link carrying FROM's changes to TO (no flags: unshaped)",
+		Example: `  globaltables link set us-east-1 eu-west-1 --latency 80ms --jitter 10ms
+  globaltables link set us-east-1 eu-west-1 --bandwidth 64
+  globaltables link set us-east-1 eu-west-1 --cut
+  globaltables link set us-east-1 eu-west-1`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sh.Validate(); err != nil {
+				return usagef("%v", err)
+			}
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			if err := putShape(cmd.Context(), t, args[0], args[1], sh); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s → %s: %s\n", args[0], args[1], sh)
+			return nil
+		},
+	}
+	f := set.Flags()
+	f.DurationVar(&sh.Latency, "latency", 0, "delay added to the source's data (ms resolution)")
+	f.DurationVar(&sh.Jitter, "jitter", 0, "random variation of the latency, up to this much either way")
+	f.Int64Var(&sh.BandwidthKBps, "bandwidth", 0, "cap on the source's data rate, KB/s (0: unlimited)")
+	f.BoolVar(&sh.Stall, "stall", false, "hold all data without closing the connection")
+	f.BoolVar(&sh.Cut, "cut", false, "close the link and refuse new connections")
+
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Show every link's shape",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "LINK\tSHAPE")
+			for _, to := range t.Names() {
+				shapes, err := getShapes(cmd.Context(), t, to)
+				if err != nil {
+					fmt.Fprintf(w, "* → %s\tunreachable: %v\n", to, err)
+					continue
+				}
+				froms := make([]string, 0, len(shapes))
+				for f := range shapes {
+					froms = append(froms, f)
+				}
+				sort.Strings(froms)
+				for _, from := range froms {
+					fmt.Fprintf(w, "%s → %s\t%s\n", from, to, shapes[from])
+				}
+			}
+			return w.Flush()
+		},
+	}
+	cmd.AddCommand(set, show)
+	return cmd
+}
+
+func newPartitionCmd() *cobra.Command {
+	var configPath, isolate string
+	var between, oneWay []string
+	cmd := &cobra.Command{
+		Use:   "partition",
+		Short: "Cut replication links: isolate a region, or cut between two regions",
+		Example: `  globaltables partition --isolate ap-southeast-1
+  globaltables partition --between us-east-1,eu-west-1
+  globaltables partition --one-way us-east-1,eu-west-1   # us-east-1's changes stop reaching eu-west-1
+  globaltables heal`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			var cuts [][2]string
+			switch {
+			case isolate != "":
+				if _, err := t.Region(isolate); err != nil {
+					return usagef("%v", err)
+				}
+				for _, other := range t.Names() {
+					if other != isolate {
+						cuts = append(cuts, [2]string{isolate, other}, [2]string{other, isolate})
+					}
+				}
+			case len(between) == 2:
+				cuts = [][2]string{{between[0], between[1]}, {between[1], between[0]}}
+			case len(oneWay) == 2:
+				cuts = [][2]string{{oneWay[0], oneWay[1]}}
+			default:
+				return usagef("say what to cut: --isolate REGION, --between A,B or --one-way FROM,TO")
+			}
+			return cutLinks(cmd.Context(), cmd.OutOrStdout(), t, cuts)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+	cmd.Flags().StringVar(&isolate, "isolate", "", "cut every link from and to this region")
+	cmd.Flags().StringSliceVar(&between, "between", nil, "cut both links between two regions: A,B")
+	cmd.Flags().StringSliceVar(&oneWay, "one-way", nil, "cut the link carrying FROM's changes to TO: FROM,TO")
+	return cmd
+}
+
+// cutLinks cuts each link, keeping the rest of its shape for when it heals.
+func cutLinks(ctx context.Context, out io.Writer, t *topology.Topology, cuts [][2]string) error {
+	for _, c := range cuts {
+		shapes, err := getShapes(ctx, t, c[1])
+		if err != nil {
+			return err
+		}
+		sh := shapes[c[0]]
+		sh.Cut = true
+		if err := putShape(ctx, t, c[0], c[1], sh); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s → %s: cut\n", c[0], c[1])
+	}
+	return nil
+}
+
+func newHealCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "heal",
+		Short: "Restore every link to the shape the topology file gives it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			return healLinks(cmd.Context(), cmd.OutOrStdout(), t)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+	return cmd
+}
+
+// healLinks sets every link back to its configured shape.
+func healLinks(ctx context.Context, out io.Writer, t *topology.Topology) error {
+	for _, to := range t.Names() {
+		want := t.LinksTo(to)
+		for _, from := range t.Names() {
+			if from == to {
+				continue
+			}
+			if err := putShape(ctx, t, from, to, want[from]); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(out, "every link restored to its configured shape at %s\n", time.Now().Format(time.RFC3339))
+	return nil
+}

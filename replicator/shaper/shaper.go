@@ -1,0 +1,231 @@
+// Package shaper puts replication links through TCP proxies that can delay,
+// throttle, stall or cut them, so that the lab can show what latency, jitter,
+// narrow links and partitions do to replication.
+//
+// The proxies are Shopify's toxiproxy, run in-process: each destination
+// region runs one proxy per source region, and its replicator reaches the
+// source's NATS server through it. A link's shape can change at any time;
+// the connections through the proxy stay up, except for a cut, which closes
+// them and refuses new ones until the link is healed (dropping bytes inside a
+// live connection instead would corrupt the NATS protocol).
+package shaper
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// ErrUnknownLink is returned for a link the shaper does not hold.
+var ErrUnknownLink = errors.New("shaper: no such link")
+
+// Shape is how a link behaves. The zero Shape is an unshaped link.
+type Shape struct {
+	// Latency is added to every chunk of data from the source; Jitter
+	// varies it by up to that much either way. Millisecond resolution.
+	Latency time.Duration `json:"latency,omitempty"`
+	Jitter  time.Duration `json:"jitter,omitempty"`
+	// BandwidthKBps caps the source's data rate, in KB/s; 0 is unlimited.
+	BandwidthKBps int64 `json:"bandwidth_kbps,omitempty"`
+	// Stall holds all data in both directions while set, without closing
+	// connections: the link hangs, as under a black-holed network.
+	Stall bool `json:"stall,omitempty"`
+	// Cut closes the link's connections and refuses new ones.
+	Cut bool `json:"cut,omitempty"`
+}
+
+// String describes the shape briefly, for logs and status.
+func (s Shape) String() string {
+	if s.Cut {
+		return "cut"
+	}
+	var parts []string
+	if s.Latency > 0 {
+		p := "latency " + s.Latency.String()
+		if s.Jitter > 0 {
+			p += "±" + s.Jitter.String()
+		}
+		parts = append(parts, p)
+	}
+	if s.BandwidthKBps > 0 {
+		parts = append(parts, fmt.Sprintf("%d KB/s", s.BandwidthKBps))
+	}
+	if s.Stall {
+		parts = append(parts, "stalled")
+	}
+	if len(parts) == 0 {
+		return "unshaped"
+	}
+	return fmt.Sprint(parts)
+}
+
+// Validate checks the shape's values.
+func (s Shape) Validate() error {
+	switch {
+	case s.Latency < 0 || s.Jitter < 0:
+		return errors.New("latency and jitter must not be negative")
+	case s.Jitter > s.Latency:
+		return errors.New("jitter must not exceed latency")
+	case s.BandwidthKBps < 0:
+		return errors.New("bandwidth must not be negative")
+	}
+	return nil
+}
+
+// Shaper owns the proxies of one region's inbound links.
+type Shaper struct {
+	log    hclog.Logger
+	server *toxiproxy.ApiServer
+
+	mu    sync.Mutex // guards links
+	links map[string]*link
+}
+
+type link struct {
+	proxy *toxiproxy.Proxy
+	shape Shape
+}
+
+// New returns an empty shaper.
+func New(log hclog.Logger) *Shaper {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	zl := zerolog.New(zerologWriter{log.Named("toxiproxy")}).Level(zerolog.WarnLevel)
+	return &Shaper{
+		log:    log,
+		server: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zl),
+		links:  map[string]*link{},
+	}
+}
+
+// Add starts a proxy called name on a free loopback port in front of
+// upstream (host:port) and returns the address to dial instead.
+func (s *Shaper) Add(name, upstream string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.links[name]; ok {
+		return l.proxy.Listen, nil
+	}
+	p := toxiproxy.NewProxy(s.server, name, "127.0.0.1:0", upstream)
+	if err := p.Start(); err != nil {
+		return "", fmt.Errorf("start proxy %s: %w", name, err)
+	}
+	s.links[name] = &link{proxy: p}
+	return p.Listen, nil
+}
+
+// Set gives a link a new shape, effective at once.
+func (s *Shaper) Set(name string, shape Shape) error {
+	if err := shape.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownLink, name)
+	}
+	p := l.proxy
+	p.Toxics.ResetToxics(context.Background())
+	add := func(name, typ, stream string, attrs any) error {
+		body, _ := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "toxicity": 1.0, "attributes": attrs})
+		_, err := p.Toxics.AddToxicJson(bytes.NewReader(body))
+		return err
+	}
+	if shape.Latency > 0 {
+		if err := add("latency", "latency", "downstream", map[string]int64{
+			"latency": shape.Latency.Milliseconds(), "jitter": shape.Jitter.Milliseconds()}); err != nil {
+			return err
+		}
+	}
+	if shape.BandwidthKBps > 0 {
+		if err := add("bandwidth", "bandwidth", "downstream", map[string]int64{"rate": shape.BandwidthKBps}); err != nil {
+			return err
+		}
+	}
+	if shape.Stall {
+		for _, dir := range []string{"upstream", "downstream"} {
+			if err := add("stall_"+dir, "timeout", dir, map[string]int64{"timeout": 0}); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case shape.Cut && p.Enabled:
+		p.Stop()
+	case !shape.Cut && !p.Enabled:
+		// A proxy restarts on the port it listened on before, so the
+		// dialling side finds it again.
+		if err := p.Start(); err != nil {
+			return fmt.Errorf("restart proxy %s: %w", name, err)
+		}
+	}
+	l.shape = shape
+	s.log.Info("link shaped", "link", name, "shape", shape.String())
+	return nil
+}
+
+// Shape returns a link's current shape.
+func (s *Shaper) Shape(name string) (Shape, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[name]
+	if !ok {
+		return Shape{}, fmt.Errorf("%w: %s", ErrUnknownLink, name)
+	}
+	return l.shape, nil
+}
+
+// Shapes returns every link's shape, by name.
+func (s *Shaper) Shapes() map[string]Shape {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Shape, len(s.links))
+	for n, l := range s.links {
+		out[n] = l.shape
+	}
+	return out
+}
+
+// Names returns the links' names, sorted.
+func (s *Shaper) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.links))
+	for n := range s.links {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close stops every proxy. It is idempotent.
+func (s *Shaper) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, l := range s.links {
+		if l.proxy.Enabled {
+			l.proxy.Stop()
+		}
+		delete(s.links, n)
+	}
+}
+
+// zerologWriter sends toxiproxy's zerolog output to hclog.
+type zerologWriter struct{ l hclog.Logger }
+
+func (w zerologWriter) Write(p []byte) (int, error) {
+	w.l.Warn(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}

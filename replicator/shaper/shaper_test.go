@@ -1,0 +1,113 @@
+package shaper
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// echoServer accepts connections and echoes lines back until the test ends.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTrip sends a line through addr and times its echo.
+func roundTrip(t *testing.T, conn net.Conn) (time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	if _, err := conn.Write([]byte("ping\n")); err != nil {
+		return 0, err
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := bufio.NewReader(conn).ReadString('\n'); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func TestShaper_LatencyStallCutHeal(t *testing.T) {
+	s := New(nil)
+	t.Cleanup(s.Close)
+	addr, err := s.Add("src->dst", echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	base, err := roundTrip(t, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("src->dst", Shape{Latency: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	slow, err := roundTrip(t, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow < 100*time.Millisecond || slow > base+400*time.Millisecond {
+		t.Fatalf("round trip with 100ms latency on the link: %v (unshaped %v)", slow, base)
+	}
+
+	if err := s.Set("src->dst", Shape{Stall: true}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("held\n"))
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := bufio.NewReader(conn).ReadString('\n'); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a stalled link answered: %v", err)
+	}
+
+	if err := s.Set("src->dst", Shape{Cut: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("a cut link accepted a connection")
+	}
+	if err := s.Set("src->dst", Shape{}); err != nil {
+		t.Fatal(err)
+	}
+	healed, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("the healed link does not listen on its old address: %v", err)
+	}
+	defer healed.Close()
+	if d, err := roundTrip(t, healed); err != nil || d > 100*time.Millisecond {
+		t.Fatalf("healed link: %v %v", d, err)
+	}
+	if sh, _ := s.Shape("src->dst"); sh != (Shape{}) {
+		t.Fatalf("shape after heal: %+v", sh)
+	}
+	if err := s.Set("nope", Shape{}); !errors.Is(err, ErrUnknownLink) {
+		t.Fatalf("unknown link: %v", err)
+	}
+	if err := s.Set("src->dst", Shape{Latency: time.Millisecond, Jitter: time.Second}); err == nil {
+		t.Fatal("jitter above latency accepted")
+	}
+}
