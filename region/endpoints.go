@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
@@ -20,6 +21,46 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle(DigestPath, http.HandlerFunc(r.serveDigest))
 	r.api.Handle("GET "+LinksPath, http.HandlerFunc(r.serveLinks))
 	r.api.Handle("PUT "+LinksPath+"/{source}", http.HandlerFunc(r.serveSetLink))
+	r.api.Handle("GET "+ClockPath, http.HandlerFunc(r.serveClock))
+	r.api.Handle("PUT "+ClockPath, http.HandlerFunc(r.serveSetClock))
+}
+
+func (r *Region) serveClock(w http.ResponseWriter, _ *http.Request) {
+	if r.skew == nil {
+		writeJSON(w, http.StatusOK, clock.Skew{})
+		return
+	}
+	writeJSON(w, http.StatusOK, r.skew.Get())
+}
+
+// serveSetClock skews the region's clock.
+func (r *Region) serveSetClock(w http.ResponseWriter, req *http.Request) {
+	if r.skew == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "this region's clock is not skewable"})
+		return
+	}
+	var cs ClockSetting
+	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&cs); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {\"offset\": \"-250ms\", \"drift\": \"50ppm\"}"})
+		return
+	}
+	var offset time.Duration
+	if cs.Offset != "" {
+		d, err := time.ParseDuration(cs.Offset)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "offset: " + err.Error()})
+			return
+		}
+		offset = d
+	}
+	drift, err := clock.ParseDrift(cs.Drift)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	r.skew.Set(offset, drift)
+	r.log.Info("clock skewed", "offset", offset, "drift_ppm", drift)
+	writeJSON(w, http.StatusOK, r.skew.Get())
 }
 
 // serveLinks serves the inbound links' shapes by source.
@@ -57,6 +98,9 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 // Status returns the region's status.
 func (r *Region) Status() Status {
 	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount()}
+	if r.skew != nil {
+		st.ClockSkewMs = ms(r.skew.Get().Current)
+	}
 	if r.repl != nil {
 		r.repl.status(&st)
 	}

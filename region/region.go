@@ -16,6 +16,7 @@ import (
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
@@ -48,8 +49,14 @@ type Config struct {
 	// NoSync turns off the fsync of every commit. Faster, and loses
 	// acknowledged writes when the machine (not just the process) crashes.
 	NoSync bool
-	// Now is the region's wall clock. Default time.Now. The lab skews it.
+	// Now is the region's wall clock. Default: the machine's clock, skewed
+	// by ClockOffset and ClockDriftPPM (which then can change at run time).
 	Now func() time.Time
+	// ClockOffset and ClockDriftPPM skew the region's clock, for
+	// experiments: it runs ClockOffset ahead (behind if negative) and gains
+	// ClockDriftPPM microseconds per second.
+	ClockOffset   time.Duration
+	ClockDriftPPM float64
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
@@ -111,7 +118,8 @@ type Region struct {
 	db    *store.DB
 	api   *api.Server
 	ln    net.Listener
-	repl  *replication // nil without replication
+	repl  *replication  // nil without replication
+	skew  *clock.Skewed // nil when Config.Now was given
 
 	closeOnce sync.Once
 	closeErr  error
@@ -128,10 +136,12 @@ func New(cfg Config) (*Region, error) {
 	if cfg.TTLInterval == 0 {
 		cfg.TTLInterval = DefaultTTLInterval
 	}
+	var skew *clock.Skewed
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		skew = clock.New(nil, cfg.ClockOffset, cfg.ClockDriftPPM)
+		cfg.Now = skew.Now
 	}
-	r := &Region{cfg: cfg, log: cfg.Logger.Named("region").With("region", cfg.Name)}
+	r := &Region{cfg: cfg, log: cfg.Logger.Named("region").With("region", cfg.Name), skew: skew}
 	r.clock = conflict.NewHLC(cfg.Name, cfg.Now)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {

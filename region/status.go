@@ -14,7 +14,16 @@ const (
 	// LinksPath serves the inbound links' shapes (GET); PUT
 	// LinksPath/<source> with a JSON shaper.Shape reshapes one.
 	LinksPath = "/_globaltables/links"
+	// ClockPath serves the region's clock skew (GET) and changes it (PUT
+	// with {"offset": "-250ms", "drift": "50ppm"}).
+	ClockPath = "/_globaltables/clock"
 )
+
+// ClockSetting is the body of a PUT to ClockPath.
+type ClockSetting struct {
+	Offset string `json:"offset"`
+	Drift  string `json:"drift"`
+}
 
 // Status is what a region reports about itself and its replication, served
 // as JSON at StatusPath and shown by `globaltables status`. Durations are in
@@ -25,6 +34,8 @@ type Status struct {
 	Endpoint  string    `json:"endpoint"`
 	NATS      string    `json:"nats,omitempty"`
 	Conflicts int64     `json:"conflicts"`
+	// ClockSkewMs is how far the region's clock is from real time now.
+	ClockSkewMs float64 `json:"clock_skew_ms"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.

@@ -51,6 +51,7 @@ func newBenchReplicationCmd() *cobra.Command {
 		workers  int
 		asJSON   bool
 		pprof    bool
+		noShaper bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replication",
@@ -70,7 +71,7 @@ the regions took the target rate and pending stayed bounded.`,
 			}
 			var steps []*replStep
 			run := func(rate int, b bool) error {
-				st, err := runReplStep(cmd.Context(), self, regions, rate, b, duration, itemSize, workers, pprof, cmd.ErrOrStderr())
+				st, err := runReplStep(cmd.Context(), self, regions, rate, b, duration, itemSize, workers, pprof, noShaper, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -107,11 +108,12 @@ the regions took the target rate and pending stayed bounded.`,
 	f.IntVar(&workers, "workers", 32, "concurrent clients")
 	f.BoolVar(&asJSON, "json", false, "print the steps as JSON")
 	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
+	f.BoolVar(&noShaper, "no-shaper", false, "connect links directly, without the shaping proxies (to measure what they cost)")
 	return cmd
 }
 
 // runReplStep runs one step on a fresh topology.
-func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d time.Duration, itemSize, workers int, pprof bool, logw io.Writer) (*replStep, error) {
+func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d time.Duration, itemSize, workers int, pprof, noShaper bool, logw io.Writer) (*replStep, error) {
 	dir, err := os.MkdirTemp("", "globaltables-benchrepl")
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"warn\"\nglobal_tables = true\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"warn\"\nglobal_tables = true\nno_link_shaping = %v\n", filepath.Join(dir, "data"), noShaper)
 	for i, name := range names {
 		fmt.Fprintf(&b, "region %q {\n  listen = \"127.0.0.1:%d\"\n  nats_listen = \"127.0.0.1:%d\"\n}\n", name, ports[2*i], ports[2*i+1])
 	}

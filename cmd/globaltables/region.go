@@ -92,6 +92,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		cfg.Listen, cfg.DataDir, level = r.Listen, r.DataDir, t.LogLevel
+		if cfg.ClockOffset, cfg.ClockDriftPPM, err = r.Clock(); err != nil {
+			return cfg, "", err
+		}
 		if cfg.TTLInterval, err = t.TTL(); err != nil {
 			return cfg, "", err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/replicator/shaper"
 )
 
@@ -71,6 +72,27 @@ type Region struct {
 	// NATSURL is an external NATS server or cluster holding the region's
 	// stream instead of an embedded one (nats://host:port).
 	NATSURL string `hcl:"nats_url,optional"`
+	// ClockOffset skews the region's clock ("-250ms"); ClockDrift makes
+	// it drift ("50ppm"). For experiments.
+	ClockOffset string `hcl:"clock_offset,optional"`
+	ClockDrift  string `hcl:"clock_drift,optional"`
+}
+
+// Clock parses the region's clock skew.
+func (r Region) Clock() (time.Duration, float64, error) {
+	var off time.Duration
+	if r.ClockOffset != "" {
+		d, err := time.ParseDuration(r.ClockOffset)
+		if err != nil {
+			return 0, 0, fmt.Errorf("region %q: clock_offset: %w", r.Name, err)
+		}
+		off = d
+	}
+	drift, err := clock.ParseDrift(r.ClockDrift)
+	if err != nil {
+		return 0, 0, fmt.Errorf("region %q: clock_drift: %w", r.Name, err)
+	}
+	return off, drift, nil
 }
 
 // Link is a link block: the shape of the replication link carrying the
@@ -324,6 +346,9 @@ func (t *Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
 		}
 		dirs[filepath.Clean(r.DataDir)] = r.Name
+		if _, _, err := r.Clock(); err != nil {
+			errs = append(errs, err)
+		}
 		if r.NATSURL == "" {
 			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
 				errs = append(errs, fmt.Errorf("region %q: nats_listen %q is not host:port (or give nats_url for an external server)", r.Name, r.NATSListen))
