@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/experiment"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/regiontest"
 )
@@ -214,4 +216,53 @@ func TestLab_ClockSkewDecidesConcurrentWrites(t *testing.T) {
 	c.putValue(t, "eu-west-1", "k3", "from-eu-later")
 	c.cli(t, "heal")
 	c.waitValue(t, "k3", "from-eu-later")
+}
+
+// TestExperiment_MeasuresConflictsSkewAndStaleReads runs the conflict
+// experiment on a topology with one slow link and one region's clock behind,
+// and checks that it measures what that setup must produce.
+func TestExperiment_MeasuresConflictsSkewAndStaleReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end experiment test: skipped in -short mode")
+	}
+	c := startCluster(t, threeRegions, `link "us-east-1" "eu-west-1" {
+  latency = "60ms"
+}`)
+	c.cli(t, "clock", "set", "eu-west-1", "--offset", "-2s")
+	top, err := loadTopology(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := experiment.Config{Endpoints: map[string]string{}, Table: "experiment", Keys: 10, Rate: 40, ReadRatio: 0.3,
+		Duration: 4 * time.Second, Seed: 7}
+	for _, n := range c.names {
+		cfg.Endpoints[n] = c.url(n)
+	}
+	res, err := runExperiment(context.Background(), top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	res.Summary(&sb)
+	t.Log(sb.String())
+	if !res.Converged {
+		t.Fatal("the regions did not converge")
+	}
+	if res.Writes == 0 || res.WriteErrors > 0 {
+		t.Fatalf("%d writes, %d failed", res.Writes, res.WriteErrors)
+	}
+	if res.Conflicts == 0 || res.Lost == 0 {
+		t.Fatalf("three regions writing 10 keys made no conflict: %+v", res)
+	}
+	if res.SkewDecided == 0 {
+		t.Fatal("with eu-west-1 two seconds behind, no conflict was decided by skew")
+	}
+	if res.StaleReads == 0 {
+		t.Fatal("with a 60 ms link, no read was stale")
+	}
+	for _, l := range res.Links {
+		if l.Source == "us-east-1" && l.Dest == "eu-west-1" && len(l.Samples) > 0 && l.Samples[len(l.Samples)-1].P50Ms < 60 {
+			t.Fatalf("the 60 ms link measured p50 %.1f ms", l.Samples[len(l.Samples)-1].P50Ms)
+		}
+	}
 }

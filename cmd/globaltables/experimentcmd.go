@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/spf13/cobra"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/bench"
+	"github.com/globaltables/globaltables/cmd/globaltables/experiment"
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
+	"github.com/globaltables/globaltables/region"
+)
+
+func newExperimentCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "experiment",
+		Short: "Run a measured workload against a running topology",
+	}
+	var configPath, out string
+	var cfg experiment.Config
+	conflictCmd := &cobra.Command{
+		Use:   "conflict",
+		Short: "Write the same keys in several regions and measure conflicts, stale reads, latency and convergence",
+		Long: `Drive writes and reads through the DynamoDB API into the chosen regions
+(uniform or Zipf-distributed keys, a rate per region, a read/write mix, an
+item size, a duration and a seed: the same seed gives the same workload),
+then measure: replication latency per link over time, conflicts (how many,
+which acknowledged writes were overwritten and by which region, how many
+skewed clocks decided), stale reads (reads that missed a write already
+acknowledged in another region, and by how long), and the time the regions
+took to converge after the load stopped.`,
+		Example: `  globaltables experiment conflict --keys 50 --zipf 1.2 --rate 100 --duration 30s --out result.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := loadTopology(configPath)
+			if err != nil {
+				return err
+			}
+			cfg.Endpoints = map[string]string{}
+			for _, r := range t.Regions {
+				cfg.Endpoints[r.Name] = "http://" + r.Listen
+			}
+			for _, r := range cfg.WriteRegions {
+				if _, err := t.Region(r); err != nil {
+					return usagef("--regions: %v", err)
+				}
+			}
+			res, err := runExperiment(cmd.Context(), t, cfg)
+			if err != nil {
+				return err
+			}
+			res.Summary(cmd.OutOrStdout())
+			if out != "" {
+				b, err := json.MarshalIndent(res, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(out, b, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "results written to %s\n", out)
+			}
+			return nil
+		},
+	}
+	f := conflictCmd.Flags()
+	f.StringVar(&configPath, "config", DefaultTopology, "topology file (HCL) of the running regions")
+	f.StringVar(&cfg.Table, "table", "experiment", "global table to use (created in every region if missing)")
+	f.StringSliceVar(&cfg.WriteRegions, "regions", nil, "regions that take writes (default: all)")
+	f.IntVar(&cfg.Keys, "keys", 100, "distinct keys")
+	f.Float64Var(&cfg.Zipf, "zipf", 0, "Zipf exponent above 1 for hot keys (default: uniform)")
+	f.Float64Var(&cfg.Rate, "rate", 50, "operations per second in each writing region")
+	f.Float64Var(&cfg.ReadRatio, "read-ratio", 0.3, "fraction of operations that are reads")
+	f.IntVar(&cfg.ItemSize, "item-size", 100, "payload bytes per written item")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long the load runs")
+	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the workload")
+	f.StringVar(&out, "out", "", "write the results as JSON to this file")
+	cmd.AddCommand(conflictCmd)
+	return cmd
+}
+
+// runExperiment prepares the table, runs the workload while sampling link
+// latency, waits for convergence and analyses what happened.
+func runExperiment(ctx context.Context, t *topology.Topology, cfg experiment.Config) (*experiment.Result, error) {
+	if err := ensureGlobalTable(ctx, t, cfg.Table); err != nil {
+		return nil, err
+	}
+	sampler := experiment.NewSampler(cfg.Endpoints)
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sampler.Run(sctx)
+	}()
+	rec, err := experiment.Run(ctx, cfg)
+	if err != nil {
+		stop()
+		<-done
+		return nil, err
+	}
+	after, ok, digests := experiment.Convergence(ctx, cfg.Endpoints, cfg.Table, 2*time.Minute)
+	stop()
+	<-done
+	var records []region.ConflictRecord
+	for _, ep := range cfg.Endpoints {
+		var cs region.Conflicts
+		q := url.Values{"table": {cfg.Table}, "limit": {strconv.Itoa(10000)}}
+		if err := getJSON(ctx, ep+region.ConflictsPath+"?"+q.Encode(), &cs); err == nil {
+			records = append(records, cs.Records...)
+		}
+	}
+	return experiment.Analyse(rec, records, sampler.Series(), after, ok, digests), nil
+}
+
+// ensureGlobalTable creates table in the first region with replicas in all
+// the others, unless it exists, and waits until every replica is ACTIVE.
+func ensureGlobalTable(ctx context.Context, t *topology.Topology, table string) error {
+	first := bench.Client("http://"+t.Regions[0].Listen, 2)
+	_, err := first.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	desc, err := first.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{t.Regions[0].Name: true}
+	for _, r := range desc.Table.Replicas {
+		have[aws.ToString(r.RegionName)] = true
+	}
+	var updates []types.ReplicationGroupUpdate
+	for _, r := range t.Regions[1:] {
+		if !have[r.Name] {
+			updates = append(updates, types.ReplicationGroupUpdate{Create: &types.CreateReplicationGroupMemberAction{RegionName: aws.String(r.Name)}})
+		}
+	}
+	if len(updates) > 0 {
+		if _, err := first.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table), ReplicaUpdates: updates}); err != nil {
+			return fmt.Errorf("make %s global: %w", table, err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		ready := true
+		for _, r := range t.Regions {
+			d, err := bench.Client("http://"+r.Listen, 2).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+			if err != nil || len(d.Table.Replicas) != len(t.Regions) {
+				ready = false
+				break
+			}
+			for _, rp := range d.Table.Replicas {
+				if rp.ReplicaStatus != types.ReplicaStatusActive {
+					ready = false
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("table %s did not become ACTIVE in every region", table)
+}
