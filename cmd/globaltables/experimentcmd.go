@@ -26,7 +26,7 @@ func newExperimentCmd() *cobra.Command {
 		Use:   "experiment",
 		Short: "Run a measured workload against a running topology",
 	}
-	var configPath, out string
+	var configPath, out, html string
 	var cfg experiment.Config
 	conflictCmd := &cobra.Command{
 		Use:   "conflict",
@@ -70,6 +70,20 @@ took to converge after the load stopped.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "results written to %s\n", out)
 			}
+			if html != "" {
+				f, err := os.Create(html)
+				if err != nil {
+					return err
+				}
+				if err := res.WriteHTML(f, "experiment", "conflict", "", true); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "report written to %s (open it in a browser; it needs no network)\n", html)
+			}
 			return nil
 		},
 	}
@@ -85,6 +99,7 @@ took to converge after the load stopped.`,
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long the load runs")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the workload")
 	f.StringVar(&out, "out", "", "write the results as JSON to this file")
+	f.StringVar(&html, "html", "", "write a self-contained HTML report with charts to this file")
 	cmd.AddCommand(conflictCmd)
 	return cmd
 }

@@ -138,10 +138,14 @@ func Convergence(ctx context.Context, endpoints map[string]string, table string,
 
 // Result is what an experiment found.
 type Result struct {
-	Config      Config `json:"config"`
-	Writes      int    `json:"writes"`
-	WriteErrors int    `json:"write_errors"`
-	Reads       int    `json:"reads"`
+	Config Config    `json:"config"`
+	Began  time.Time `json:"began"`
+	Ended  time.Time `json:"ended"`
+	// Events are the faults and actions of a drill, for the timeline.
+	Events      []Event `json:"events,omitempty"`
+	Writes      int     `json:"writes"`
+	WriteErrors int     `json:"write_errors"`
+	Reads       int     `json:"reads"`
 	// StaleReads counts reads that missed a write already acknowledged in
 	// some region; StaleP50 and StaleMax say how old the missed write was.
 	StaleReads int           `json:"stale_reads"`
@@ -170,7 +174,7 @@ type Result struct {
 // Analyse turns a recording, the regions' conflict records, the latency
 // series and the convergence measurement into a result.
 func Analyse(rec *Recording, records []region.ConflictRecord, links []LinkSeries, converge time.Duration, converged bool, digests map[string]region.Digest) *Result {
-	res := &Result{Config: rec.Config, Links: links, ConvergeAfter: converge, Converged: converged, Digests: digests,
+	res := &Result{Config: rec.Config, Began: rec.Began, Ended: rec.Ended, Links: links, ConvergeAfter: converge, Converged: converged, Digests: digests,
 		LostBy: map[string]int{}, WonBy: map[string]int{}}
 	byToken := map[string]*Write{}
 	for _, w := range rec.Writes {
