@@ -769,7 +769,7 @@ func (s *session) flush(ctx context.Context, items []*store.Change, pos uint64) 
 		s.setCursor(pos)
 		return nil
 	}
-	st, err := l.cfg.Store.Apply(ctx, l.cfg.Source, pos, items)
+	st, err := l.cfg.Store.Apply(ctx, l.cfg.Source, pos, injectFault(items))
 	l.update(func(ls *LinkStatus) {
 		ls.Applied += uint64(st.Applied)
 		ls.Skipped += uint64(st.Skipped)

@@ -226,7 +226,7 @@ func Analyse(rec *Recording, records []region.ConflictRecord, links []LinkSeries
 // Summary renders a result for a terminal.
 func (r *Result) Summary(w io.Writer) {
 	fmt.Fprintf(w, "workload: %d writes (%d failed), %d reads, %d keys, %.0f ops/s per region in %v, for %s, seed %d\n",
-		r.Writes, r.WriteErrors, r.Reads, r.Config.Keys, r.Config.Rate, r.Config.WriteRegions, r.Config.Duration, r.Config.Seed)
+		r.Writes, r.WriteErrors, r.Reads, r.Config.Keys, r.Config.Rate, r.Config.WriteRegions, r.Ended.Sub(r.Began).Round(time.Millisecond), r.Config.Seed)
 	fmt.Fprintf(w, "conflicts: %d; acknowledged writes overwritten: %d %v; won by %v; decided by clock skew: %d\n",
 		r.Conflicts, r.Lost, r.LostBy, r.WonBy, r.SkewDecided)
 	fmt.Fprintf(w, "stale reads: %d of %d (missed writes were p50 %s, max %s old)\n",

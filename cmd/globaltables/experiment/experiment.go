@@ -56,6 +56,9 @@ type Config struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Seed makes the workload repeatable.
 	Seed int64 `json:"seed"`
+	// Failover sends a write that failed in its region to the other
+	// regions in turn, as a client of a region that went down would.
+	Failover bool `json:"failover,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -117,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Recording, error) {
 	for r, ep := range cfg.Endpoints {
 		clients[r] = bench.Client(ep, 16)
 	}
-	rec := &Recording{Config: cfg, Began: time.Now(), writesByID: map[string]*Write{}}
+	rec := &Recording{Config: cfg, Began: time.Now(), writesByID: map[string]*Write{}, writesByKey: map[string][]*Write{}}
 	var wg sync.WaitGroup
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -143,6 +146,15 @@ type Recording struct {
 	Writes     []*Write   `json:"writes"`
 	Reads      []*Read    `json:"reads"`
 	writesByID map[string]*Write
+	// writesByKey indexes Writes for the stale-read check.
+	writesByKey map[string][]*Write
+}
+
+// WriteByID returns the write that left value id, or nil.
+func (rec *Recording) WriteByID(id string) *Write {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.writesByID[id]
 }
 
 // keyOf draws a key.
@@ -180,11 +192,21 @@ func (rec *Recording) drive(ctx context.Context, cfg Config, region string, clie
 			rec.read(client, region, cfg.Table, key)
 			continue
 		}
-		rec.write(client, region, cfg.Table, key, fmt.Sprintf("%s-%d", region, n), payload)
+		id := fmt.Sprintf("%s-%d", region, n)
+		if !rec.write(client, region, cfg.Table, key, id, payload) && cfg.Failover {
+			// The region failed the write: try the others, in order.
+			for i, other := range cfg.WriteRegions {
+				if other != region && rec.write(clients[other], other, cfg.Table, key, fmt.Sprintf("%s-f%d", id, i), payload) {
+					break
+				}
+			}
+		}
 	}
 }
 
-func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, payload string) {
+// write makes one write and records it; it reports whether it was
+// acknowledged.
+func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, payload string) bool {
 	w := &Write{ID: id, Region: region, Key: key, Start: time.Now()}
 	var version string
 	_, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table),
@@ -203,7 +225,9 @@ func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, payload 
 	rec.mu.Lock()
 	rec.Writes = append(rec.Writes, w)
 	rec.writesByID[id] = w
+	rec.writesByKey[key] = append(rec.writesByKey[key], w)
 	rec.mu.Unlock()
+	return w.Err == ""
 }
 
 func (rec *Recording) read(c *dynamodb.Client, region, table, key string) {
@@ -211,8 +235,8 @@ func (rec *Recording) read(c *dynamodb.Client, region, table, key string) {
 	// The newest write to key acknowledged anywhere before the read began.
 	var newest *Write
 	rec.mu.Lock()
-	for _, w := range rec.Writes {
-		if w.Key == key && !w.Acked.IsZero() && w.Acked.Before(r.Start) && (newest == nil || newest.Version.Less(w.Version)) {
+	for _, w := range rec.writesByKey[key] {
+		if !w.Acked.IsZero() && w.Acked.Before(r.Start) && (newest == nil || newest.Version.Less(w.Version)) {
 			newest = w
 		}
 	}

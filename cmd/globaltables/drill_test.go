@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDrill_BuiltinScenariosPass runs every built-in drill in a short form
+// (waits scaled down) through the binary and checks its verdict and outputs.
+func TestDrill_BuiltinScenariosPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drills: skipped in -short mode")
+	}
+	for _, name := range []string{"region-outage", "partition", "slow-link", "clock-skew"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, err := exec.Command(binary, "drill", filepath.Join("..", "..", "configs", "drills", name+".hcl"), "--scale", "0.3",
+				"--out", filepath.Join(dir, "r.json"), "--html", filepath.Join(dir, "r.html")).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "PASS: no acknowledged write lost") {
+				t.Fatalf("drill %s: %v\n%s", name, err, out)
+			}
+			var res DrillResult
+			b, err := os.ReadFile(filepath.Join(dir, "r.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &res); err != nil || !res.Passed || len(res.Phases) < 2 {
+				t.Fatalf("results file: %v %+v", err, res)
+			}
+			if h, err := os.ReadFile(filepath.Join(dir, "r.html")); err != nil || !strings.Contains(string(h), "<svg") {
+				t.Fatalf("report: %v", err)
+			}
+			if name == "region-outage" && len(res.Recover) == 0 {
+				t.Fatalf("region-outage measured no recovery time:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestDrill_BrokenReplicatorFails checks the verdict itself: a build whose
+// replicator drops every tenth change must fail a drill.
+func TestDrill_BrokenReplicatorFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drills: skipped in -short mode")
+	}
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "globaltables-broken")
+	build := exec.Command("go", "build", "-tags", "brokenreplicator", "-o", broken, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the broken replicator: %v\n%s", err, out)
+	}
+	drill := filepath.Join(dir, "drill.hcl")
+	if err := os.WriteFile(drill, []byte(`name = "broken"
+load {
+  keys = 50
+  rate = 40
+}
+step "start_load" {}
+step "wait" { for = "3s" }
+step "stop_load" {}
+step "assert" { converged_within = "10s" }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(broken, "drill", drill).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(string(out), "FAIL") {
+		t.Fatalf("the drill passed a replicator that drops every tenth change: %v\n%s", err, out)
+	}
+}
