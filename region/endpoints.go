@@ -65,15 +65,24 @@ func (r *Region) serveSetClock(w http.ResponseWriter, req *http.Request) {
 
 // serveLinks serves the inbound links' shapes by source.
 func (r *Region) serveLinks(w http.ResponseWriter, _ *http.Request) {
-	if r.repl == nil {
-		writeJSON(w, http.StatusOK, map[string]shaper.Shape{})
-		return
+	out := map[string]shaper.Shape{}
+	if r.repl != nil {
+		out = r.repl.links()
 	}
-	writeJSON(w, http.StatusOK, r.repl.links())
+	if r.client != nil {
+		if sh, err := r.client.Shape(ClientLink); err == nil {
+			out[ClientLink] = sh
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // serveSetLink reshapes the inbound link from a source region.
 func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
+	if req.PathValue("source") == ClientLink {
+		r.serveSetClientLink(w, req)
+		return
+	}
 	if r.repl == nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "this region does not replicate"})
 		return
@@ -175,4 +184,23 @@ func (r *Region) serveDigest(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, Digest{Region: r.cfg.Name, Table: table, Items: n, Digest: hex.EncodeToString(sum[:])})
+}
+
+// serveSetClientLink shapes the traffic between clients and the region's
+// client endpoint.
+func (r *Region) serveSetClientLink(w http.ResponseWriter, req *http.Request) {
+	if r.client == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this region has no client endpoint: set client_listen in its region block"})
+		return
+	}
+	var sh shaper.Shape
+	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&sh); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
+		return
+	}
+	if err := r.client.Set(ClientLink, sh); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source": ClientLink, "dest": r.cfg.Name, "shape": sh})
 }

@@ -63,6 +63,11 @@ type Config struct {
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
+	// ClientListen, if set, is a second endpoint, host:port, in front of
+	// the region's own through a shaping proxy: clients that use it see
+	// the latency and cuts set on the link named "client", as an
+	// application far from the region would.
+	ClientListen string
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -120,6 +125,8 @@ type Region struct {
 	ln    net.Listener
 	repl  *replication  // nil without replication
 	skew  *clock.Skewed // nil when Config.Now was given
+	// client shapes the traffic of ClientListen; nil without it.
+	client *shaper.Shaper
 
 	closeOnce sync.Once
 	closeErr  error
@@ -205,8 +212,19 @@ func New(cfg Config) (*Region, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	r.ln = ln
+	if cfg.ClientListen != "" {
+		r.client = shaper.New(r.log.Named("client-shaper"))
+		if _, err := r.client.AddAt(ClientLink, cfg.ClientListen, ln.Addr().String()); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("client endpoint: %w", err)
+		}
+	}
 	return r, nil
 }
+
+// ClientLink is the name of the shaped link between clients and a region's
+// ClientListen endpoint.
+const ClientLink = "client"
 
 // Addr returns the address the endpoint listens on.
 func (r *Region) Addr() net.Addr { return r.ln.Addr() }
@@ -282,6 +300,9 @@ func (r *Region) Close() error {
 // closeResources releases what New acquired, the store last: nothing may
 // write to a closed database.
 func (r *Region) closeResources() error {
+	if r.client != nil {
+		r.client.Close()
+	}
 	if r.api != nil {
 		r.api.Close()
 	}

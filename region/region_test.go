@@ -3,7 +3,10 @@ package region_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,5 +132,40 @@ func TestRegion_ConfigErrors(t *testing.T) {
 	}
 	if err := r.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestRegion_ClientEndpointIsShaped(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientAddr := ln.Addr().String()
+	ln.Close()
+	r, direct := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: t.TempDir(), ClientListen: clientAddr})
+	viaClient := regiontest.NewClient("http://" + clientAddr)
+	timeCall := func(c *dynamodb.Client) time.Duration {
+		start := time.Now()
+		if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	timeCall(viaClient) // open the connection
+	body := strings.NewReader(`{"latency": 100000000}`)
+	req, _ := http.NewRequest(http.MethodPut, r.URL()+region.LinksPath+"/"+region.ClientLink, body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("shape the client link: %s", resp.Status)
+	}
+	if d := timeCall(viaClient); d < 100*time.Millisecond {
+		t.Fatalf("a call through the client endpoint with 100 ms of latency took %v", d)
+	}
+	if d := timeCall(direct); d > 80*time.Millisecond {
+		t.Fatalf("a direct call took %v: the shaping leaked to the region's own endpoint", d)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/hashicorp/hcl/v2/hclsimple"
 	"github.com/spf13/cobra"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/bench"
@@ -26,7 +27,7 @@ func newExperimentCmd() *cobra.Command {
 		Use:   "experiment",
 		Short: "Run a measured workload against a running topology",
 	}
-	var configPath, out, html string
+	var configPath, out, html, file string
 	var cfg experiment.Config
 	conflictCmd := &cobra.Command{
 		Use:   "conflict",
@@ -42,6 +43,11 @@ took to converge after the load stopped.`,
 		Example: `  globaltables experiment conflict --keys 50 --zipf 1.2 --rate 100 --duration 30s --out result.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file != "" {
+				if err := applyExperimentFile(cmd, file, &cfg); err != nil {
+					return err
+				}
+			}
 			t, err := loadTopology(configPath)
 			if err != nil {
 				return err
@@ -100,6 +106,7 @@ took to converge after the load stopped.`,
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the workload")
 	f.StringVar(&out, "out", "", "write the results as JSON to this file")
 	f.StringVar(&html, "html", "", "write a self-contained HTML report with charts to this file")
+	f.StringVar(&file, "file", "", "read the experiment from an HCL file (flags given as well override it), e.g. configs/experiments/hot-keys.hcl")
 	cmd.AddCommand(conflictCmd)
 	return cmd
 }
@@ -191,4 +198,48 @@ func ensureGlobalTable(ctx context.Context, t *topology.Topology, table string) 
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("table %s did not become ACTIVE in every region", table)
+}
+
+// experimentFile is an experiment written down for repeatable runs.
+type experimentFile struct {
+	Table     string   `hcl:"table,optional"`
+	Regions   []string `hcl:"regions,optional"`
+	Keys      int      `hcl:"keys,optional"`
+	Zipf      float64  `hcl:"zipf,optional"`
+	Rate      float64  `hcl:"rate,optional"`
+	ReadRatio *float64 `hcl:"read_ratio,optional"`
+	ItemSize  int      `hcl:"item_size,optional"`
+	Duration  string   `hcl:"duration,optional"`
+	Seed      int64    `hcl:"seed,optional"`
+}
+
+// applyExperimentFile sets cfg from an experiment file, except the values
+// given by flags.
+func applyExperimentFile(cmd *cobra.Command, path string, cfg *experiment.Config) error {
+	var ef experimentFile
+	if err := hclsimple.DecodeFile(path, nil, &ef); err != nil {
+		return fmt.Errorf("read experiment %s: %w", path, err)
+	}
+	fl := cmd.Flags()
+	set := func(flag string, ok bool, apply func()) {
+		if ok && !fl.Changed(flag) {
+			apply()
+		}
+	}
+	set("table", ef.Table != "", func() { cfg.Table = ef.Table })
+	set("regions", len(ef.Regions) > 0, func() { cfg.WriteRegions = ef.Regions })
+	set("keys", ef.Keys > 0, func() { cfg.Keys = ef.Keys })
+	set("zipf", ef.Zipf != 0, func() { cfg.Zipf = ef.Zipf })
+	set("rate", ef.Rate > 0, func() { cfg.Rate = ef.Rate })
+	set("read-ratio", ef.ReadRatio != nil, func() { cfg.ReadRatio = *ef.ReadRatio })
+	set("item-size", ef.ItemSize > 0, func() { cfg.ItemSize = ef.ItemSize })
+	set("seed", ef.Seed != 0, func() { cfg.Seed = ef.Seed })
+	if ef.Duration != "" && !fl.Changed("duration") {
+		d, err := time.ParseDuration(ef.Duration)
+		if err != nil {
+			return fmt.Errorf("experiment %s: duration: %w", path, err)
+		}
+		cfg.Duration = d
+	}
+	return nil
 }

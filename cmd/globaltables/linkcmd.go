@@ -27,7 +27,7 @@ func putShape(ctx context.Context, t *topology.Topology, from, to string, sh sha
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if _, err := t.Region(from); err != nil {
+	if _, err := t.Region(from); err != nil && from != region.ClientLink {
 		return usagef("%v", err)
 	}
 	body, _ := json.Marshal(sh)
@@ -69,11 +69,12 @@ func newLinkCmd() *cobra.Command {
 	var sh shaper.Shape
 	set := &cobra.Command{
 		Use:   "set FROM TO",
-		Short: "Shape the link carrying FROM's changes to TO (no flags: unshaped)",
+		Short: "Shape the link carrying FROM's changes to TO (no flags: unshaped); FROM \"client\" shapes a region's client endpoint",
 		Example: `  globaltables link set us-east-1 eu-west-1 --latency 80ms --jitter 10ms
   globaltables link set us-east-1 eu-west-1 --bandwidth 64
   globaltables link set us-east-1 eu-west-1 --cut
-  globaltables link set us-east-1 eu-west-1`,
+  globaltables link set us-east-1 eu-west-1
+  globaltables link set client eu-west-1 --latency 120ms   # its client_listen endpoint`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sh.Validate(); err != nil {

@@ -92,6 +92,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		cfg.Listen, cfg.DataDir, level = r.Listen, r.DataDir, t.LogLevel
+		cfg.ClientListen = r.ClientListen
 		if cfg.ClockOffset, cfg.ClockDriftPPM, err = r.Clock(); err != nil {
 			return cfg, "", err
 		}

@@ -112,12 +112,17 @@ func New(log hclog.Logger) *Shaper {
 // Add starts a proxy called name on a free loopback port in front of
 // upstream (host:port) and returns the address to dial instead.
 func (s *Shaper) Add(name, upstream string) (string, error) {
+	return s.AddAt(name, "127.0.0.1:0", upstream)
+}
+
+// AddAt is Add with the proxy listening on listen (host:port).
+func (s *Shaper) AddAt(name, listen, upstream string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.links[name]; ok {
 		return l.proxy.Listen, nil
 	}
-	p := toxiproxy.NewProxy(s.server, name, "127.0.0.1:0", upstream)
+	p := toxiproxy.NewProxy(s.server, name, listen, upstream)
 	if err := p.Start(); err != nil {
 		return "", fmt.Errorf("start proxy %s: %w", name, err)
 	}

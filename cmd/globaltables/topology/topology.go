@@ -76,6 +76,10 @@ type Region struct {
 	// it drift ("50ppm"). For experiments.
 	ClockOffset string `hcl:"clock_offset,optional"`
 	ClockDrift  string `hcl:"clock_drift,optional"`
+	// ClientListen is an optional second endpoint whose traffic can be
+	// shaped (`globaltables link set client REGION --latency 120ms`), to
+	// see what a far-away region costs an application.
+	ClientListen string `hcl:"client_listen,optional"`
 }
 
 // Clock parses the region's clock skew.
