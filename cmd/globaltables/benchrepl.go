@@ -52,6 +52,7 @@ func newBenchReplicationCmd() *cobra.Command {
 		asJSON   bool
 		pprof    bool
 		noShaper bool
+		compare  int
 	)
 	cmd := &cobra.Command{
 		Use:   "replication",
@@ -68,6 +69,9 @@ the regions took the target rate and pending stayed bounded.`,
 			self, err := os.Executable()
 			if err != nil {
 				return err
+			}
+			if compare > 0 {
+				return compareShaper(cmd.Context(), cmd.OutOrStdout(), self, regions, rates[0], duration, itemSize, workers, compare)
 			}
 			var steps []*replStep
 			run := func(rate int, b bool) error {
@@ -109,6 +113,7 @@ the regions took the target rate and pending stayed bounded.`,
 	f.BoolVar(&asJSON, "json", false, "print the steps as JSON")
 	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
 	f.BoolVar(&noShaper, "no-shaper", false, "connect links directly, without the shaping proxies (to measure what they cost)")
+	f.IntVar(&compare, "compare-shaper", 0, "run N interleaved pairs of steps at the first rate, with and without the shaping proxies, and compare their medians")
 	return cmd
 }
 
@@ -377,4 +382,38 @@ func freeLoopbackPorts(n int) ([]int, error) {
 		out = append(out, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return out, nil
+}
+
+// compareShaper measures what the shaping proxies cost: pairs of steps
+// with and without them, interleaved so that the machine's drift affects
+// both alike, compared by the median over runs of the links' mean p50 and
+// p99.
+func compareShaper(ctx context.Context, out io.Writer, self string, regions, rate int, d time.Duration, itemSize, workers, pairs int) error {
+	var p50 [2][]float64
+	var p99 [2][]float64
+	for i := 0; i < pairs; i++ {
+		for mode, noShaper := range []bool{false, true} {
+			st, err := runReplStep(ctx, self, regions, rate, false, d, itemSize, workers, false, noShaper, io.Discard)
+			if err != nil {
+				return err
+			}
+			var a, b float64
+			for _, l := range st.Links {
+				a += l.P50AllMs
+				b += l.P99AllMs
+			}
+			n := float64(len(st.Links))
+			p50[mode] = append(p50[mode], a/n)
+			p99[mode] = append(p99[mode], b/n)
+			fmt.Fprintf(out, "pair %d, %-15s p50 %.2f ms, p99 %.2f ms\n", i+1, map[bool]string{false: "with shaper:", true: "without shaper:"}[noShaper], a/n, b/n)
+		}
+	}
+	med := func(v []float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[len(s)/2]
+	}
+	fmt.Fprintf(out, "\nmedian over %d runs each at %d writes/s: with shaper p50 %.2f ms p99 %.2f ms; without p50 %.2f ms p99 %.2f ms; ratio p50 %.2f, p99 %.2f\n",
+		pairs, rate, med(p50[0]), med(p99[0]), med(p50[1]), med(p99[1]), med(p50[0])/med(p50[1]), med(p99[0])/med(p99[1]))
+	return nil
 }

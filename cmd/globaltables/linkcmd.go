@@ -96,6 +96,7 @@ func newLinkCmd() *cobra.Command {
 	f.DurationVar(&sh.Jitter, "jitter", 0, "random variation of the latency, up to this much either way")
 	f.Int64Var(&sh.BandwidthKBps, "bandwidth", 0, "cap on the source's data rate, KB/s (0: unlimited)")
 	f.BoolVar(&sh.Stall, "stall", false, "hold all data without closing the connection")
+	f.DurationVar(&sh.ResetAfter, "reset-after", 0, "reset every connection this long after it opens (a flapping link)")
 	f.BoolVar(&sh.Cut, "cut", false, "close the link and refuse new connections")
 
 	show := &cobra.Command{

@@ -40,6 +40,10 @@ type Shape struct {
 	// Stall holds all data in both directions while set, without closing
 	// connections: the link hangs, as under a black-holed network.
 	Stall bool `json:"stall,omitempty"`
+	// ResetAfter resets every connection (TCP RST) this long after it
+	// opens: a flapping link, which reconnects and is reset again.
+	// Millisecond resolution; 0 is off.
+	ResetAfter time.Duration `json:"reset_after,omitempty"`
 	// Cut closes the link's connections and refuses new ones.
 	Cut bool `json:"cut,omitempty"`
 }
@@ -63,6 +67,9 @@ func (s Shape) String() string {
 	if s.Stall {
 		parts = append(parts, "stalled")
 	}
+	if s.ResetAfter > 0 {
+		parts = append(parts, "reset after "+s.ResetAfter.String())
+	}
 	if len(parts) == 0 {
 		return "unshaped"
 	}
@@ -78,6 +85,8 @@ func (s Shape) Validate() error {
 		return errors.New("jitter must not exceed latency")
 	case s.BandwidthKBps < 0:
 		return errors.New("bandwidth must not be negative")
+	case s.ResetAfter < 0:
+		return errors.New("reset-after must not be negative")
 	}
 	return nil
 }
@@ -164,6 +173,11 @@ func (s *Shaper) Set(name string, shape Shape) error {
 			if err := add("stall_"+dir, "timeout", dir, map[string]int64{"timeout": 0}); err != nil {
 				return err
 			}
+		}
+	}
+	if shape.ResetAfter > 0 {
+		if err := add("reset", "reset_peer", "upstream", map[string]int64{"timeout": shape.ResetAfter.Milliseconds()}); err != nil {
+			return err
 		}
 	}
 	switch {

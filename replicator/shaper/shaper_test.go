@@ -83,6 +83,30 @@ func TestShaper_LatencyStallCutHeal(t *testing.T) {
 		t.Fatalf("a stalled link answered: %v", err)
 	}
 
+	if err := s.Set("src->dst", Shape{ResetAfter: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	flap, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flap.Write([]byte("x\n")) // the toxic acts on the data that flows
+	flap.SetReadDeadline(time.Now().Add(2 * time.Second))
+	r := bufio.NewReader(flap)
+	var readErr error
+	for readErr == nil {
+		_, readErr = r.ReadString('\n')
+	}
+	if errors.Is(readErr, os.ErrDeadlineExceeded) {
+		err = readErr
+	} else {
+		err = nil
+	}
+	if err != nil {
+		t.Fatalf("a connection on a resetting link was not reset: %v", err)
+	}
+	flap.Close()
+
 	if err := s.Set("src->dst", Shape{Cut: true}); err != nil {
 		t.Fatal(err)
 	}
