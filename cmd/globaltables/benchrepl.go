@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -125,20 +124,7 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 	}
 	defer os.RemoveAll(dir)
 	names := []string{"us-east-1", "eu-west-1", "ap-southeast-1", "us-west-2", "eu-central-1"}[:n]
-	ports, err := freeLoopbackPorts(2 * n)
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"warn\"\nglobal_tables = true\nno_link_shaping = %v\n", filepath.Join(dir, "data"), noShaper)
-	for i, name := range names {
-		fmt.Fprintf(&b, "region %q {\n  listen = \"127.0.0.1:%d\"\n  nats_listen = \"127.0.0.1:%d\"\n}\n", name, ports[2*i], ports[2*i+1])
-	}
-	path := filepath.Join(dir, "topology.hcl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		return nil, err
-	}
-	t, err := topology.Load(path)
+	t, err := tempTopology(dir, names, fmt.Sprintf("global_tables = true\nno_link_shaping = %v", noShaper))
 	if err != nil {
 		return nil, err
 	}
@@ -148,24 +134,21 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 		defer cancel()
 		sup.Stop(sctx)
 	}()
-	for _, r := range t.Regions {
-		args := []string{"region", "--config", path, "--name", r.Name}
-		if pprof {
-			args = append(args, "--pprof")
+	var args []string
+	if pprof {
+		args = append(args, "--pprof")
+		for _, r := range t.Regions {
 			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
 		}
-		if err := sup.Start(r.Name, self, args...); err != nil {
-			return nil, err
-		}
 	}
-	if err := waitHealthy(ctx, sup, t); err != nil {
+	if err := startTopology(ctx, sup, self, t, args...); err != nil {
 		return nil, err
 	}
 	clients := make([]*dynamodb.Client, n)
 	for i, r := range t.Regions {
 		clients[i] = bench.Client("http://"+r.Listen, workers)
 	}
-	if err := createBenchTable(ctx, clients, t); err != nil {
+	if err := ensureGlobalTable(ctx, t, "benchrepl"); err != nil {
 		return nil, err
 	}
 
@@ -309,41 +292,6 @@ func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
 		}
 	}
 	return n
-}
-
-// createBenchTable creates the global benchmark table and waits until every
-// replica is ACTIVE.
-func createBenchTable(ctx context.Context, clients []*dynamodb.Client, t *topology.Topology) error {
-	_, err := clients[0].CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("benchrepl"),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
-		return fmt.Errorf("create table: %w", err)
-	}
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		ready := true
-		for _, c := range clients {
-			out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("benchrepl")})
-			if err != nil || len(out.Table.Replicas) != len(t.Regions) {
-				ready = false
-				break
-			}
-			for _, r := range out.Table.Replicas {
-				if r.ReplicaStatus != types.ReplicaStatusActive {
-					ready = false
-				}
-			}
-		}
-		if ready {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("the benchmark table's replicas did not become ACTIVE")
 }
 
 func printReplStep(out io.Writer, st *replStep) {

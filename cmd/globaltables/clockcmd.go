@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -46,19 +42,8 @@ timestamps, as they would be in production.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			body, _ := json.Marshal(region.ClockSetting{Offset: offset.String(), Drift: drift})
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPut, "http://"+r.Listen+region.ClockPath, bytes.NewReader(body))
-			if err != nil {
-				return err
-			}
-			resp, err := httpClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("region %s is not reachable (is the topology running?): %w", r.Name, err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("skew %s: %s: %s", r.Name, resp.Status, bytes.TrimSpace(b))
+			if err := setClock(cmd.Context(), t, r.Name, offset.String(), drift); err != nil {
+				return fmt.Errorf("skew %s (is the topology running?): %w", r.Name, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: clock offset %s, drift %gppm\n", r.Name, offset, ppm)
 			return nil

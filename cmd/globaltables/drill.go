@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -167,7 +164,6 @@ type DrillResult struct {
 // drillRun is the state of a running drill.
 type drillRun struct {
 	t       *topology.Topology
-	path    string
 	self    string
 	sup     *supervise.Supervisor
 	out     io.Writer
@@ -203,36 +199,18 @@ func runDrill(ctx context.Context, self string, d *Drill, scale float64, out, lo
 	}
 	defer os.RemoveAll(dir)
 	names := []string{"us-east-1", "eu-west-1", "ap-southeast-1"}
-	ports, err := freeLoopbackPorts(2 * len(names))
+	t, err := tempTopology(dir, names, "global_tables = true")
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"warn\"\nglobal_tables = true\n", filepath.Join(dir, "data"))
-	for i, n := range names {
-		fmt.Fprintf(&b, "region %q {\n  listen = \"127.0.0.1:%d\"\n  nats_listen = \"127.0.0.1:%d\"\n}\n", n, ports[2*i], ports[2*i+1])
-	}
-	path := filepath.Join(dir, "topology.hcl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		return nil, err
-	}
-	t, err := topology.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	run := &drillRun{t: t, path: path, self: self, sup: supervise.New(logw), out: out, restart: map[string]time.Time{},
+	run := &drillRun{t: t, self: self, sup: supervise.New(logw), out: out, restart: map[string]time.Time{},
 		recovered: map[string]float64{}, scale: scale}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		run.sup.Stop(sctx)
 	}()
-	for _, n := range names {
-		if err := run.startRegion(n); err != nil {
-			return nil, err
-		}
-	}
-	if err := waitHealthy(ctx, run.sup, t); err != nil {
+	if err := startTopology(ctx, run.sup, self, t); err != nil {
 		return nil, err
 	}
 	run.cfg = experiment.Config{Endpoints: map[string]string{}, WriteRegions: names, Table: "drill", Keys: d.Load.Keys,
@@ -287,7 +265,7 @@ func runDrill(ctx context.Context, self string, d *Drill, scale float64, out, lo
 }
 
 func (d *drillRun) startRegion(name string) error {
-	return d.sup.Start(name, d.self, "region", "--config", d.path, "--name", name)
+	return startRegionOf(d.sup, d.self, d.t, name)
 }
 
 // step carries out one step.
@@ -421,21 +399,7 @@ func setClock(ctx context.Context, t *topology.Topology, name, offset, drift str
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(region.ClockSetting{Offset: offset, Drift: drift})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+r.Listen+region.ClockPath, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("skew %s: %s", name, b)
-	}
-	return nil
+	return region.PutJSON(ctx, "http://"+r.Listen+region.ClockPath, region.ClockSetting{Offset: offset, Drift: drift}, nil)
 }
 
 // stopLoad stops the workload and returns what it recorded.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -30,19 +27,8 @@ func putShape(ctx context.Context, t *topology.Topology, from, to string, sh sha
 	if _, err := t.Region(from); err != nil && from != region.ClientLink {
 		return usagef("%v", err)
 	}
-	body, _ := json.Marshal(sh)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+dest.Listen+region.LinksPath+"/"+from, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("region %s is not reachable (is the topology running?): %w", to, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("shape %s -> %s: %s: %s", from, to, resp.Status, bytes.TrimSpace(b))
+	if err := region.PutJSON(ctx, "http://"+dest.Listen+region.LinksPath+"/"+from, sh, nil); err != nil {
+		return fmt.Errorf("shape %s -> %s (is the topology running?): %w", from, to, err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"sort"
@@ -19,26 +18,8 @@ import (
 	"github.com/globaltables/globaltables/region"
 )
 
-// httpClient is the client of the region status endpoints.
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
 // getJSON fetches a region endpoint and decodes its JSON body into v.
-func getJSON(ctx context.Context, u string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s: %s", u, resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
+func getJSON(ctx context.Context, u string, v any) error { return region.GetJSON(ctx, u, v) }
 
 // loadTopology reads the topology named by --config, with the error a user
 // can act on when it is missing.

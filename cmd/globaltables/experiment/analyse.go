@@ -2,10 +2,8 @@ package experiment
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -83,24 +81,7 @@ func (s *Sampler) Series() []LinkSeries {
 	return out
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s: %s: %s", url, resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
+func getJSON(ctx context.Context, url string, v any) error { return region.GetJSON(ctx, url, v) }
 
 // Convergence waits until every region holds the same content of table,
 // and returns how long that took and whether it happened within timeout;

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/supervise"
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
+)
+
+// tempTopology writes a topology of the named regions, on free loopback
+// ports and with data under dir, plus the extra HCL, and loads it. The
+// benchmarks and drills run on such throwaway topologies.
+func tempTopology(dir string, names []string, extra string) (*topology.Topology, error) {
+	ports, err := freeLoopbackPorts(2 * len(names))
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"warn\"\n%s\n", filepath.Join(dir, "data"), extra)
+	for i, n := range names {
+		fmt.Fprintf(&b, "region %q {\n  listen = \"127.0.0.1:%d\"\n  nats_listen = \"127.0.0.1:%d\"\n}\n", n, ports[2*i], ports[2*i+1])
+	}
+	path := filepath.Join(dir, "topology.hcl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return nil, err
+	}
+	return topology.Load(path)
+}
+
+// startTopology starts every region of t as a process of self under sup,
+// with extra region arguments, and waits until each answers.
+func startTopology(ctx context.Context, sup *supervise.Supervisor, self string, t *topology.Topology, extra ...string) error {
+	for _, r := range t.Regions {
+		if err := startRegionOf(sup, self, t, r.Name, extra...); err != nil {
+			return err
+		}
+	}
+	return waitHealthy(ctx, sup, t)
+}
+
+// startRegionOf starts one region of t.
+func startRegionOf(sup *supervise.Supervisor, self string, t *topology.Topology, name string, extra ...string) error {
+	return sup.Start(name, self, append([]string{"region", "--config", t.Path, "--name", name}, extra...)...)
+}
