@@ -344,9 +344,14 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 		if !ok || self.Status == replicaRemoved || self.Status == replicaDeleting {
 			return nil // not ours
 		}
-		return s.joinReplica(ctx, source, &def)
-	}
-	if err != nil {
+		err = s.joinReplica(ctx, source, &def)
+		if !errors.Is(err, store.ErrTableExists) {
+			return err
+		}
+		// Another link's control record created the table a moment ago
+		// (links apply in goroutines of their own): merge this record
+		// into it like any other, or its replica states would be lost.
+	} else if err != nil {
 		return err
 	}
 	var created []string
@@ -390,7 +395,7 @@ func (s *Server) joinReplica(ctx context.Context, source string, def *globalDef)
 	setReplicas(t, def.Replicas)
 	if err := s.db.CreateTable(t); err != nil {
 		if errors.Is(err, store.ErrTableExists) {
-			return nil
+			return err // the caller merges the record instead
 		}
 		return fmt.Errorf("create replica of %s: %w", def.Table, err)
 	}

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/store"
+	"github.com/globaltables/globaltables/store/attr"
+)
+
+// TestApplyControl_ConcurrentJoinKeepsEveryRecord applies two control
+// records of the same new table at once, as two links do: one that adds
+// this region (the table's creation) and a newer one in which another
+// replica reports itself ACTIVE. Whichever creates the table, the other
+// must be merged into it, not dropped.
+func TestApplyControl_ConcurrentJoinKeepsEveryRecord(t *testing.T) {
+	cfg := store.DefaultConfig()
+	cfg.InMemory, cfg.Region = true, "eu-west-1"
+	db, err := store.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	us := conflict.NewHLC("us-east-1", nil)
+	ap := conflict.NewHLC("ap-southeast-1", nil)
+	record := func(table string, reps map[string]replicaState, settings conflict.Version) *store.Change {
+		def := globalDef{Table: table, Settings: settings.Token(), Replicas: reps,
+			Schema: tableSchema{Hash: store.KeyElement{Name: "pk", Type: attr.TypeS},
+				Attributes: []store.KeyElement{{Name: "pk", Type: attr.TypeS}}, BillingMode: "PAY_PER_REQUEST"}}
+		b, _ := json.Marshal(def)
+		return &store.Change{Kind: store.ChangeControl, Table: table, Control: b}
+	}
+	for i := 0; i < 60; i++ {
+		table := fmt.Sprintf("t%03d", i)
+		settings := us.Now()
+		created := map[string]replicaState{
+			"us-east-1":      {Status: replicaActive, Version: us.Now().Token()},
+			"eu-west-1":      {Status: replicaCreating, Version: us.Now().Token()},
+			"ap-southeast-1": {Status: replicaCreating, Version: us.Now().Token()},
+		}
+		ap.Observe(us.Peek())
+		ready := map[string]replicaState{}
+		for k, v := range created {
+			ready[k] = v
+		}
+		ready["ap-southeast-1"] = replicaState{Status: replicaActive, Version: ap.Now().Token()}
+		var wg sync.WaitGroup
+		for _, rc := range []struct {
+			source string
+			ch     *store.Change
+		}{{"us-east-1", record(table, created, settings)}, {"ap-southeast-1", record(table, ready, settings)}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.ApplyControl(context.Background(), rc.source, rc.ch); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		tb, err := db.Table(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := replicas(tb)["ap-southeast-1"].Status; got != replicaActive {
+			t.Fatalf("%s: ap-southeast-1 is %s after both records: the later one was dropped", table, got)
+		}
+	}
+}
