@@ -32,6 +32,59 @@ func (w *commonWrite) check(c *checker) {
 	c.enum("returnValuesOnConditionCheckFailure", w.ReturnValuesOnConditionCheckFailure, "ALL_OLD", "NONE")
 }
 
+// validate runs the checks that open every single-item write, in the order
+// DynamoDB reports them: the table name and the item or key member (member
+// names it, present says whether the request carried it), the enumerations,
+// then the legacy parameters (extra adds name, value pairs to those).
+func (w *commonWrite) validate(member string, present bool, extra ...any) error {
+	if err := requireTableName(w.TableName); err != nil {
+		return err
+	}
+	c := &checker{}
+	c.tableName("tableName", w.TableName)
+	if !present {
+		c.fail(nil, member, "Member must not be null")
+	}
+	w.check(c)
+	if err := c.err(); err != nil {
+		return err
+	}
+	return legacy(append([]any{"Expected", w.Expected, "ConditionalOperator", w.ConditionalOperator}, extra...)...)
+}
+
+// onlyCondition parses the request of a PutItem or DeleteItem, whose one
+// expression is the ConditionExpression and which return at most the old
+// item.
+func (w *commonWrite) onlyCondition() (*expr.Condition, error) {
+	if w.ReturnValues != nil && *w.ReturnValues != "NONE" && *w.ReturnValues != "ALL_OLD" {
+		return nil, Validation("ReturnValues can only be ALL_OLD or NONE")
+	}
+	ectx, err := w.context(presentExprs("ConditionExpression", w.ConditionExpression), []string{"ConditionExpression"})
+	if err != nil {
+		return nil, err
+	}
+	cond, err := w.condition(ectx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	return cond, nil
+}
+
+// condition parses the ConditionExpression, if the request has one.
+func (w *commonWrite) condition(ectx *expr.Context) (*expr.Condition, error) {
+	if w.ConditionExpression == nil {
+		return nil, nil
+	}
+	cond, err := expr.ParseCondition(ectx, "ConditionExpression", *w.ConditionExpression)
+	if err != nil {
+		return nil, exprError(err)
+	}
+	return cond, nil
+}
+
 // legacy rejects the pre-expression parameters, which this tool does not
 // implement (current SDKs and the CLI use expressions).
 func legacy(params ...any) error {
@@ -150,36 +203,12 @@ func (s *Server) putItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := requireTableName(in.TableName); err != nil {
+	if err := in.validate("item", in.Item != nil); err != nil {
 		return nil, err
 	}
-	c := &checker{}
-	c.tableName("tableName", in.TableName)
-	if in.Item == nil {
-		c.fail(nil, "item", "Member must not be null")
-	}
-	in.check(c)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator); err != nil {
-		return nil, err
-	}
-	if in.ReturnValues != nil && *in.ReturnValues != "NONE" && *in.ReturnValues != "ALL_OLD" {
-		return nil, Validation("ReturnValues can only be ALL_OLD or NONE")
-	}
-	ectx, err := in.context(presentExprs("ConditionExpression", in.ConditionExpression), []string{"ConditionExpression"})
+	cond, err := in.onlyCondition()
 	if err != nil {
 		return nil, err
-	}
-	var cond *expr.Condition
-	if in.ConditionExpression != nil {
-		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	if err := ectx.CheckUnused(); err != nil {
-		return nil, exprError(err)
 	}
 	t, err := s.activeTable(*in.TableName)
 	if err != nil {
@@ -224,36 +253,12 @@ func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := requireTableName(in.TableName); err != nil {
+	if err := in.validate("key", in.Key != nil); err != nil {
 		return nil, err
 	}
-	c := &checker{}
-	c.tableName("tableName", in.TableName)
-	if in.Key == nil {
-		c.fail(nil, "key", "Member must not be null")
-	}
-	in.check(c)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator); err != nil {
-		return nil, err
-	}
-	if in.ReturnValues != nil && *in.ReturnValues != "NONE" && *in.ReturnValues != "ALL_OLD" {
-		return nil, Validation("ReturnValues can only be ALL_OLD or NONE")
-	}
-	ectx, err := in.context(presentExprs("ConditionExpression", in.ConditionExpression), []string{"ConditionExpression"})
+	cond, err := in.onlyCondition()
 	if err != nil {
 		return nil, err
-	}
-	var cond *expr.Condition
-	if in.ConditionExpression != nil {
-		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	if err := ectx.CheckUnused(); err != nil {
-		return nil, exprError(err)
 	}
 	t, err := s.activeTable(*in.TableName)
 	if err != nil {
@@ -278,19 +283,7 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := requireTableName(in.TableName); err != nil {
-		return nil, err
-	}
-	c := &checker{}
-	c.tableName("tableName", in.TableName)
-	if in.Key == nil {
-		c.fail(nil, "key", "Member must not be null")
-	}
-	in.check(c)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	if err := legacy("Expected", in.Expected, "ConditionalOperator", in.ConditionalOperator, "AttributeUpdates", in.AttributeUpdates); err != nil {
+	if err := in.validate("key", in.Key != nil, "AttributeUpdates", in.AttributeUpdates); err != nil {
 		return nil, err
 	}
 	present := presentExprs("UpdateExpression", in.UpdateExpression, "ConditionExpression", in.ConditionExpression)
@@ -304,11 +297,9 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 			return nil, exprError(err)
 		}
 	}
-	var cond *expr.Condition
-	if in.ConditionExpression != nil {
-		if cond, err = expr.ParseCondition(ectx, "ConditionExpression", *in.ConditionExpression); err != nil {
-			return nil, exprError(err)
-		}
+	cond, err := in.condition(ectx)
+	if err != nil {
+		return nil, err
 	}
 	if err := ectx.CheckUnused(); err != nil {
 		return nil, exprError(err)
