@@ -331,31 +331,18 @@ func (db *DB) Changes(afterSeq uint64, max int) ([]*Change, error) {
 	}
 	var out []*Change
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte{prefixChange}
-		opts.PrefetchSize = min(max, 100)
-		it := txn.NewIterator(opts)
-		defer it.Close()
+		// A record above the durability watermark is committed but its
+		// sync round has not completed: its writer notifies once it has.
 		durable := db.durableSeq.Load()
-		for it.Seek(changeKey(afterSeq + 1)); it.Valid() && len(out) < max; it.Next() {
-			item := it.Item()
-			if seqOfChangeKey(item.Key()) > durable {
-				// Committed, but its sync round has not completed:
-				// its writer notifies once it has.
-				break
-			}
-			var c *Change
-			err := item.Value(func(v []byte) error {
-				var err error
-				c, err = DecodeChange(v)
-				return err
-			})
+		var err error
+		out, err = readSeqLog(txn, prefixChange, afterSeq, durable, max, func(seq uint64, v []byte) (*Change, error) {
+			c, err := DecodeChange(v)
 			if err != nil {
-				return fmt.Errorf("change %x: %w", item.Key(), err)
+				return nil, fmt.Errorf("change %d: %w", seq, err)
 			}
-			out = append(out, c)
-		}
-		return nil
+			return c, nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read changes: %w", err)

@@ -136,30 +136,9 @@ func (db *DB) Conflicts(afterSeq uint64, limit int) ([]*Conflict, error) {
 	}
 	var out []*Conflict
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte{prefixConflict}
-		opts.PrefetchSize = min(limit, 100)
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(conflictKey(afterSeq + 1)); it.Valid() && len(out) < limit; it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != 9 {
-				return fmt.Errorf("%w: conflict key %x", ErrCorrupt, k)
-			}
-			seq := binary.BigEndian.Uint64(k[1:])
-			var c *Conflict
-			err := item.Value(func(v []byte) error {
-				var err error
-				c, err = decodeConflict(seq, v)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return nil
+		var err error
+		out, err = readSeqLog(txn, prefixConflict, afterSeq, math.MaxUint64, limit, decodeConflict)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read conflicts: %w", err)
