@@ -77,6 +77,34 @@ type readPlan struct {
 	fetchBase  bool // an LSI read that needs attributes it does not project
 }
 
+// parsePlan parses the FilterExpression and ProjectionExpression (or
+// AttributesToGet) that Query and Scan share, checks that ectx's names and
+// values were all used, and plans the read.
+func (s *Server) parsePlan(in *readInput, ectx *expr.Context) (*readPlan, error) {
+	var filter *expr.Condition
+	var err error
+	if in.FilterExpression != nil {
+		if filter, err = expr.ParseCondition(ectx, "FilterExpression", *in.FilterExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	var proj *expr.Projection
+	if in.ProjectionExpression != nil {
+		if proj, err = expr.ParseProjection(ectx, *in.ProjectionExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	if err := ectx.CheckUnused(); err != nil {
+		return nil, exprError(err)
+	}
+	if in.AttributesToGet != nil {
+		if proj, err = projectionOf(in.AttributesToGet); err != nil {
+			return nil, err
+		}
+	}
+	return s.plan(in, filter, proj)
+}
+
 // plan validates what Query and Scan share once the table is known.
 func (s *Server) plan(in *readInput, filter *expr.Condition, proj *expr.Projection) (*readPlan, error) {
 	t, err := s.activeTable(*in.TableName)
@@ -356,27 +384,7 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, exprError(err)
 	}
-	var filter *expr.Condition
-	if in.FilterExpression != nil {
-		if filter, err = expr.ParseCondition(ectx, "FilterExpression", *in.FilterExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	var proj *expr.Projection
-	if in.ProjectionExpression != nil {
-		if proj, err = expr.ParseProjection(ectx, *in.ProjectionExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	if err := ectx.CheckUnused(); err != nil {
-		return nil, exprError(err)
-	}
-	if in.AttributesToGet != nil {
-		if proj, err = projectionOf(in.AttributesToGet); err != nil {
-			return nil, err
-		}
-	}
-	p, err := s.plan(&in.readInput, filter, proj)
+	p, err := s.parsePlan(&in.readInput, ectx)
 	if err != nil {
 		return nil, err
 	}
@@ -397,8 +405,8 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 				renderAttr(kc.Range[0]), renderAttr(kc.Range[1]))
 		}
 	}
-	if filter != nil {
-		for _, path := range filter.Paths() {
+	if p.filter != nil {
+		for _, path := range p.filter.Paths() {
 			for _, ke := range []string{ks.Hash, ks.Range} {
 				if ke != "" && len(path) > 0 && path[0].Name == ke {
 					return nil, Validation("Filter Expression can only contain non-primary key attributes: Primary key attribute: %s", ke)
@@ -490,27 +498,7 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var filter *expr.Condition
-	if in.FilterExpression != nil {
-		if filter, err = expr.ParseCondition(ectx, "FilterExpression", *in.FilterExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	var proj *expr.Projection
-	if in.ProjectionExpression != nil {
-		if proj, err = expr.ParseProjection(ectx, *in.ProjectionExpression); err != nil {
-			return nil, exprError(err)
-		}
-	}
-	if err := ectx.CheckUnused(); err != nil {
-		return nil, exprError(err)
-	}
-	if in.AttributesToGet != nil {
-		if proj, err = projectionOf(in.AttributesToGet); err != nil {
-			return nil, err
-		}
-	}
-	p, err := s.plan(&in.readInput, filter, proj)
+	p, err := s.parsePlan(&in.readInput, ectx)
 	if err != nil {
 		return nil, err
 	}
