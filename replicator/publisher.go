@@ -90,6 +90,10 @@ type PublisherConfig struct {
 	// PublishTimeout is how long a publish waits for its acknowledgement
 	// before the publisher retries. Default 10s.
 	PublishTimeout time.Duration
+	// Replicas is how many servers of a NATS cluster hold the stream
+	// (JetStream's R, 1 to 5). Default 1; 3 keeps a region publishing
+	// while one server of a three-server cluster is down.
+	Replicas int
 	// Logger receives the publisher's logs. Default: a null logger.
 	Logger hclog.Logger
 }
@@ -116,6 +120,9 @@ func (c PublisherConfig) withDefaults() PublisherConfig {
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
 	return c
 }
 
@@ -134,6 +141,9 @@ func (c PublisherConfig) Validate() error {
 	}
 	if c.StreamMaxAge < 0 || c.StreamMaxBytes < 0 || c.Duplicates < 0 || c.TrimGrace < 0 || c.Window < 0 || c.PublishTimeout < 0 {
 		problems = append(problems, "durations, sizes and Window must not be negative")
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		problems = append(problems, fmt.Sprintf("Replicas %d: JetStream allows 1 to 5", c.Replicas))
 	}
 	if c.StreamMaxAge > 0 && c.Duplicates > c.StreamMaxAge {
 		problems = append(problems, fmt.Sprintf("Duplicates %s exceeds StreamMaxAge %s", c.Duplicates, c.StreamMaxAge))
@@ -159,6 +169,9 @@ type PublisherStatus struct {
 	// Duplicates among them those the stream already held.
 	Published  uint64 `json:"published"`
 	Duplicates uint64 `json:"duplicates"`
+	// Held counts records found in the stream on start and so not sent
+	// again (see resume).
+	Held uint64 `json:"held"`
 	// Trimmed counts records deleted from the change log since Run
 	// started; AwaitingTrim those acknowledged and waiting for TrimGrace.
 	Trimmed      uint64 `json:"trimmed"`
@@ -236,7 +249,7 @@ func streamConfig(cfg PublisherConfig) jetstream.StreamConfig {
 		MaxBytes:    cfg.StreamMaxBytes,
 		MaxMsgs:     -1,
 		Duplicates:  dups,
-		Replicas:    1,
+		Replicas:    cfg.Replicas,
 		AllowDirect: true,
 	}
 }
@@ -309,6 +322,11 @@ type pubRun struct {
 	readRetryAt time.Time // no reading the log before this, after a failure
 	bo          *backoff
 	timer       *time.Timer
+
+	// resumed is set once the stream was asked what it holds; held are
+	// the change sequences it held then, not sent yet (see resume).
+	resumed bool
+	held    map[uint64]struct{}
 }
 
 func (r *pubRun) backlog() uint64 { return uint64(len(r.pending)) + r.ahead }
@@ -424,9 +442,11 @@ func (r *pubRun) setup(ctx context.Context) error {
 	defer stop()
 	actx, cancel := context.WithTimeout(cctx, apiTimeout)
 	defer cancel()
-	if _, err := r.js.CreateOrUpdateStream(actx, r.p.StreamConfig()); err != nil {
+	stream, err := r.js.CreateOrUpdateStream(actx, r.p.StreamConfig())
+	if err != nil {
 		return fmt.Errorf("set up stream %s: %w", StreamName(cfg.Region), withCause(ctx, cctx, err))
 	}
+	r.resume(cctx, stream)
 	r.ready = true
 	r.p.update(func(st *PublisherStatus) { st.Connected = true })
 	return nil
@@ -481,8 +501,9 @@ func (r *pubRun) send() error {
 	if !r.p.cfg.Conn.IsConnected() {
 		return fmt.Errorf("publish: %w", nats.ErrDisconnected)
 	}
+	defer r.dropAcked()
 	for _, e := range r.pending {
-		if e.acked || e.fut != nil {
+		if e.acked || e.fut != nil || r.skipHeld(e) {
 			continue
 		}
 		fut, err := r.js.PublishMsgAsync(e.msg)
@@ -528,6 +549,11 @@ func (r *pubRun) acked(e *pubEntry, ack *jetstream.PubAck) {
 			st.LastSeq, st.StreamSeq = e.seq, ack.Sequence
 		}
 	})
+	r.dropAcked()
+}
+
+// dropAcked removes the acknowledged records at the head of pending.
+func (r *pubRun) dropAcked() {
 	n := 0
 	for n < len(r.pending) && r.pending[n].acked {
 		n++

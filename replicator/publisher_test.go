@@ -140,13 +140,19 @@ func TestPublisher_TrimsOnlyAfterGrace(t *testing.T) {
 	}
 }
 
-func TestPublisher_RepublishOnRestartIsDeduplicated(t *testing.T) {
+// A restart sends nothing the stream holds, even records acknowledged
+// longer ago than the duplicate window (with an external server, TrimGrace
+// keeps them in the log for minutes). Before the publisher asked the
+// stream, all 100 were stored a second time.
+func TestPublisher_RestartResendsNothingTheStreamHolds(t *testing.T) {
+	const dups = 200 * time.Millisecond
 	srv := natstest.StartServer(t, "src", t.TempDir())
 	log := newFakeLog()
 	log.add(items("t", 0, 100)...)
 	js := jsFor(t, natstest.Connect(t, srv.ClientURL()))
+	cfg := func(c *PublisherConfig) { c.TrimGrace, c.Duplicates, c.Window = time.Hour, dups, 16 }
 
-	p := newTestPublisher(t, log, srv.ClientURL(), func(c *PublisherConfig) { c.TrimGrace = time.Hour })
+	p := newTestPublisher(t, log, srv.ClientURL(), cfg)
 	stop := run(t, p.Run)
 	waitStreamLen(t, js, "src", 100)
 	natstest.WaitFor(t, waitLong, func() error {
@@ -156,18 +162,64 @@ func TestPublisher_RepublishOnRestartIsDeduplicated(t *testing.T) {
 		return nil
 	})
 	stop()
+	time.Sleep(2 * dups) // the duplicate window passes: the stream would store a resend
 
-	// A new run (the region restarted) publishes everything again.
+	// A new run (the region restarted) sends only the new records.
 	log.add(items("t", 100, 10)...)
-	p2 := newTestPublisher(t, log, srv.ClientURL(), func(c *PublisherConfig) { c.TrimGrace = time.Hour })
+	p2 := newTestPublisher(t, log, srv.ClientURL(), cfg)
 	run(t, p2.Run)
 	natstest.WaitFor(t, waitLong, func() error {
-		if st := p2.Status(); st.Published != 110 || st.Duplicates != 100 {
-			return fmt.Errorf("published %d, duplicates %d", st.Published, st.Duplicates)
+		if st := p2.Status(); st.Published != 10 || st.Held != 100 || st.Backlog != 0 {
+			return fmt.Errorf("published %d, held %d, backlog %d", st.Published, st.Held, st.Backlog)
 		}
 		return nil
 	})
 	waitStreamLen(t, js, "src", 110)
+}
+
+// A record the stream does not hold (the server lost it, say) is sent
+// again on restart; those it holds are not.
+func TestPublisher_RestartResendsWhatTheStreamLost(t *testing.T) {
+	srv := natstest.StartServer(t, "src", t.TempDir())
+	log := newFakeLog()
+	log.add(items("t", 0, 50)...)
+	js := jsFor(t, natstest.Connect(t, srv.ClientURL()))
+	cfg := func(c *PublisherConfig) { c.TrimGrace, c.Duplicates = time.Hour, 200*time.Millisecond }
+	p := newTestPublisher(t, log, srv.ClientURL(), cfg)
+	stop := run(t, p.Run)
+	waitStreamLen(t, js, "src", 50)
+	stop()
+	// The stream loses the message of one record (stream sequence 20).
+	ctx := context.Background()
+	st, err := js.Stream(ctx, StreamName("src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := st.GetMsg(ctx, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteMsg(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // past the duplicate window, which remembers the deleted ID
+
+	p2 := newTestPublisher(t, log, srv.ClientURL(), cfg)
+	run(t, p2.Run)
+	natstest.WaitFor(t, waitLong, func() error {
+		if st := p2.Status(); st.Published != 1 || st.Held != 49 || st.Backlog != 0 {
+			return fmt.Errorf("published %d, held %d, backlog %d", st.Published, st.Held, st.Backlog)
+		}
+		return nil
+	})
+	waitStreamLen(t, js, "src", 50)
+	m, err := st.GetLastMsgForSubject(ctx, StreamSubjects("src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Header.Get(jetstream.MsgIDHeader), lost.Header.Get(jetstream.MsgIDHeader); got != want {
+		t.Fatalf("resent %s, want %s", got, want)
+	}
 }
 
 func TestPublisher_BacklogDrainsWhenNATSReturns(t *testing.T) {
