@@ -74,6 +74,7 @@ type LinkStatus struct {
 	LastResync  time.Time `json:"last_resync,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	Undecodable uint64    `json:"undecodable,omitempty"`
+	Rejected    uint64    `json:"rejected,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
 	Shape string `json:"shape,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/natsrv"
 	"github.com/globaltables/globaltables/store"
 )
@@ -178,6 +179,9 @@ type LinkStatus struct {
 	// dropped unapplied; Undecodable those that did not decode, skipped.
 	Applied, Skipped, Duplicates, Conflicts uint64
 	Redelivered, Undecodable                uint64
+	// Rejected counts records whose origin did not match the stream
+	// (CheckSubject): logged at Error, skipped, never applied.
+	Rejected uint64
 	// P50, P99 and Max are the replication latency (apply time minus the
 	// origin's commit time) over the last minute; the All variants since
 	// start. Samples counts the latencies recorded since start.
@@ -208,6 +212,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		Conflicts   uint64    `json:"conflicts"`
 		Redelivered uint64    `json:"redelivered"`
 		Undecodable uint64    `json:"undecodable"`
+		Rejected    uint64    `json:"rejected"`
 		P50         float64   `json:"p50_ms"`
 		P99         float64   `json:"p99_ms"`
 		Max         float64   `json:"max_ms"`
@@ -223,7 +228,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out{
 		Source: s.Source, Dest: s.Dest, Connected: s.Connected, Cursor: s.Cursor, Pending: s.Pending,
 		Applied: s.Applied, Skipped: s.Skipped, Duplicates: s.Duplicates, Conflicts: s.Conflicts,
-		Redelivered: s.Redelivered, Undecodable: s.Undecodable,
+		Redelivered: s.Redelivered, Undecodable: s.Undecodable, Rejected: s.Rejected,
 		P50: ms(s.P50), P99: ms(s.P99), Max: ms(s.Max),
 		P50All: ms(s.P50All), P99All: ms(s.P99All), MaxAll: ms(s.MaxAll), Samples: s.Samples,
 		Resyncs: s.Resyncs, LastResync: s.LastResync, LastError: s.LastError, LastErrorAt: s.LastErrorAt,
@@ -291,8 +296,9 @@ func (l *Link) update(f func(st *LinkStatus)) {
 
 // dialSource connects to a source region's NATS. It does not wait for the
 // server: the connection keeps trying in the background, forever.
-func dialSource(url, source, dest string, log hclog.Logger) (*nats.Conn, error) {
-	return nats.Connect(url, append(natsrv.ClientOptions("globaltables link "+source+"->"+dest),
+func dialSource(url, source, dest string, log hclog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append(natsrv.ClientOptions("globaltables link "+source+"->"+dest), extra...)
+	return nats.Connect(url, append(opts,
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		// Find a dead peer in ~15s rather than nats's default minutes.
 		nats.PingInterval(5*time.Second),
@@ -319,7 +325,7 @@ func (l *Link) Run(ctx context.Context) error {
 	if nc == nil {
 		var err error
 		if nc, err = dialSource(l.cfg.URL, l.cfg.Source, l.cfg.Dest, l.log); err != nil {
-			return fmt.Errorf("link %s->%s: connect to %s: %w", l.cfg.Source, l.cfg.Dest, l.cfg.URL, err)
+			return fmt.Errorf("link %s->%s: connect to %s: %w", l.cfg.Source, l.cfg.Dest, natsauth.Redact(l.cfg.URL), err)
 		}
 		l.conn.Store(nc)
 		defer func() {
@@ -334,7 +340,7 @@ func (l *Link) Run(ctx context.Context) error {
 	connected := nc.StatusChanged(nats.CONNECTED)
 	defer nc.RemoveStatusListener(connected)
 
-	l.log.Info("link started", "url", l.cfg.URL, "consumer", ConsumerName(l.cfg.Dest), "stream", StreamName(l.cfg.Source))
+	l.log.Info("link started", "url", natsauth.Redact(l.cfg.URL), "consumer", ConsumerName(l.cfg.Dest), "stream", StreamName(l.cfg.Source))
 	defer l.log.Info("link stopped")
 	bo := newBackoff()
 	for {
@@ -397,7 +403,7 @@ func (s *session) apiCtx(ctx context.Context) (context.Context, context.CancelFu
 func (s *session) run(ctx context.Context) error {
 	l := s.l
 	if !s.nc.IsConnected() {
-		return fmt.Errorf("connect to %s: %w", l.cfg.URL, nats.ErrDisconnected)
+		return fmt.Errorf("connect to %s: %w", natsauth.Redact(l.cfg.URL), nats.ErrDisconnected)
 	}
 	sctx, stop := connCtx(ctx, s.nc)
 	defer stop()
@@ -674,12 +680,14 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 		pending  uint64
 		redeliv  uint64
 		undecode uint64
+		rejected uint64
 		last     jetstream.Msg
 	)
 	defer func() {
 		l.update(func(st *LinkStatus) {
 			st.Redelivered += redeliv
 			st.Undecodable += undecode
+			st.Rejected += rejected
 		})
 	}()
 	for _, m := range group {
@@ -724,6 +732,14 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 		if err != nil {
 			undecode++
 			l.log.Warn("skipping a message that does not decode", "subject", m.Subject(), "stream_seq", seq, "error", err)
+			pos = seq
+			continue
+		}
+		if err := CheckSubject(l.cfg.Source, m.Subject(), ch); err != nil {
+			// A poison record: dead-lettered loudly (log, status), never
+			// applied, and the link goes on with the source's own records.
+			rejected++
+			l.log.Error("refusing a record whose origin does not match the stream", "stream_seq", seq, "error", err)
 			pos = seq
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+
+	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
 // Store is what the replicator needs from the region's storage; *store.DB
@@ -31,8 +33,12 @@ type Config struct {
 	// it should reconnect forever. The caller closes it after Run returned.
 	Conn *nats.Conn
 	// Peers maps every other region's name to the NATS URL its stream is
-	// read from (in the lab, a shaping proxy in front of it).
+	// read from: any form nats.go takes (a comma-separated list,
+	// credentials, tls://).
 	Peers map[string]string
+	// PeerOptions are extra connection options per peer: its identity,
+	// TLS, and in the lab the dialer through the shaping proxies.
+	PeerOptions map[string][]nats.Option
 	// Store is the region's storage. Required.
 	Store Store
 	// Control applies control records. Required.
@@ -48,6 +54,7 @@ type Config struct {
 	TrimGrace      time.Duration
 	Window         int
 	PublishTimeout time.Duration
+	StreamReplicas int
 
 	// Link tunables: see LinkConfig.
 	Batch     int
@@ -127,7 +134,7 @@ func New(cfg Config) (*Replicator, error) {
 		Region: cfg.Region, Log: cfg.Store, Conn: cfg.Conn,
 		StreamMaxAge: cfg.StreamMaxAge, StreamMaxBytes: cfg.StreamMaxBytes, Duplicates: cfg.Duplicates,
 		TrimGrace: cfg.TrimGrace, Window: cfg.Window, PublishTimeout: cfg.PublishTimeout,
-		Logger: cfg.Logger,
+		Replicas: cfg.StreamReplicas, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -154,10 +161,10 @@ func New(cfg Config) (*Replicator, error) {
 			_ = r.Close()
 			return nil, err
 		}
-		nc, err := dialSource(lcfg.URL, name, cfg.Region, log.Named("link").With("source", name))
+		nc, err := dialSource(lcfg.URL, name, cfg.Region, log.Named("link").With("source", name), cfg.PeerOptions[name]...)
 		if err != nil {
 			_ = r.Close()
-			return nil, fmt.Errorf("connect to peer %s at %s: %w", name, lcfg.URL, err)
+			return nil, fmt.Errorf("connect to peer %s at %s: %w", name, natsauth.Redact(lcfg.URL), err)
 		}
 		r.conns[name] = nc
 		lcfg.Conn = nc
