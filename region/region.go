@@ -17,6 +17,7 @@ import (
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/clock"
+	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
@@ -98,6 +99,19 @@ type ReplicationConfig struct {
 	// NoShaper connects the inbound links to the sources directly instead
 	// of through the shaping proxies, for measuring the shaper's cost.
 	NoShaper bool
+	// Client is how this region connects to its own NATS (identity, TLS);
+	// PeerClients how it connects to each peer's.
+	Client      natsauth.Client
+	PeerClients map[string]natsauth.Client
+	// Keys are the public nkeys of the regions whose key the topology
+	// gives (this one's included), KeyDirs the data folders to read the
+	// others' from (natsauth.ReadPublic) once they exist: together the
+	// users of the embedded server. Unused with NATSURL.
+	Keys    map[string]string
+	KeyDirs map[string]string
+	// StreamReplicas is how many servers of the region's NATS cluster
+	// hold its stream. Default 1.
+	StreamReplicas int
 }
 
 // Validate checks the configuration.

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/natsrv"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
@@ -80,23 +80,30 @@ func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB,
 		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
 	url := cfg.NATSURL
 	if url == "" {
-		srv, err := natsrv.StartServer(natsrv.ServerConfig{
-			Name:         name,
-			Listen:       cfg.NATSListen,
-			StoreDir:     filepath.Join(dataDir, "nats"),
-			SyncInterval: cfg.SyncInterval,
-			Logger:       log.Named("nats"),
-		})
+		scfg, missing := r.serverConfig(name, filepath.Join(dataDir, "nats"))
+		if len(scfg.Users) == 0 {
+			return nil, errNoUsers
+		}
+		if len(missing) > 0 {
+			r.log.Warn("peers' NATS keys not known yet: they cannot read this region's stream until they are (give nats_nkey in their region blocks, or start them once on this host)",
+				"peers", missing)
+		}
+		srv, err := natsrv.StartServer(scfg)
 		if err != nil {
 			return nil, fmt.Errorf("start embedded NATS on %s: %w", cfg.NATSListen, err)
 		}
 		r.srv = srv
 		url = srv.ClientURL()
 	}
-	nc, err := nats.Connect(url, natsrv.ClientOptions(name+"-publisher")...)
+	opts, err := r.ownOptions()
 	if err != nil {
 		r.stop()
-		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return nil, err
+	}
+	nc, err := nats.Connect(url, append(natsrv.ClientOptions(name+"-publisher"), opts...)...)
+	if err != nil {
+		r.stop()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", natsauth.Redact(url), err)
 	}
 	r.nc = nc
 	return r, nil
@@ -106,29 +113,30 @@ func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB,
 // control records; the replication filters item changes with it).
 func (r *replication) wire(name string, srv *api.Server) error {
 	r.api = srv
-	peers := r.cfg.Peers
 	if !r.cfg.NoShaper {
-		// Every inbound link goes through a shaping proxy, unshaped unless
+		// Every inbound link goes through shaping proxies, unshaped unless
 		// the topology or a later command says otherwise.
 		r.shape = shaper.New(r.log.Named("shaper"))
-		peers = map[string]string{}
-		for peer, url := range r.cfg.Peers {
-			addr, err := r.shape.Add(linkName(peer, name), strings.TrimPrefix(url, "nats://"))
-			if err != nil {
-				return err
-			}
-			peers[peer] = "nats://" + addr
-			if sh, ok := r.cfg.Links[peer]; ok {
-				if err := r.shape.Set(linkName(peer, name), sh); err != nil {
-					return fmt.Errorf("shape link from %s: %w", peer, err)
-				}
+	}
+	peerOpts := map[string][]nats.Option{}
+	for peer, url := range r.cfg.Peers {
+		opts, err := r.peerOptions(peer, url)
+		if err != nil {
+			return err
+		}
+		peerOpts[peer] = opts
+		if sh, ok := r.cfg.Links[peer]; ok && r.shape != nil {
+			if err := r.shape.Set(linkName(peer, name), sh); err != nil {
+				return fmt.Errorf("shape link from %s: %w", peer, err)
 			}
 		}
 	}
 	rep, err := replicator.New(replicator.Config{
 		Region:         name,
 		Conn:           r.nc,
-		Peers:          peers,
+		Peers:          r.cfg.Peers,
+		PeerOptions:    peerOpts,
+		StreamReplicas: r.cfg.StreamReplicas,
 		Store:          &replicatedStore{DB: r.db, api: srv},
 		Control:        srv,
 		Resync:         r.resync,
@@ -175,6 +183,11 @@ func (r *replication) run(ctx context.Context) error {
 	r.runCtx = ctx
 	r.mu.Unlock()
 	r.spawn(r.purgeLoop)
+	if r.srv != nil {
+		if _, missing := r.knownKeys(); len(missing) > 0 {
+			r.spawn(r.watchKeys)
+		}
+	}
 	err := r.rep.Run(ctx)
 	cancel()
 	r.mu.Lock()
@@ -395,7 +408,7 @@ func (r *replication) linkDown(peer string) (time.Time, bool) {
 // status fills the replication part of the region's status.
 func (r *replication) status(st *Status) {
 	rs := r.rep.Status()
-	st.NATS = r.url()
+	st.NATS = natsauth.Redact(r.url())
 	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
 		Published: rs.Publisher.Published, LastError: rs.Publisher.LastError}
 	for _, l := range rs.Links {
@@ -404,7 +417,7 @@ func (r *replication) status(st *Status) {
 		}
 		st.Links = append(st.Links, LinkStatus{
 			Source: l.Source, Dest: l.Dest, Connected: l.Connected, Cursor: l.Cursor, Pending: l.Pending,
-			Applied: l.Applied, Conflicts: l.Conflicts, Undecodable: l.Undecodable,
+			Applied: l.Applied, Conflicts: l.Conflicts, Undecodable: l.Undecodable, Rejected: l.Rejected,
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
 			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,

@@ -69,7 +69,7 @@ func keysOf(cs []*store.Change) []string {
 // as region "src".
 func snapshotServer(t *testing.T, maxPayload int32, ex Exporter) (url string) {
 	t.Helper()
-	srv, err := natsrv.StartServer(natsrv.ServerConfig{Name: "src", Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: maxPayload})
+	srv, err := natsrv.StartServer(natsrv.ServerConfig{Name: "src", Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: maxPayload, Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}

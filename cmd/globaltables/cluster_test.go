@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/api"
@@ -33,6 +34,7 @@ type cluster struct {
 	names  []string
 	listen map[string]string
 	nats   map[string]string // region -> NATS URL of its stream
+	topo   *topology.Topology
 
 	mu    sync.Mutex // guards procs
 	procs map[string]*regionProc
@@ -67,6 +69,17 @@ func startClusterWith(t *testing.T, names []string, extra string, natsURLs map[s
 	c.path = filepath.Join(dir, "topology.hcl")
 	if err := os.WriteFile(c.path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// As `up` does: every identity exists before any region starts.
+	topo, err := topology.Load(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.topo = topo
+	for _, n := range names {
+		if _, err := topo.Identity(n); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, n := range names {
 		c.start(n)
@@ -226,7 +239,7 @@ func (c *cluster) waitStreamsEmpty(timeout time.Duration, regions ...string) {
 	c.t.Helper()
 	regiontest.WaitFor(c.t, timeout, func() error {
 		for _, r := range regions {
-			nc, err := nats.Connect(c.nats[r])
+			nc, err := c.connectNATS(r)
 			if err != nil {
 				return err
 			}
@@ -251,4 +264,21 @@ func (c *cluster) waitStreamsEmpty(timeout time.Duration, regions ...string) {
 		}
 		return nil
 	})
+}
+
+// connectNATS connects to region r's NATS as r itself.
+func (c *cluster) connectNATS(r string) (*nats.Conn, error) {
+	self, err := c.topo.Region(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.topo.Identity(r)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := c.topo.NATSClient(self, self, id).Options()
+	if err != nil {
+		return nil, err
+	}
+	return nats.Connect(c.nats[r], opts...)
 }

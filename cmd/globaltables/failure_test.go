@@ -93,7 +93,7 @@ func TestReplication_NATSOutageBacklogDrains(t *testing.T) {
 	ports := freePorts(t, 1)
 	natsAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	startNATS := func() *natsrv.Server {
-		s, err := natsrv.StartServer(natsrv.ServerConfig{Name: "external", Listen: natsAddr, StoreDir: filepath.Join(dir, "js")})
+		s, err := natsrv.StartServer(natsrv.ServerConfig{Name: "external", Listen: natsAddr, StoreDir: filepath.Join(dir, "js"), Anonymous: true})
 		if err != nil {
 			t.Fatal(err)
 		}

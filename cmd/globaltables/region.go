@@ -11,6 +11,7 @@ import (
 
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
 type regionFlags struct {
@@ -23,6 +24,8 @@ type regionFlags struct {
 	noSync      bool
 	checkConfig bool
 	pprof       bool
+
+	topo *topology.Topology // the file read by resolve, if any
 }
 
 func newRegionCmd() *cobra.Command {
@@ -45,6 +48,9 @@ or take the region from a topology file, where flags override the file:
 			if f.checkConfig {
 				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s: config ok\n", cfg.Name, cfg.Listen, cfg.DataDir)
 				return nil
+			}
+			if err := f.attachNATS(&cfg); err != nil {
+				return err
 			}
 			logger := newLogger(level, cmd.ErrOrStderr())
 			cfg.Logger = logger
@@ -87,6 +93,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if err != nil {
 			return cfg, "", err
 		}
+		f.topo = t
 		r, err := t.Region(f.name)
 		if err != nil {
 			return cfg, "", err
@@ -116,6 +123,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 				TombstoneHorizon: d.TombstoneHorizon,
 				Links:            t.LinksTo(r.Name),
 				NoShaper:         t.NoLinkShaping,
+				StreamReplicas:   t.Replication.StreamReplicas,
 			}
 		}
 	}
@@ -147,6 +155,41 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		return cfg, "", usagef("--log-level %q: use trace, debug, info, warn or error", level)
 	}
 	return cfg, level, cfg.Validate()
+}
+
+// attachNATS gives the region its NATS identity (created in its data
+// folder on first start) and how it connects to each region's NATS. Not
+// done by --check-config, which creates nothing.
+func (f *regionFlags) attachNATS(cfg *region.Config) error {
+	if cfg.Replication == nil || f.topo == nil {
+		return nil
+	}
+	t := f.topo
+	self, err := t.Region(cfg.Name)
+	if err != nil {
+		return err
+	}
+	self.DataDir = cfg.DataDir // --data wins
+	if err := t.SetRegion(self); err != nil {
+		return err
+	}
+	id, err := t.Identity(cfg.Name)
+	if err != nil {
+		return err
+	}
+	rc := cfg.Replication
+	rc.Client = t.NATSClient(self, self, id)
+	rc.PeerClients = map[string]natsauth.Client{}
+	for _, p := range t.Regions {
+		if p.Name != self.Name {
+			rc.PeerClients[p.Name] = t.NATSClient(self, p, id)
+		}
+	}
+	rc.Keys, rc.KeyDirs = t.NATSKeys(self.Name)
+	if id != nil {
+		rc.Keys[self.Name] = id.Public
+	}
+	return nil
 }
 
 // newLogger returns the process's root logger, writing to w. The standard

@@ -66,6 +66,13 @@ func runUp(ctx context.Context, t *topology.Topology, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every region's NATS identity exists before any region starts, so
+	// that each embedded server admits all its peers from the start.
+	for _, r := range t.Regions {
+		if _, err := t.Identity(r.Name); err != nil {
+			return err
+		}
+	}
 	sup := supervise.New(out)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

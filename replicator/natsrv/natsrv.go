@@ -54,6 +54,12 @@ type ServerConfig struct {
 	// Logger receives the server's log lines (its notices at Debug).
 	// Default: a null logger.
 	Logger hclog.Logger
+	// Users are the nkey users allowed in, with their permissions
+	// (natsauth.ServerUsers). A server without users refuses to start
+	// unless Anonymous is set: replication's servers are never open.
+	Users []*server.NkeyUser
+	// Anonymous lets any client in with every permission. Tests only.
+	Anonymous bool
 }
 
 // DefaultConfig returns a ServerConfig with every default filled in except
@@ -104,6 +110,9 @@ func (c ServerConfig) Validate() error {
 	if c.SyncInterval < 0 {
 		problems = append(problems, fmt.Sprintf("SyncInterval %s is negative", c.SyncInterval))
 	}
+	if len(c.Users) == 0 && !c.Anonymous {
+		problems = append(problems, "no Users: a server must not accept anonymous clients (Anonymous is for tests)")
+	}
 	if c.MaxPayload < 0 {
 		problems = append(problems, fmt.Sprintf("MaxPayload %d is negative", c.MaxPayload))
 	}
@@ -132,8 +141,9 @@ func splitListen(listen string) (string, int, error) {
 
 // Server is a running embedded NATS server.
 type Server struct {
-	ns  *server.Server
-	cfg ServerConfig
+	ns   *server.Server
+	cfg  ServerConfig
+	opts *server.Options // what the server was started with, for reloads
 }
 
 // StartServer starts a server and waits until it accepts clients.
@@ -155,6 +165,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		SyncInterval: cfg.SyncInterval,
 		MaxPayload:   cfg.MaxPayload,
 		NoSigs:       true,
+		Nkeys:        cfg.Users,
 		// The HTTP monitoring port, routes, gateways and leaf nodes stay
 		// off: one server per region, reached by clients only.
 	}
@@ -177,7 +188,22 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	log.Info("nats server started", "client_url", ns.ClientURL(), "store_dir", cfg.StoreDir,
 		"sync_interval", cfg.SyncInterval, "max_payload", cfg.MaxPayload)
-	return &Server{ns: ns, cfg: cfg}, nil
+	return &Server{ns: ns, cfg: cfg, opts: opts}, nil
+}
+
+// SetUsers replaces the server's users while it runs (a peer's key that
+// became known), keeping everything else.
+func (s *Server) SetUsers(users []*server.NkeyUser) error {
+	if len(users) == 0 && !s.cfg.Anonymous {
+		return fmt.Errorf("%w: no Users", ErrInvalidConfig)
+	}
+	opts := s.opts.Clone()
+	opts.Nkeys = users
+	if err := s.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("nats server %s: reload users: %w", s.cfg.Name, err)
+	}
+	s.cfg.Users, s.opts = users, opts
+	return nil
 }
 
 // ClientURL returns the URL clients connect to (nats://host:port), with the

@@ -24,6 +24,7 @@ func StartServerAt(t testing.TB, name, dir, listen string) *natsrv.Server {
 	t.Helper()
 	cfg := natsrv.DefaultConfig()
 	cfg.Name, cfg.StoreDir, cfg.Listen = name, dir, listen
+	cfg.Anonymous = true
 	if testing.Verbose() {
 		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Warn})
 	}

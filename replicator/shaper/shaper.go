@@ -100,9 +100,11 @@ type Shaper struct {
 	links map[string]*link
 }
 
+// link is one directed link: a proxy per server of the source (one for a
+// single server, one per seed of a cluster), all shaped alike.
 type link struct {
-	proxy *toxiproxy.Proxy
-	shape Shape
+	proxies []*toxiproxy.Proxy
+	shape   Shape
 }
 
 // New returns an empty shaper.
@@ -129,14 +131,48 @@ func (s *Shaper) AddAt(name, listen, upstream string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.links[name]; ok {
-		return l.proxy.Listen, nil
+		return l.proxies[0].Listen, nil
 	}
 	p := toxiproxy.NewProxy(s.server, name, listen, upstream)
 	if err := p.Start(); err != nil {
 		return "", fmt.Errorf("start proxy %s: %w", name, err)
 	}
-	s.links[name] = &link{proxy: p}
+	s.links[name] = &link{proxies: []*toxiproxy.Proxy{p}}
 	return p.Listen, nil
+}
+
+// AddServers is Add for a source reached through several servers (the
+// seeds of a NATS cluster): one proxy per upstream, each on a free
+// loopback port, shaped together. It returns the addresses to dial, in
+// the order of upstreams.
+func (s *Shaper) AddServers(name string, upstreams []string) ([]string, error) {
+	if len(upstreams) == 0 {
+		return nil, errors.New("shaper: no upstream")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.links[name]; ok {
+		out := make([]string, len(l.proxies))
+		for i, p := range l.proxies {
+			out[i] = p.Listen
+		}
+		return out, nil
+	}
+	l := &link{}
+	out := make([]string, len(upstreams))
+	for i, up := range upstreams {
+		p := toxiproxy.NewProxy(s.server, fmt.Sprintf("%s#%d", name, i), "127.0.0.1:0", up)
+		if err := p.Start(); err != nil {
+			for _, q := range l.proxies {
+				q.Stop()
+			}
+			return nil, fmt.Errorf("start proxy %s to server %d: %w", name, i, err)
+		}
+		l.proxies = append(l.proxies, p)
+		out[i] = p.Listen
+	}
+	s.links[name] = l
+	return out, nil
 }
 
 // Set gives a link a new shape, effective at once.
@@ -150,7 +186,18 @@ func (s *Shaper) Set(name string, shape Shape) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownLink, name)
 	}
-	p := l.proxy
+	for _, p := range l.proxies {
+		if err := shapeProxy(p, shape); err != nil {
+			return err
+		}
+	}
+	l.shape = shape
+	s.log.Info("link shaped", "link", name, "shape", shape.String())
+	return nil
+}
+
+// shapeProxy gives one proxy the toxics of shape.
+func shapeProxy(p *toxiproxy.Proxy, shape Shape) error {
 	p.Toxics.ResetToxics(context.Background())
 	add := func(name, typ, stream string, attrs any) error {
 		body, _ := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "toxicity": 1.0, "attributes": attrs})
@@ -187,11 +234,9 @@ func (s *Shaper) Set(name string, shape Shape) error {
 		// A proxy restarts on the port it listened on before, so the
 		// dialling side finds it again.
 		if err := p.Start(); err != nil {
-			return fmt.Errorf("restart proxy %s: %w", name, err)
+			return fmt.Errorf("restart proxy %s: %w", p.Name, err)
 		}
 	}
-	l.shape = shape
-	s.log.Info("link shaped", "link", name, "shape", shape.String())
 	return nil
 }
 
@@ -234,8 +279,10 @@ func (s *Shaper) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for n, l := range s.links {
-		if l.proxy.Enabled {
-			l.proxy.Stop()
+		for _, p := range l.proxies {
+			if p.Enabled {
+				p.Stop()
+			}
 		}
 		delete(s.links, n)
 	}

@@ -70,8 +70,25 @@ type Region struct {
 	// plus 1000 on the same host.
 	NATSListen string `hcl:"nats_listen,optional"`
 	// NATSURL is an external NATS server or cluster holding the region's
-	// stream instead of an embedded one (nats://host:port).
+	// stream instead of an embedded one, in any form nats.go takes:
+	// nats://host:port, a comma-separated seed list, tls://, credentials
+	// in the URL (user:password@ or token@).
 	NATSURL string `hcl:"nats_url,optional"`
+	// NATSNkey is the public nkey ("U...") of the region's NATS identity,
+	// for the embedded servers of regions on other hosts. Default: read
+	// from the region's data folder (nats-identity.pub), where the region
+	// writes it on first start.
+	NATSNkey string `hcl:"nats_nkey,optional"`
+	// NATSNkeySeedFile is the region's nkey seed file. Default: generated
+	// on first start in its data folder (nats-identity.nk, mode 0600).
+	NATSNkeySeedFile string `hcl:"nats_nkey_seed_file,optional"`
+	// NATSCredentials is a NATS credentials file (JWT and seed) the region
+	// authenticates with to external NATS servers.
+	NATSCredentials string `hcl:"nats_credentials,optional"`
+	// NATSTLS is TLS towards the region's external NATS: the CA and server
+	// name every region uses to check it, and the certificate this region
+	// shows to every server (mutual TLS).
+	NATSTLS *NATSTLS `hcl:"nats_tls,block"`
 	// ClockOffset skews the region's clock ("-250ms"); ClockDrift makes
 	// it drift ("50ppm"). For experiments.
 	ClockOffset string `hcl:"clock_offset,optional"`
@@ -80,6 +97,23 @@ type Region struct {
 	// shaped (`globaltables link set client REGION --latency 120ms`), to
 	// see what a far-away region costs an application.
 	ClientListen string `hcl:"client_listen,optional"`
+}
+
+// NATSTLS is a nats_tls block. Files are paths on the host that reads
+// them: the CA file on every host (every region checks this server), the
+// certificate and key on the region's own host.
+type NATSTLS struct {
+	CAFile     string `hcl:"ca_file,optional"`
+	CertFile   string `hcl:"cert_file,optional"`
+	KeyFile    string `hcl:"key_file,optional"`
+	ServerName string `hcl:"server_name,optional"`
+}
+
+func (t *NATSTLS) get() NATSTLS {
+	if t == nil {
+		return NATSTLS{}
+	}
+	return *t
 }
 
 // Clock parses the region's clock skew.
@@ -158,6 +192,10 @@ type Replication struct {
 	// TombstoneHorizon is how long a delete's tombstone is kept before it
 	// may be purged. Default "48h"; never less than StreamMaxAge.
 	TombstoneHorizon string `hcl:"tombstone_horizon,optional"`
+	// StreamReplicas is how many servers of a region's NATS cluster hold
+	// its stream (1 to 5). Default 1; 3 on a three-server cluster keeps
+	// the region replicating while one server is down.
+	StreamReplicas int `hcl:"stream_replicas,optional"`
 }
 
 // URL returns the NATS URL other regions read this region's stream from.
@@ -310,6 +348,9 @@ func (t *Topology) Validate() error {
 		if t.Replication.StreamMaxMB < 1 {
 			errs = append(errs, fmt.Errorf("replication.stream_max_mb must be at least 1"))
 		}
+		if n := t.Replication.StreamReplicas; n < 0 || n > 5 {
+			errs = append(errs, fmt.Errorf("replication.stream_replicas %d: JetStream allows 1 to 5", n))
+		}
 	}
 	known := map[string]bool{}
 	for _, r := range t.Regions {
@@ -353,6 +394,7 @@ func (t *Topology) Validate() error {
 		if _, _, err := r.Clock(); err != nil {
 			errs = append(errs, err)
 		}
+		errs = append(errs, r.validateNATS()...)
 		if r.NATSURL == "" {
 			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
 				errs = append(errs, fmt.Errorf("region %q: nats_listen %q is not host:port (or give nats_url for an external server)", r.Name, r.NATSListen))

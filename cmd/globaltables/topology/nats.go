@@ -1,0 +1,120 @@
+package topology
+
+import (
+	"fmt"
+
+	"github.com/globaltables/globaltables/replicator/natsauth"
+)
+
+// validateNATS checks the region's NATS settings without reading files
+// (they may live on another host).
+func (r Region) validateNATS() []error {
+	var errs []error
+	if r.NATSURL != "" {
+		if _, err := natsauth.ParseURLs(r.NATSURL); err != nil {
+			errs = append(errs, fmt.Errorf("region %q: nats_url: %w", r.Name, err))
+		}
+	}
+	if r.NATSNkey != "" {
+		if err := natsauth.ValidPublic(r.NATSNkey); err != nil {
+			errs = append(errs, fmt.Errorf("region %q: nats_nkey: %w", r.Name, err))
+		}
+	}
+	tls := r.NATSTLS.get()
+	if (tls.CertFile == "") != (tls.KeyFile == "") {
+		errs = append(errs, fmt.Errorf("region %q: nats_tls: cert_file and key_file go together", r.Name))
+	}
+	if r.NATSURL == "" && tls != (NATSTLS{}) {
+		errs = append(errs, fmt.Errorf("region %q: nats_tls applies to an external NATS (nats_url); the embedded server speaks plain NATS with nkey authentication", r.Name))
+	}
+	return errs
+}
+
+// embedded reports whether the region runs its own NATS server.
+func (r Region) embedded() bool { return r.NATSURL == "" }
+
+// Identity loads region name's NATS identity: its nkey seed file if the
+// topology names one, else the one in its data folder, created on first
+// use. It returns nil when the region needs no nkey (every server it
+// talks to is external and it has credentials or none configured).
+func (t *Topology) Identity(name string) (*natsauth.Identity, error) {
+	self, err := t.Region(name)
+	if err != nil {
+		return nil, err
+	}
+	var id natsauth.Identity
+	switch {
+	case self.NATSNkeySeedFile != "":
+		id, err = natsauth.LoadSeed(self.NATSNkeySeedFile)
+	case t.needsNkey():
+		id, err = natsauth.LoadOrCreate(self.DataDir)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("region %s: NATS identity: %w", name, err)
+	}
+	if self.NATSNkey != "" && self.NATSNkey != id.Public {
+		return nil, fmt.Errorf("region %s: nats_nkey %s does not match its seed's public key %s", name, self.NATSNkey, id.Public)
+	}
+	return &id, nil
+}
+
+// needsNkey reports whether some region runs an embedded server, which
+// admits nkey users only.
+func (t *Topology) needsNkey() bool {
+	for _, r := range t.Regions {
+		if r.embedded() {
+			return true
+		}
+	}
+	return false
+}
+
+// NATSClient returns how region self connects to region target's NATS:
+// with its nkey to an embedded server (or to an external one when the
+// topology names its seed file), else with its credentials file if any
+// (else with what the URL holds); with target's CA and server name and
+// self's client certificate.
+func (t *Topology) NATSClient(self, target Region, id *natsauth.Identity) natsauth.Client {
+	c := natsauth.Client{Region: self.Name}
+	switch {
+	case target.embedded() || (self.NATSNkeySeedFile != "" && self.NATSCredentials == ""):
+		c.Identity = id
+	case self.NATSCredentials != "":
+		c.CredsFile = self.NATSCredentials
+	}
+	if !target.embedded() {
+		tt, st := target.NATSTLS.get(), self.NATSTLS.get()
+		c.TLS = natsauth.TLS{CAFile: tt.CAFile, ServerName: tt.ServerName, CertFile: st.CertFile, KeyFile: st.KeyFile}
+	}
+	return c
+}
+
+// NATSKeys returns the public keys the topology gives, and for the other
+// regions the data folders to read theirs from: the users of region
+// self's embedded server (self's own key is added by the caller).
+func (t *Topology) NATSKeys(self string) (keys, dirs map[string]string) {
+	keys, dirs = map[string]string{}, map[string]string{}
+	for _, r := range t.Regions {
+		switch {
+		case r.NATSNkey != "":
+			keys[r.Name] = r.NATSNkey
+		case r.Name != self:
+			dirs[r.Name] = r.DataDir
+		}
+	}
+	return keys, dirs
+}
+
+// SetRegion replaces the region block of r.Name (a flag overrode part of
+// it).
+func (t *Topology) SetRegion(r Region) error {
+	for i := range t.Regions {
+		if t.Regions[i].Name == r.Name {
+			t.Regions[i] = r
+			return nil
+		}
+	}
+	return fmt.Errorf("no region %q in %s", r.Name, t.Path)
+}
