@@ -410,7 +410,7 @@ func (r *replication) status(st *Status) {
 	rs := r.rep.Status()
 	st.NATS = natsauth.Redact(r.url())
 	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
-		Published: rs.Publisher.Published, LastError: rs.Publisher.LastError}
+		Published: rs.Publisher.Published, Held: rs.Publisher.Held, LastError: rs.Publisher.LastError}
 	for _, l := range rs.Links {
 		if time.Since(l.LastErrorAt) > recentError {
 			l.LastError = "" // recovered long ago: not worth a column

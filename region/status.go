@@ -51,6 +51,9 @@ type PublisherStatus struct {
 	Connected bool   `json:"connected"`
 	Backlog   uint64 `json:"backlog"`
 	Published uint64 `json:"published"`
+	// Held counts the records the stream already held when the publisher
+	// started, which it did not send again.
+	Held      uint64 `json:"held"`
 	LastError string `json:"last_error,omitempty"`
 }
 

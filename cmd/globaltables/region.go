@@ -123,7 +123,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 				TombstoneHorizon: d.TombstoneHorizon,
 				Links:            t.LinksTo(r.Name),
 				NoShaper:         t.NoLinkShaping,
-				StreamReplicas:   t.Replication.StreamReplicas,
+				StreamReplicas:   t.StreamReplicas(r),
 			}
 		}
 	}

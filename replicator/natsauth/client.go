@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -206,8 +207,11 @@ type Dialer struct {
 	// Via maps a server's host:port, as written in the URL, to the
 	// address to dial instead.
 	Via map[string]string
-	d   net.Dialer
 }
+
+// dialTimeout is nats.go's default connect timeout, which it applies only
+// to its own dialer.
+const dialTimeout = 2 * time.Second
 
 // Dial implements nats.CustomDialer.
 func (d *Dialer) Dial(network, address string) (net.Conn, error) {
@@ -215,7 +219,8 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a configured server of this link", ErrInvalid, address)
 	}
-	return d.d.Dial(network, via)
+	nd := net.Dialer{Timeout: dialTimeout}
+	return nd.Dial(network, via)
 }
 
 // Options returns the options that route a connection through d: the

@@ -20,12 +20,15 @@ func (r Region) validateNATS() []error {
 			errs = append(errs, fmt.Errorf("region %q: nats_nkey: %w", r.Name, err))
 		}
 	}
+	if r.StreamReplicas < 0 || r.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("region %q: stream_replicas %d: JetStream allows 1 to 5", r.Name, r.StreamReplicas))
+	}
 	tls := r.NATSTLS.get()
 	if (tls.CertFile == "") != (tls.KeyFile == "") {
 		errs = append(errs, fmt.Errorf("region %q: nats_tls: cert_file and key_file go together", r.Name))
 	}
-	if r.NATSURL == "" && tls != (NATSTLS{}) {
-		errs = append(errs, fmt.Errorf("region %q: nats_tls applies to an external NATS (nats_url); the embedded server speaks plain NATS with nkey authentication", r.Name))
+	if r.NATSURL == "" && (tls.CAFile != "" || tls.ServerName != "") {
+		errs = append(errs, fmt.Errorf("region %q: nats_tls ca_file and server_name describe an external NATS (nats_url); the embedded server speaks plain NATS with nkey authentication", r.Name))
 	}
 	return errs
 }
@@ -72,23 +75,58 @@ func (t *Topology) needsNkey() bool {
 }
 
 // NATSClient returns how region self connects to region target's NATS:
-// with its nkey to an embedded server (or to an external one when the
-// topology names its seed file), else with its credentials file if any
-// (else with what the URL holds); with target's CA and server name and
-// self's client certificate.
+// with the credentials in target's URL if it holds some (a user shared by
+// every region), else with its nkey to an embedded server (or to an
+// external one when the topology names its seed file), else with its
+// credentials file if any; with target's CA and server name and self's
+// client certificate if target speaks TLS.
 func (t *Topology) NATSClient(self, target Region, id *natsauth.Identity) natsauth.Client {
 	c := natsauth.Client{Region: self.Name}
 	switch {
+	case target.urlCredentials():
+		// nats.go authenticates with the URL's credentials and ignores
+		// the rest; an nkey would even fail against a server without
+		// nkey users.
 	case target.embedded() || (self.NATSNkeySeedFile != "" && self.NATSCredentials == ""):
 		c.Identity = id
 	case self.NATSCredentials != "":
 		c.CredsFile = self.NATSCredentials
 	}
-	if !target.embedded() {
+	if target.usesTLS() {
 		tt, st := target.NATSTLS.get(), self.NATSTLS.get()
 		c.TLS = natsauth.TLS{CAFile: tt.CAFile, ServerName: tt.ServerName, CertFile: st.CertFile, KeyFile: st.KeyFile}
 	}
 	return c
+}
+
+// urlCredentials reports whether the region's nats_url holds credentials.
+func (r Region) urlCredentials() bool {
+	seeds, _ := natsauth.ParseURLs(r.NATSURL)
+	for _, s := range seeds {
+		if s.User != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// usesTLS reports whether clients reach the region's NATS over TLS: it
+// has a CA or server name, or a tls:// URL. (A server that requires TLS
+// gets it anyway: nats.go follows the server's INFO.)
+func (r Region) usesTLS() bool {
+	if r.embedded() {
+		return false
+	}
+	if tt := r.NATSTLS.get(); tt.CAFile != "" || tt.ServerName != "" {
+		return true
+	}
+	seeds, _ := natsauth.ParseURLs(r.NATSURL)
+	for _, s := range seeds {
+		if s.Scheme == "tls" || s.Scheme == "wss" {
+			return true
+		}
+	}
+	return false
 }
 
 // NATSKeys returns the public keys the topology gives, and for the other
@@ -117,4 +155,12 @@ func (t *Topology) SetRegion(r Region) error {
 		}
 	}
 	return fmt.Errorf("no region %q in %s", r.Name, t.Path)
+}
+
+// StreamReplicas returns how many servers hold region r's stream.
+func (t *Topology) StreamReplicas(r Region) int {
+	if r.StreamReplicas > 0 {
+		return r.StreamReplicas
+	}
+	return max(t.Replication.StreamReplicas, 1)
 }

@@ -87,8 +87,12 @@ type Region struct {
 	NATSCredentials string `hcl:"nats_credentials,optional"`
 	// NATSTLS is TLS towards the region's external NATS: the CA and server
 	// name every region uses to check it, and the certificate this region
-	// shows to every server (mutual TLS).
+	// shows to every server that speaks TLS (mutual TLS).
 	NATSTLS *NATSTLS `hcl:"nats_tls,block"`
+	// StreamReplicas overrides replication.stream_replicas for this
+	// region's stream (a region whose NATS is a cluster). 0: the shared
+	// setting.
+	StreamReplicas int `hcl:"stream_replicas,optional"`
 	// ClockOffset skews the region's clock ("-250ms"); ClockDrift makes
 	// it drift ("50ppm"). For experiments.
 	ClockOffset string `hcl:"clock_offset,optional"`
@@ -193,8 +197,9 @@ type Replication struct {
 	// may be purged. Default "48h"; never less than StreamMaxAge.
 	TombstoneHorizon string `hcl:"tombstone_horizon,optional"`
 	// StreamReplicas is how many servers of a region's NATS cluster hold
-	// its stream (1 to 5). Default 1; 3 on a three-server cluster keeps
-	// the region replicating while one server is down.
+	// its stream (1 to 5), unless its region block says otherwise. Default
+	// 1; 3 on a three-server cluster keeps the region replicating while
+	// one server is down.
 	StreamReplicas int `hcl:"stream_replicas,optional"`
 }
 
