@@ -192,11 +192,15 @@ func (e *extNATS) stop(i int) {
 	e.servers[i].WaitForShutdown()
 }
 
-// url is the seed list, with userinfo (user:password or "") in each.
-func (e *extNATS) url(userinfo string) string {
+// url is the seed list, with userinfo (user:password or "") in each, of
+// the first n servers (all with n = 0).
+func (e *extNATS) url(userinfo string, n ...int) string {
 	parts := make([]string, len(e.opts))
 	for i, o := range e.opts {
 		parts[i] = fmt.Sprintf("%s://%s127.0.0.1:%d", e.scheme, userinfo, o.Port)
+	}
+	if len(n) > 0 && n[0] > 0 {
+		parts = parts[:n[0]]
 	}
 	return strings.Join(parts, ",")
 }
@@ -208,6 +212,7 @@ type extRegion struct {
 	userinfo string // credentials in the URL ("user:password@"), if any
 	replicas int
 	tlsCA    bool // the server speaks TLS: give its CA and name
+	seeds    int  // how many of its servers the URL lists (0: all)
 }
 
 // extCluster runs regions, each against its own external NATS, with link
@@ -257,7 +262,7 @@ func startExtCluster(t *testing.T, dir string, p *pki, rs []extRegion) *extClust
 		ec.names = append(ec.names, r.name)
 		ec.regions[r.name] = r
 		ec.listen[r.name] = fmt.Sprintf("127.0.0.1:%d", ports[i])
-		ec.nats[r.name] = r.nats.url(r.userinfo)
+		ec.nats[r.name] = r.nats.url(r.userinfo, r.seeds)
 		ec.seeds[r.name] = filepath.Join(dir, "data", r.name, natsauth.SeedFile)
 		fmt.Fprintf(&b, "region %q {\n  listen = %q\n  nats_url = %q\n  nats_nkey_seed_file = %q\n", r.name, ec.listen[r.name], ec.nats[r.name], ec.seeds[r.name])
 		if r.replicas > 0 {
