@@ -78,6 +78,9 @@ func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB,
 	cfg.withDefaults()
 	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name,
 		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
+	if id := cfg.Client.Identity; id != nil {
+		r.log.Info("NATS identity", "public_key", id.Public)
+	}
 	url := cfg.NATSURL
 	if url == "" {
 		scfg, missing := r.serverConfig(name, filepath.Join(dataDir, "nats"))

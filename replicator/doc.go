@@ -29,10 +29,13 @@
 // Invariants, and why:
 //   - A record leaves the change log only once the stream acknowledged it
 //     more than TrimGrace ago (3 × the server's fsync interval), so a
-//     trimmed record is on disk in the stream. On start the publisher
-//     republishes everything still in the log; the stream's duplicate
-//     window drops what it holds, and a duplicate past the window is a
-//     no-op to Apply.
+//     trimmed record is on disk in the stream. On start the publisher asks
+//     the stream which records still in the log it holds (by message ID)
+//     and sends only the others: nothing is stored twice however long
+//     TrimGrace is, and a record the stream lost is sent again.
+//   - A link never applies a record whose origin does not match the stream
+//     it came from (CheckSubject): it is logged at Error, counted
+//     (LinkStatus.Rejected) and skipped, like an undecodable one.
 //   - The region never waits for NATS: while it is unreachable the log
 //     grows (PublisherStatus.Backlog) and drains once it is back.
 //   - A link applies a message at most once per cursor: messages at or

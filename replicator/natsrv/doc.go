@@ -17,6 +17,9 @@
 //     other.
 //   - MaxPayload defaults to 8 MiB: a change record holds two images of up
 //     to 400 KB and snapshot pages are sized by it.
+//   - A server admits only ServerConfig.Users (nkey users with their
+//     permissions, from natsauth); it refuses to start without any unless
+//     Anonymous is set, which only tests do.
 //   - StartServer returns only once the server accepts clients; Shutdown
 //     returns only once it has stopped, so the next StartServer on the same
 //     StoreDir does not race the old one for its files.
