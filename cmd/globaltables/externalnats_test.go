@@ -434,6 +434,31 @@ func (ec *extCluster) checkNoSecrets(t *testing.T, secrets ...string) {
 	t.Logf("%d log lines checked for %d secrets", lines, len(secrets))
 }
 
+// checkRestartResendsNothing restarts region name and checks that its
+// publisher sends none of the records still in its change log again: the
+// stream holds them all, and its message count does not change.
+func (ec *extCluster) checkRestartResendsNothing(t *testing.T, name string) {
+	t.Helper()
+	before, _ := ec.streamMsgs(t, name)
+	ec.restart(t, name)
+	regiontest.WaitFor(t, 60*time.Second, func() error {
+		st, err := ec.status(name)
+		if err != nil {
+			return err
+		}
+		if st.Publisher == nil || !st.Publisher.Connected || st.Publisher.Backlog > 0 || st.Publisher.Held == 0 {
+			return fmt.Errorf("publisher %+v: %w", st.Publisher, errNotYet)
+		}
+		if st.Publisher.Published != 0 {
+			return fmt.Errorf("the restarted publisher sent %d records again", st.Publisher.Published)
+		}
+		return nil
+	})
+	if after, _ := ec.streamMsgs(t, name); after != before {
+		t.Fatalf("%s's stream went from %d to %d messages over a restart", name, before, after)
+	}
+}
+
 // waitHas waits until region name holds pk.
 func (ec *extCluster) waitHas(t *testing.T, name, pk string, timeout time.Duration) {
 	t.Helper()
@@ -509,24 +534,7 @@ func TestExternalNATS_AuthTLSAndOrigin(t *testing.T) {
 
 	// A restart sends nothing the stream holds (with an external server,
 	// every record acknowledged in the last 6 minutes is still in the log).
-	before, _ := ec.streamMsgs(t, "us-east")
-	ec.restart(t, "us-east")
-	regiontest.WaitFor(t, 60*time.Second, func() error {
-		st, err := ec.status("us-east")
-		if err != nil {
-			return err
-		}
-		if st.Publisher == nil || !st.Publisher.Connected || st.Publisher.Backlog > 0 || st.Publisher.Held == 0 {
-			return fmt.Errorf("publisher %+v: %w", st.Publisher, errNotYet)
-		}
-		if st.Publisher.Published != 0 {
-			return fmt.Errorf("the restarted publisher sent %d records again", st.Publisher.Published)
-		}
-		return nil
-	})
-	if after, _ := ec.streamMsgs(t, "us-east"); after != before {
-		t.Fatalf("us-east's stream went from %d to %d messages over a restart", before, after)
-	}
+	ec.checkRestartResendsNothing(t, "us-east")
 	ec.put(t, "us-east", "after-restart")
 	ec.waitConverged("Conv", 60*time.Second)
 
