@@ -442,7 +442,7 @@ func (r *pubRun) setup(ctx context.Context) error {
 	defer stop()
 	actx, cancel := context.WithTimeout(cctx, apiTimeout)
 	defer cancel()
-	stream, err := r.js.CreateOrUpdateStream(actx, r.p.StreamConfig())
+	stream, err := r.ensureStream(actx)
 	if err != nil {
 		return fmt.Errorf("set up stream %s: %w", StreamName(cfg.Region), withCause(ctx, cctx, err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,4 +161,29 @@ func (r *pubRun) skipHeld(e *pubEntry) bool {
 		st.LastSeq = max(st.LastSeq, e.seq)
 	})
 	return true
+}
+
+// ensureStream returns the region's stream, creating or updating it only
+// if it is missing or its configuration differs. Looking first matters on
+// a NATS supercluster: a stream's info is answered by its own leader,
+// while a create or update needs the JetStream meta group, which is gone
+// while most servers of the other regions are down; a restarted region
+// could then not publish to its own healthy stream.
+func (r *pubRun) ensureStream(ctx context.Context) (jetstream.Stream, error) {
+	want := r.p.StreamConfig()
+	s, err := r.js.Stream(ctx, want.Name)
+	if err == nil && sameStreamConfig(s.CachedInfo().Config, want) {
+		return s, nil
+	}
+	return r.js.CreateOrUpdateStream(ctx, want)
+}
+
+// sameStreamConfig reports whether the stream has every setting the
+// publisher asks for (the server fills in the others).
+func sameStreamConfig(got, want jetstream.StreamConfig) bool {
+	return got.Name == want.Name && slices.Equal(got.Subjects, want.Subjects) &&
+		got.Storage == want.Storage && got.Retention == want.Retention && got.Discard == want.Discard &&
+		got.MaxAge == want.MaxAge && got.MaxBytes == want.MaxBytes && got.MaxMsgs == want.MaxMsgs &&
+		got.Duplicates == want.Duplicates && got.Replicas == want.Replicas &&
+		got.AllowDirect == want.AllowDirect && got.Description == want.Description
 }
