@@ -9,14 +9,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/natsrv"
+	"github.com/globaltables/globaltables/store"
 )
 
 // keysEvery is how often a region looks for peers' public keys that were
 // not known when its server started (a peer on this host starting for the
 // first time writes its own).
-const keysEvery = 2 * time.Second
+const keysEvery = 500 * time.Millisecond
 
 // knownKeys returns the public keys of every region known now, and the
 // regions whose key is still missing.
@@ -123,3 +125,20 @@ func (r *replication) peerOptions(peer, url string) ([]nats.Option, error) {
 
 // errNoUsers is returned when the embedded server would admit no one.
 var errNoUsers = errors.New("no NATS identity for this region: its key is neither in the topology nor in its data folder")
+
+// ownRecordsOnly drops, loudly, the changes replayed from source's stream
+// that source could not have written (replicator.CheckOrigin), before
+// apply sees them: a catch-up replays a stream like a link does.
+func (r *replication) ownRecordsOnly(source string, apply func([]*store.Change) error) func([]*store.Change) error {
+	return func(chs []*store.Change) error {
+		kept := chs[:0:0]
+		for _, ch := range chs {
+			if err := replicator.CheckOrigin(source, ch); err != nil {
+				r.log.Error("refusing a record whose origin does not match the stream", "source", source, "error", err)
+				continue
+			}
+			kept = append(kept, ch)
+		}
+		return apply(kept)
+	}
+}

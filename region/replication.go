@@ -293,7 +293,7 @@ func (r *replication) catchUp(ctx context.Context, table, source string) error {
 		if conn == nil {
 			continue
 		}
-		if err := replicator.CatchUp(ctx, conn, peer, table, apply(peer)); err != nil {
+		if err := replicator.CatchUp(ctx, conn, peer, table, r.ownRecordsOnly(peer, apply(peer))); err != nil {
 			return fmt.Errorf("replay %s's stream: %w", peer, err)
 		}
 	}

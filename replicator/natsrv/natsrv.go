@@ -243,7 +243,10 @@ func (a logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(for
 func (a logAdapter) Tracef(format string, v ...any)  { a.l.Trace(fmt.Sprintf(format, v...)) }
 
 // ClientOptions are the options of every connection replication makes: it
-// reconnects forever, and has no reconnect buffer. With a buffer, publishes
+// reconnects forever, even after the server refused it twice (a peer's
+// server may admit this region's key only a moment later, and nats.go
+// would otherwise close the connection for good), and has no reconnect
+// buffer. With a buffer, publishes
 // made while disconnected would be flushed on reconnect behind the
 // publisher's back, interleaved with its own resends; without one they fail
 // at once and the publisher resends them in order once connected.
@@ -254,6 +257,7 @@ func ClientOptions(name string) []nats.Option {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(50*time.Millisecond, 50*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
+		nats.IgnoreAuthErrorAbort(),
 		nats.ReconnectBufSize(-1),
 	}
 }
