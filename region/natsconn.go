@@ -58,27 +58,27 @@ func (r *replication) serverConfig(name, storeDir string) (natsrv.ServerConfig, 
 }
 
 // watchKeys adds the peers whose keys appear later to the embedded
-// server's users, until every peer is known or ctx ends.
+// server's users, until every peer is admitted or ctx ends. It looks at
+// once: a key may have appeared between the server's start and now.
 func (r *replication) watchKeys(ctx context.Context) {
 	t := time.NewTicker(keysEvery)
 	defer t.Stop()
 	for {
+		keys, missing := r.knownKeys()
+		if len(keys) != len(r.srv.Config().Users) {
+			if err := r.srv.SetUsers(natsauth.ServerUsers(r.self, keys)); err != nil {
+				r.log.Warn("could not admit new peers to the NATS server", "error", err)
+			} else {
+				r.log.Info("NATS server admits new peers", "still_missing", missing)
+			}
+		}
+		if len(missing) == 0 && len(keys) == len(r.srv.Config().Users) {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		keys, missing := r.knownKeys()
-		if len(keys) == len(r.srv.Config().Users) {
-			continue
-		}
-		if err := r.srv.SetUsers(natsauth.ServerUsers(r.self, keys)); err != nil {
-			r.log.Warn("could not admit new peers to the NATS server", "error", err)
-			continue
-		}
-		r.log.Info("NATS server admits new peers", "missing", missing)
-		if len(missing) == 0 {
-			return
 		}
 	}
 }

@@ -186,10 +186,8 @@ func (r *replication) run(ctx context.Context) error {
 	r.runCtx = ctx
 	r.mu.Unlock()
 	r.spawn(r.purgeLoop)
-	if r.srv != nil {
-		if _, missing := r.knownKeys(); len(missing) > 0 {
-			r.spawn(r.watchKeys)
-		}
+	if r.srv != nil && len(r.srv.Config().Users) < len(r.cfg.Keys)+len(r.cfg.KeyDirs) {
+		r.spawn(r.watchKeys)
 	}
 	err := r.rep.Run(ctx)
 	cancel()

@@ -28,7 +28,17 @@ func tempTopology(dir string, names []string, extra string) (*topology.Topology,
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	return topology.Load(path)
+	t, err := topology.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	// As up does: every region's NATS identity exists before any starts.
+	for _, r := range t.Regions {
+		if _, err := t.Identity(r.Name); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // startTopology starts every region of t as a process of self under sup,
