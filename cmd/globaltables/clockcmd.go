@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/clock"
 )
@@ -75,4 +77,13 @@ timestamps, as they would be in production.`,
 	}
 	cmd.AddCommand(set, show)
 	return cmd
+}
+
+// setClock skews a region's clock through its endpoint.
+func setClock(ctx context.Context, t *topology.Topology, name, offset, drift string) error {
+	r, err := t.Region(name)
+	if err != nil {
+		return err
+	}
+	return region.PutJSON(ctx, "http://"+r.Listen+region.ClockPath, region.ClockSetting{Offset: offset, Drift: drift}, nil)
 }
