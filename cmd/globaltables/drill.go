@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/drill"
@@ -19,6 +21,9 @@ import (
 
 // drillTable is the global table a drill's workload writes.
 const drillTable = "drill"
+
+// builtinDrills names the drills in configs/drills.
+const builtinDrills = "region-outage, partition, slow-link, clock-skew, join-crash, backfill-crash, long-outage"
 
 // processLab is a drill.Lab of region processes that this command starts
 // and supervises on a throwaway topology.
@@ -73,7 +78,15 @@ func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, o
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	t, err := tempTopology(dir, []string{"us-east-1", "eu-west-1", "ap-southeast-1"}, "global_tables = true")
+	// Tables start local, as in DynamoDB, so that a drill can replicate
+	// tables of its own; the workload's table is made global below.
+	extra := ""
+	if d.Replication != nil {
+		f := hclwrite.NewEmptyFile()
+		gohcl.EncodeIntoBody(d.Replication, f.Body().AppendNewBlock("replication", nil).Body())
+		extra = string(f.Bytes())
+	}
+	t, err := tempTopology(dir, []string{"us-east-1", "eu-west-1", "ap-southeast-1"}, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +111,7 @@ func loadDrill(arg string) (*drill.Drill, error) {
 	if _, err := os.Stat(path); err != nil {
 		path = filepath.Join("configs", "drills", arg+".hcl")
 		if _, err := os.Stat(path); err != nil {
-			return nil, usagef("no drill %q: give a file, or one of region-outage, partition, slow-link, clock-skew (run from the repository root)", arg)
+			return nil, usagef("no drill %q: give a file, or one of %s (run from the repository root)", arg, builtinDrills)
 		}
 	}
 	src, err := os.ReadFile(path)
@@ -120,8 +133,8 @@ shape links, skew clocks) and judge: the drill passes only if no
 acknowledged write was lost (every one is present everywhere, or
 overwritten by a newer write) and all regions converged.
 
-Built-in scenarios, from configs/drills: region-outage, partition,
-slow-link, clock-skew. Any drill file of the same form works.`,
+Built-in scenarios, from configs/drills: ` + builtinDrills + `.
+Any drill file of the same form works.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if scale <= 0 || scale > 100 {

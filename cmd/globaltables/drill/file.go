@@ -14,7 +14,11 @@ type Drill struct {
 	Name        string `hcl:"name"`
 	Description string `hcl:"description,optional"`
 	Load        *Load  `hcl:"load,block"`
-	Steps       []Step `hcl:"step,block"`
+	// Replication overrides the throwaway topology's replication
+	// settings, e.g. a short stream_max_age and tombstone_horizon for a
+	// drill of an outage longer than the horizon.
+	Replication *topology.Replication `hcl:"replication,block"`
+	Steps       []Step                `hcl:"step,block"`
 }
 
 // Load is the workload that runs during a drill.
@@ -39,6 +43,15 @@ type Load struct {
 //	clock     region, offset, drift skew a region's clock
 //	phase     name                  start a named phase of the results
 //	assert    converged_within      wait for convergence, then judge
+//
+// and, for drills of the control plane, on tables of the drill's own
+// (fixtures, checked by assert: see fixture):
+//
+//	table        table, region, items    create a table in one region and fill it
+//	add_replica  table, region           add a replica of it (UpdateTable ReplicaUpdates)
+//	add_index    table, index            add a global secondary index to it
+//	delete_items table, region, items    delete its first items through a region
+//	await        table, region, items, for   wait until a region holds that many of its items
 type Step struct {
 	Kind            string `hcl:"kind,label"`
 	For             string `hcl:"for,optional"`
@@ -51,6 +64,9 @@ type Step struct {
 	Drift           string `hcl:"drift,optional"`
 	Name            string `hcl:"name,optional"`
 	ConvergedWithin string `hcl:"converged_within,optional"`
+	Table           string `hcl:"table,optional"`
+	Index           string `hcl:"index,optional"`
+	Items           int    `hcl:"items,optional"`
 }
 
 // Parse reads a drill from HCL source; filename names it in errors.
@@ -115,6 +131,29 @@ func (s Step) validate() error {
 				return fmt.Errorf("converged_within: %w", err)
 			}
 		}
+	case "table", "delete_items", "await":
+		if err := need("table", s.Table); err != nil {
+			return err
+		}
+		if s.Items <= 0 {
+			return fmt.Errorf("items must be above 0")
+		}
+		if s.Kind == "await" && s.For != "" {
+			if _, err := time.ParseDuration(s.For); err != nil {
+				return fmt.Errorf("for: %w", err)
+			}
+		}
+		return need("region", s.Region)
+	case "add_replica":
+		if err := need("table", s.Table); err != nil {
+			return err
+		}
+		return need("region", s.Region)
+	case "add_index":
+		if err := need("table", s.Table); err != nil {
+			return err
+		}
+		return need("index", s.Index)
 	default:
 		return fmt.Errorf("unknown step kind %q", s.Kind)
 	}

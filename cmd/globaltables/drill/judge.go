@@ -67,8 +67,13 @@ func (r *run) judge(ctx context.Context, rec *experiment.Recording, within time.
 	r.phases[len(r.phases)-1].End = time.Now()
 	r.res.Phases = r.phases
 	r.countPhases(rec)
-	r.res.Passed = ok && len(r.res.Lost) == 0
+	r.res.Tables = r.checkFixtures(ctx, within)
+	r.res.Passed = ok && len(r.res.Lost) == 0 && len(r.res.Tables) == 0
 	switch {
+	case len(r.res.Tables) > 0:
+		r.res.Verdict = fmt.Sprintf("FAIL: %d problems with the drill's tables, e.g. %s", len(r.res.Tables), r.res.Tables[0])
+	case r.res.Passed && len(r.fixtures) > 0:
+		r.res.Verdict = fmt.Sprintf("PASS: no acknowledged write lost (%d keys checked, %d ended on a write of unknown fate); all regions converged; %d drill tables whole and ACTIVE everywhere", len(byKey), r.res.Unknown, len(r.fixtures))
 	case r.res.Passed:
 		r.res.Verdict = fmt.Sprintf("PASS: no acknowledged write lost (%d keys checked, %d ended on a write of unknown fate); all regions converged", len(byKey), r.res.Unknown)
 	case !ok:

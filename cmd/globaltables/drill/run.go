@@ -65,6 +65,7 @@ type Result struct {
 	AtRisk  map[string]uint64  `json:"at_risk_when_killed,omitempty"`
 	Recover map[string]float64 `json:"recovery_seconds,omitempty"`
 	Phases  []Phase            `json:"phases,omitempty"`
+	Tables  []string           `json:"table_problems,omitempty"` // what is wrong with the drill's own tables
 	Result  *experiment.Result `json:"result"`
 }
 
@@ -82,6 +83,8 @@ type run struct {
 	restart map[string]time.Time
 	scale   float64
 
+	fixtures map[string]*fixture // tables of the drill's own, by name
+
 	recoverWG sync.WaitGroup
 	mu        sync.Mutex         // guards recovered, events and out
 	recovered map[string]float64 // seconds from restart to caught up
@@ -98,7 +101,8 @@ func Run(ctx context.Context, lab Lab, d *Drill, opts Options) (*Result, error) 
 		opts.Out = io.Discard
 	}
 	names := lab.Regions()
-	r := &run{lab: lab, out: opts.Out, restart: map[string]time.Time{}, recovered: map[string]float64{}, scale: opts.Scale}
+	r := &run{lab: lab, out: opts.Out, restart: map[string]time.Time{}, recovered: map[string]float64{}, scale: opts.Scale,
+		fixtures: map[string]*fixture{}}
 	r.cfg = experiment.Config{Endpoints: map[string]string{}, WriteRegions: names, Table: opts.Table, Keys: d.Load.Keys,
 		Rate: d.Load.Rate, ReadRatio: d.Load.ReadRatio, Duration: time.Hour, Seed: 1, Failover: true}
 	for _, n := range names {
@@ -229,6 +233,16 @@ func (r *run) step(ctx context.Context, s Step) error {
 			return err
 		}
 		r.event("clock of %s: offset %s, drift %s", s.Region, orDefault(s.Offset, "0"), orDefault(s.Drift, "0ppm"))
+	case "table":
+		return r.createFixture(ctx, s)
+	case "add_replica":
+		return r.addReplica(ctx, s)
+	case "add_index":
+		return r.addIndex(ctx, s)
+	case "delete_items":
+		return r.deleteItems(ctx, s)
+	case "await":
+		return r.await(ctx, s)
 	case "phase":
 		now := time.Now()
 		r.phases[len(r.phases)-1].End = now
