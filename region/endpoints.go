@@ -58,7 +58,10 @@ func (r *Region) serveSetClock(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	r.skew.Set(offset, drift)
+	if err := r.skew.Set(offset, drift); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	r.log.Info("clock skewed", "offset", offset, "drift_ppm", drift)
 	writeJSON(w, http.StatusOK, r.skew.Get())
 }

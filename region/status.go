@@ -3,6 +3,8 @@ package region
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/globaltables/globaltables/replicator"
 )
 
 // Paths of the region's own HTTP endpoints, served beside the DynamoDB API
@@ -76,6 +78,11 @@ type LinkStatus struct {
 	Undecodable uint64    `json:"undecodable,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
 	Shape string `json:"shape,omitempty"`
+	// Stall is set while the link is stopped at a change whose version is
+	// beyond max_clock_skew ahead of this region's clock; Stalls counts
+	// such stops since the region started.
+	Stall  *replicator.Stall `json:"stall,omitempty"`
+	Stalls uint64            `json:"stalls"`
 }
 
 // ms converts a duration to float milliseconds.
