@@ -13,7 +13,7 @@ type manual struct {
 	t  time.Time
 }
 
-func (m *manual) now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
+func (m *manual) now() time.Time  { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
 func (m *manual) set(t time.Time) { m.mu.Lock(); m.t = t; m.mu.Unlock() }
 
 // Issue 7: one region's +1h skew dragged every region an hour ahead.

@@ -163,7 +163,7 @@ type Region struct {
 	// after ConnLimit).
 	maxConns int
 	repl     *replication  // nil without replication
-	skew  *clock.Skewed // nil when Config.Now was given
+	skew     *clock.Skewed // nil when Config.Now was given
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
 

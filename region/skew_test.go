@@ -243,4 +243,3 @@ func waitValue(t *testing.T, rs map[string]*region.Region, names []string, key, 
 		})
 	}
 }
-
