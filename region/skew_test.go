@@ -154,11 +154,22 @@ func TestRegion_ClockSkewBeyondBoundStopsLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The table reaches every region, and a write replicates.
+	// The table reaches every region and every replica has caught up
+	// (a catch-up copies rows, whatever their versions: see
+	// docs/replication.md, "Bounded clock"); a write replicates.
 	regiontest.WaitFor(t, 60*time.Second, func() error {
 		for _, n := range names {
-			if _, err := get(rs[n], "none"); err != nil {
+			out, err := regiontest.NewClient(rs[n].URL()).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("Skewed")})
+			if err != nil {
 				return fmt.Errorf("%s: %w", n, err)
+			}
+			if len(out.Table.Replicas) != len(names) {
+				return fmt.Errorf("%s: replicas %d", n, len(out.Table.Replicas))
+			}
+			for _, rd := range out.Table.Replicas {
+				if rd.ReplicaStatus != types.ReplicaStatusActive {
+					return fmt.Errorf("%s: replica %s is %s", n, aws.ToString(rd.RegionName), rd.ReplicaStatus)
+				}
 			}
 		}
 		return nil
