@@ -28,7 +28,6 @@ type offsetClock struct{ off atomic.Int64 }
 
 func (c *offsetClock) now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *offsetClock) set(d time.Duration) { c.off.Store(int64(d)) }
-func freeAddr(t *testing.T) string         { t.Helper(); return freeAddrs(t, 1)[0] }
 func itemKey(k string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: k}}
 }

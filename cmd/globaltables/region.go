@@ -142,29 +142,28 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	if fl.Changed("log-level") {
 		level = f.logLevel
 	}
-	if fl.Changed("ttl-interval") {
-		if f.ttlInterval <= 0 {
-			return cfg, "", usagef("--ttl-interval must be positive, e.g. --ttl-interval 10s")
+	for _, d := range []struct {
+		flag, example string
+		v             time.Duration
+		dst           *time.Duration
+	}{
+		{"ttl-interval", "10s", f.ttlInterval, &cfg.TTLInterval},
+		{"max-clock-skew", "5m", f.maxSkew, &cfg.MaxClockSkew},
+		{"idle-timeout", "2m", f.idleTimeout, &cfg.IdleTimeout},
+	} {
+		if !fl.Changed(d.flag) {
+			continue
 		}
-		cfg.TTLInterval = f.ttlInterval
-	}
-	if fl.Changed("max-clock-skew") {
-		if f.maxSkew <= 0 {
-			return cfg, "", usagef("--max-clock-skew must be positive, e.g. --max-clock-skew 5m")
+		if d.v <= 0 {
+			return cfg, "", usagef("--%s must be positive, e.g. --%s %s", d.flag, d.flag, d.example)
 		}
-		cfg.MaxClockSkew = f.maxSkew
+		*d.dst = d.v
 	}
 	if fl.Changed("max-connections") {
 		if f.maxConns <= 0 {
 			return cfg, "", usagef("--max-connections must be positive, e.g. --max-connections 1000")
 		}
 		cfg.MaxConnections = f.maxConns
-	}
-	if fl.Changed("idle-timeout") {
-		if f.idleTimeout <= 0 {
-			return cfg, "", usagef("--idle-timeout must be positive, e.g. --idle-timeout 2m")
-		}
-		cfg.IdleTimeout = f.idleTimeout
 	}
 	cfg.NoSync = f.noSync
 	cfg.Pprof = f.pprof
