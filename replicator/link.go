@@ -583,7 +583,13 @@ func (s *session) ensureConsumer(ctx context.Context, recreate bool) error {
 			s.setPending(ci.NumPending)
 			return nil
 		}
-		l.log.Info("re-creating consumer", "consumer", name, "reason", why, "cursor", s.cursor,
+		logf := l.log.Info
+		if l.Status().Stall != nil {
+			// Every retry at a stopped change re-creates the consumer;
+			// the stall logged itself once.
+			logf = l.log.Debug
+		}
+		logf("re-creating consumer", "consumer", name, "reason", why, "cursor", s.cursor,
 			"ack_floor", ci.AckFloor.Stream, "delivered", ci.Delivered.Stream)
 		if err := s.stream.DeleteConsumer(actx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("delete consumer %s: %w", name, err)
