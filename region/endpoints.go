@@ -109,7 +109,8 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 
 // Status returns the region's status.
 func (r *Region) Status() Status {
-	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount()}
+	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
+		ClockStepBacks: r.clock.Resets()}
 	if r.skew != nil {
 		st.ClockSkewMs = ms(r.skew.Get().Current)
 	}

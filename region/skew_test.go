@@ -211,6 +211,9 @@ func TestRegion_ClockSkewBeyondBoundStopsLinks(t *testing.T) {
 	if err := nearNow(put(t, rs["a"], "after", "2"), maxSkew); err != nil {
 		t.Fatalf("a's clock did not come back: %v", err)
 	}
+	if n := rs["a"].Status().ClockStepBacks; n != 1 {
+		t.Fatalf("a's status counts %d clock step-backs, want 1", n)
+	}
 	waitValue(t, rs, []string{"b", "c"}, "skewed", "from the future")
 	waitValue(t, rs, []string{"b", "c"}, "after", "2")
 	for _, n := range []string{"b", "c"} {

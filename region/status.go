@@ -38,6 +38,11 @@ type Status struct {
 	Conflicts int64     `json:"conflicts"`
 	// ClockSkewMs is how far the region's clock is from real time now.
 	ClockSkewMs float64 `json:"clock_skew_ms"`
+	// ClockStepBacks counts the times the region's hybrid logical clock
+	// stepped back to its physical clock, having been more than
+	// max_clock_skew ahead of it (its clock was corrected after running
+	// ahead).
+	ClockStepBacks uint64 `json:"clock_step_backs"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.
