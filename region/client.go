@@ -13,6 +13,17 @@ import (
 // httpClient is the client of the region's own endpoints.
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
+// EndpointError is an answer other than 200 OK from a region's endpoint:
+// its HTTP status and the reason it gave (the "error" of its JSON body).
+type EndpointError struct {
+	Status  int
+	Message string
+}
+
+func (e *EndpointError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
 // GetJSON fetches one of a region's endpoints (StatusPath, ConflictsPath,
 // DigestPath, LinksPath, ClockPath) and decodes its JSON body into v.
 func GetJSON(ctx context.Context, url string, v any) error {
@@ -44,8 +55,15 @@ func doJSON(ctx context.Context, method, url string, body, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(b))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		e := &EndpointError{Status: resp.StatusCode, Message: string(bytes.TrimSpace(b))}
+		var body struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &body) == nil && body.Error != "" {
+			e.Message = body.Error
+		}
+		return fmt.Errorf("%s %s: %w", method, url, e)
 	}
 	if v == nil {
 		return nil

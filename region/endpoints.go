@@ -58,7 +58,10 @@ func (r *Region) serveSetClock(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	r.skew.Set(offset, drift)
+	if err := r.skew.Set(offset, drift); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	r.log.Info("clock skewed", "offset", offset, "drift_ppm", drift)
 	writeJSON(w, http.StatusOK, r.skew.Get())
 }
@@ -106,7 +109,8 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 
 // Status returns the region's status.
 func (r *Region) Status() Status {
-	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount()}
+	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
+		ClockStepBacks: r.clock.Resets()}
 	if r.skew != nil {
 		st.ClockSkewMs = ms(r.skew.Get().Current)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/clock"
+	"github.com/globaltables/globaltables/region/listener"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
@@ -54,9 +55,24 @@ type Config struct {
 	Now func() time.Time
 	// ClockOffset and ClockDriftPPM skew the region's clock, for
 	// experiments: it runs ClockOffset ahead (behind if negative) and gains
-	// ClockDriftPPM microseconds per second.
+	// ClockDriftPPM microseconds per second. Both are bounded: see
+	// clock.Check.
 	ClockOffset   time.Duration
 	ClockDriftPPM float64
+	// MaxClockSkew bounds how far a version may be ahead of this region's
+	// clock: a remote change further ahead stops its link (it is not
+	// absorbed into the clock), and a skew beyond it is refused. Default
+	// clock.DefaultMaxSkew (5m). See docs/replication.md, "Bounded clock".
+	MaxClockSkew time.Duration
+	// MaxConnections caps the endpoint's concurrent connections; a
+	// connection over the cap is answered 503 and closed. Default
+	// listener.DefaultMaxConnections, lowered to half the open-file limit
+	// if that is less.
+	MaxConnections int
+	// IdleTimeout closes a connection that sends nothing for that long,
+	// before its first request or between requests (it also bounds the
+	// reading of one request). Default api.DefaultIdleTimeout (2m).
+	IdleTimeout time.Duration
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
@@ -112,7 +128,27 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data folder is required"))
 	}
+	if c.MaxClockSkew < 0 {
+		errs = append(errs, errors.New("max clock skew must not be negative"))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, errors.New("max connections must not be negative"))
+	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("idle timeout must not be negative"))
+	}
+	if err := clock.Check(c.ClockOffset, c.ClockDriftPPM, c.maxClockSkew()); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// maxClockSkew returns MaxClockSkew or its default.
+func (c Config) maxClockSkew() time.Duration {
+	if c.MaxClockSkew == 0 {
+		return clock.DefaultMaxSkew
+	}
+	return c.MaxClockSkew
 }
 
 // Region is one running region.
@@ -123,8 +159,11 @@ type Region struct {
 	db    *store.DB
 	api   *api.Server
 	ln    net.Listener
-	repl  *replication  // nil without replication
-	skew  *clock.Skewed // nil when Config.Now was given
+	// maxConns is the effective connection cap (Config.MaxConnections
+	// after ConnLimit).
+	maxConns int
+	repl     *replication  // nil without replication
+	skew     *clock.Skewed // nil when Config.Now was given
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
 
@@ -143,13 +182,32 @@ func New(cfg Config) (*Region, error) {
 	if cfg.TTLInterval == 0 {
 		cfg.TTLInterval = DefaultTTLInterval
 	}
+	cfg.MaxClockSkew = cfg.maxClockSkew()
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = api.DefaultIdleTimeout
+	}
 	var skew *clock.Skewed
 	if cfg.Now == nil {
-		skew = clock.New(nil, cfg.ClockOffset, cfg.ClockDriftPPM)
+		var err error
+		if skew, err = clock.New(nil, cfg.ClockOffset, cfg.ClockDriftPPM, cfg.MaxClockSkew); err != nil {
+			return nil, fmt.Errorf("region config: %w", err)
+		}
 		cfg.Now = skew.Now
 	}
 	r := &Region{cfg: cfg, log: cfg.Logger.Named("region").With("region", cfg.Name), skew: skew}
 	r.clock = conflict.NewHLC(cfg.Name, cfg.Now)
+	r.clock.SetMaxAhead(cfg.MaxClockSkew)
+	maxConns, files, clamped := listener.ConnLimit(cfg.MaxConnections)
+	if clamped && cfg.MaxConnections > 0 {
+		// An explicit cap is kept, with a warning: accept errors are
+		// retried, but clients may wait.
+		maxConns = cfg.MaxConnections
+		r.log.Warn("max_connections is more than half the open-file limit: the region may run out of descriptors under many connections (it keeps running, and retries)",
+			"max_connections", cfg.MaxConnections, "open_files_limit", files)
+	} else if clamped {
+		r.log.Info("connection cap lowered to half the open-file limit", "max_connections", maxConns, "open_files_limit", files)
+	}
+	r.maxConns = maxConns
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
@@ -174,7 +232,7 @@ func New(cfg Config) (*Region, error) {
 		Clock:  r.clock,
 	}
 	if cfg.Replication != nil {
-		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, cfg.Logger)
+		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, r.clock, cfg.Logger)
 		if err != nil {
 			db.Close()
 			return nil, err
@@ -211,7 +269,7 @@ func New(cfg Config) (*Region, error) {
 		r.closeResources()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	r.ln = ln
+	r.ln = listener.Retrying(ln, r.log.Named("listener"))
 	if cfg.ClientListen != "" {
 		r.client = shaper.New(r.log.Named("client-shaper"))
 		if _, err := r.client.AddAt(ClientLink, cfg.ClientListen, ln.Addr().String()); err != nil {
@@ -239,6 +297,10 @@ func (r *Region) DB() *store.DB { return r.db }
 // It returns nil after a clean stop.
 func (r *Region) Run(ctx context.Context) error {
 	hs := r.api.HTTPServer()
+	// Over the cap, fasthttp answers 503 Service Unavailable (which SDKs
+	// retry) and closes the connection.
+	hs.Concurrency = r.maxConns
+	hs.IdleTimeout, hs.ReadTimeout = r.cfg.IdleTimeout, r.cfg.IdleTimeout
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -268,7 +330,8 @@ func (r *Region) Run(ctx context.Context) error {
 			sw.Run(ctx)
 		}()
 	}
-	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir)
+	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir,
+		"max_connections", r.maxConns, "idle_timeout", r.cfg.IdleTimeout, "max_clock_skew", r.cfg.MaxClockSkew)
 
 	var runErr error
 	select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -21,7 +22,11 @@ func newClockCmd() *cobra.Command {
 		Long: `Each region's hybrid logical clock reads a wall clock that can run ahead
 or behind real time and drift. Causally related writes stay correctly
 ordered whatever the skew; concurrent writes are decided by the skewed
-timestamps, as they would be in production.`,
+timestamps, as they would be in production.
+
+A skew is bounded: an offset beyond the topology's max_clock_skew (5m by
+default), a drift beyond ±1000ppm or one that is not a finite number is
+refused, and a drifting clock stops at max_clock_skew.`,
 	}
 	cmd.PersistentFlags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
 	var offset time.Duration
@@ -45,6 +50,10 @@ timestamps, as they would be in production.`,
 				return usagef("%v", err)
 			}
 			if err := setClock(cmd.Context(), t, r.Name, offset.String(), drift); err != nil {
+				var ee *region.EndpointError
+				if errors.As(err, &ee) {
+					return fmt.Errorf("%s refused the skew: %s", r.Name, ee.Message)
+				}
 				return fmt.Errorf("skew %s (is the topology running?): %w", r.Name, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: clock offset %s, drift %gppm\n", r.Name, offset, ppm)

@@ -110,8 +110,12 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		links := append([]region.LinkStatus(nil), st.Links...)
 		sort.Slice(links, func(i, j int) bool { return links[i].Source < links[j].Source })
 		for _, l := range links {
+			lastErr := l.LastError
+			if l.Stall != nil {
+				lastErr = fmt.Sprintf("STOPPED at change %d since %s: %s", l.Stall.Seq, l.Stall.Since.Format(time.TimeOnly), l.Stall.Reason)
+			}
 			fmt.Fprintf(w, "%s → %s\t%v\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, l.Pending,
-				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, l.LastError)
+				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErr)
 		}
 	}
 	w.Flush()

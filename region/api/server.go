@@ -87,6 +87,8 @@ type Hooks struct {
 // Clock mints and observes versions; *conflict.HLC implements it.
 type Clock interface {
 	Now() conflict.Version
+	// Next mints a version greater than after: a setting's new version.
+	Next(after conflict.Version) conflict.Version
 	Observe(v conflict.Version)
 }
 

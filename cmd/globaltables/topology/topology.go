@@ -52,6 +52,17 @@ type Topology struct {
 	// NoLinkShaping connects replication links directly instead of
 	// through shaping proxies (to measure what the proxies cost).
 	NoLinkShaping bool `hcl:"no_link_shaping,optional"`
+	// MaxClockSkew is how far ahead of a region's clock a version may be:
+	// a replicated change further ahead stops its link until the clock at
+	// fault is fixed, and no region's clock may be skewed further (either
+	// way). Default "5m". See docs/replication.md, "Bounded clock".
+	MaxClockSkew string `hcl:"max_clock_skew,optional"`
+	// MaxConnections caps each region endpoint's concurrent connections;
+	// more are answered 503 and closed. Default 4096, lowered to half the
+	// process's open-file limit if that is less.
+	MaxConnections int `hcl:"max_connections,optional"`
+	// IdleTimeout closes a client connection idle that long. Default "2m".
+	IdleTimeout string `hcl:"idle_timeout,optional"`
 
 	// Path is the file the topology was read from ("" if built in code).
 	Path string
@@ -211,6 +222,12 @@ func (t *Topology) applyDefaults() {
 	if t.TTLInterval == "" {
 		t.TTLInterval = "10s"
 	}
+	if t.MaxClockSkew == "" {
+		t.MaxClockSkew = clock.DefaultMaxSkew.String()
+	}
+	if t.IdleTimeout == "" {
+		t.IdleTimeout = "2m"
+	}
 	for i := range t.Regions {
 		r := &t.Regions[i]
 		if r.DataDir == "" {
@@ -303,6 +320,16 @@ func (t *Topology) Validate() error {
 	if _, err := t.TTL(); err != nil {
 		errs = append(errs, fmt.Errorf("ttl_interval: %w", err))
 	}
+	maxSkew, err := positive(t.MaxClockSkew)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("max_clock_skew: %w", err))
+	}
+	if _, err := positive(t.IdleTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("idle_timeout: %w", err))
+	}
+	if t.MaxConnections < 0 {
+		errs = append(errs, errors.New("max_connections must not be negative"))
+	}
 	if t.Replication != nil {
 		if _, err := t.ReplicationDurations(); err != nil {
 			errs = append(errs, err)
@@ -350,8 +377,10 @@ func (t *Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
 		}
 		dirs[filepath.Clean(r.DataDir)] = r.Name
-		if _, _, err := r.Clock(); err != nil {
+		if off, drift, err := r.Clock(); err != nil {
 			errs = append(errs, err)
+		} else if err := clock.Check(off, drift, maxSkew); err != nil {
+			errs = append(errs, fmt.Errorf("region %q: clock_offset: %w", r.Name, err))
 		}
 		if r.NATSURL == "" {
 			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
@@ -377,6 +406,36 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// Limits are the parsed top-level limits of the topology.
+type Limits struct {
+	MaxClockSkew, IdleTimeout time.Duration
+	MaxConnections            int
+}
+
+// Limits parses max_clock_skew, idle_timeout and max_connections.
+func (t *Topology) Limits() (Limits, error) {
+	skew, err := positive(t.MaxClockSkew)
+	if err != nil {
+		return Limits{}, fmt.Errorf("max_clock_skew: %w", err)
+	}
+	idle, err := positive(t.IdleTimeout)
+	if err != nil {
+		return Limits{}, fmt.Errorf("idle_timeout: %w", err)
+	}
+	return Limits{MaxClockSkew: skew, IdleTimeout: idle, MaxConnections: t.MaxConnections}, nil
+}
+
+func positive(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s is not positive", s)
+	}
+	return d, nil
 }
 
 // TTL returns the parsed ttl_interval.
