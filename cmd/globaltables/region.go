@@ -43,7 +43,8 @@ or take the region from a topology file, where flags override the file:
 				return err
 			}
 			if f.checkConfig {
-				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s: config ok\n", cfg.Name, cfg.Listen, cfg.DataDir)
+				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s, API authentication %s: config ok\n",
+					cfg.Name, cfg.Listen, cfg.DataDir, authMode(len(cfg.Credentials)))
 				return nil
 			}
 			logger := newLogger(level, cmd.ErrOrStderr())
@@ -53,8 +54,10 @@ or take the region from a topology file, where flags override the file:
 				return err
 			}
 			defer r.Close()
+			// Access key secrets are not logged: only how many keys there are.
 			logger.Info("effective config", "region", cfg.Name, "listen", cfg.Listen, "data", cfg.DataDir,
-				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync)
+				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync,
+				"api_credentials", len(cfg.Credentials), "api_tls", cfg.TLSCertFile != "")
 			if err := r.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -93,6 +96,8 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		}
 		cfg.Listen, cfg.DataDir, level = r.Listen, r.DataDir, t.LogLevel
 		cfg.ClientListen = r.ClientListen
+		cfg.Credentials = t.CredentialsFor(r.Name)
+		cfg.TLSCertFile, cfg.TLSKeyFile = r.APITLSCert, r.APITLSKey
 		if cfg.ClockOffset, cfg.ClockDriftPPM, err = r.Clock(); err != nil {
 			return cfg, "", err
 		}

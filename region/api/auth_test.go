@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/regiontest"
-	"github.com/globaltables/globaltables/store"
 )
 
 const (
@@ -35,44 +33,11 @@ const (
 // with testKeyID, over TLS if tlsCfg is not nil, and returns its URL.
 func startAuthRegion(t *testing.T, tlsCfg *tls.Config) string {
 	t.Helper()
-	cfg := store.DefaultConfig()
-	cfg.Dir = t.TempDir()
-	cfg.Region = "us-east-1"
-	db, err := store.Open(cfg)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
 	v, err := sigv4.New([]sigv4.Credential{{AccessKeyID: testKeyID, SecretAccessKey: testSecret}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Config{Region: "us-east-1", DB: db, Auth: v})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scheme := "http://"
-	if tlsCfg != nil {
-		ln, scheme = tls.NewListener(ln, tlsCfg), "https://"
-	}
-	hs := srv.HTTPServer()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hs.ShutdownWithContext(ctx)
-		<-done
-		srv.Close()
-		db.Close()
-	})
-	return scheme + ln.Addr().String()
+	return startRegionWith(t, api.Config{Auth: v}, tlsCfg).URL
 }
 
 // authClient is an SDK client of url with the given credentials and
