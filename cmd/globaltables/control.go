@@ -23,7 +23,7 @@ import (
 // authMode says how a region with n access keys checks its callers.
 func authMode(n int) string {
 	if n == 0 {
-		return "off (any request is accepted; add credentials blocks to the topology to require SigV4)"
+		return "off: any request is accepted (add credentials blocks to the topology to require SigV4)"
 	}
 	return fmt.Sprintf("SigV4 required (%d access keys)", n)
 }

@@ -44,7 +44,8 @@ A region that dies is not restarted: restart it by hand with
 				return err
 			}
 			if checkConfig {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d regions: config ok\n", t.Path, len(t.Regions))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d regions: config ok; API authentication %s\n",
+					t.Path, len(t.Regions), authMode(len(t.CredentialsFor(t.Regions[0].Name))))
 				return nil
 			}
 			return runUp(cmd.Context(), t, cmd.OutOrStdout())
