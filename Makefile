@@ -26,6 +26,7 @@ unit: ## run the Go tests only (race detector on)
 
 smoke: build ## drive a region with the AWS CLI
 	scripts/smoke.sh $(BIN)
+	scripts/smoke-auth.sh $(BIN)
 
 lint: ## gofmt and go vet
 	scripts/lint.sh

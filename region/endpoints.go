@@ -14,15 +14,18 @@ import (
 	"github.com/globaltables/globaltables/store"
 )
 
-// mountEndpoints serves the region's own GET endpoints beside the API.
+// mountEndpoints serves the region's own endpoints beside the API, each
+// behind the control guard (see controlGuard).
 func (r *Region) mountEndpoints() {
-	r.api.Handle(StatusPath, http.HandlerFunc(r.serveStatus))
-	r.api.Handle(ConflictsPath, http.HandlerFunc(r.serveConflicts))
-	r.api.Handle(DigestPath, http.HandlerFunc(r.serveDigest))
-	r.api.Handle("GET "+LinksPath, http.HandlerFunc(r.serveLinks))
-	r.api.Handle("PUT "+LinksPath+"/{source}", http.HandlerFunc(r.serveSetLink))
-	r.api.Handle("GET "+ClockPath, http.HandlerFunc(r.serveClock))
-	r.api.Handle("PUT "+ClockPath, http.HandlerFunc(r.serveSetClock))
+	read := func(h http.HandlerFunc) http.Handler { return r.guard.wrap(h, false) }
+	change := func(h http.HandlerFunc) http.Handler { return r.guard.wrap(h, true) }
+	r.api.Handle("GET "+StatusPath, read(r.serveStatus))
+	r.api.Handle("GET "+ConflictsPath, read(r.serveConflicts))
+	r.api.Handle("GET "+DigestPath, read(r.serveDigest))
+	r.api.Handle("GET "+LinksPath, read(r.serveLinks))
+	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
+	r.api.Handle("GET "+ClockPath, read(r.serveClock))
+	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
 }
 
 func (r *Region) serveClock(w http.ResponseWriter, _ *http.Request) {

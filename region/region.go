@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/region/listener"
 	"github.com/globaltables/globaltables/replicator/shaper"
@@ -84,6 +86,15 @@ type Config struct {
 	// the latency and cuts set on the link named "client", as an
 	// application far from the region would.
 	ClientListen string
+	// Credentials, if any, are the access keys the region accepts: every
+	// DynamoDB request must then be signed with one of them (SigV4), and
+	// they authorize calls to the control endpoints. None: the API accepts
+	// any request, signed or not.
+	Credentials []sigv4.Credential
+	// TLSCertFile and TLSKeyFile, if set, are the PEM certificate and key
+	// the endpoint serves HTTPS with; unset, it serves plain HTTP.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -140,6 +151,9 @@ func (c Config) Validate() error {
 	if err := clock.Check(c.ClockOffset, c.ClockDriftPPM, c.maxClockSkew()); err != nil {
 		errs = append(errs, err)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -159,11 +173,16 @@ type Region struct {
 	db    *store.DB
 	api   *api.Server
 	ln    net.Listener
+	tls   bool // the endpoint serves HTTPS
 	// maxConns is the effective connection cap (Config.MaxConnections
 	// after ConnLimit).
 	maxConns int
-	repl     *replication  // nil without replication
-	skew     *clock.Skewed // nil when Config.Now was given
+	// guard protects the control endpoints; auth checks API requests'
+	// signatures (nil without credentials).
+	guard *controlGuard
+	auth  *sigv4.Verifier
+	repl  *replication  // nil without replication
+	skew  *clock.Skewed // nil when Config.Now was given
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
 
@@ -212,6 +231,24 @@ func New(cfg Config) (*Region, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
+	token, err := loadControlToken(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Credentials) > 0 {
+		if r.auth, err = sigv4.New(cfg.Credentials, nil); err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+	}
+	r.guard = newControlGuard(token, r.auth, cfg.Listen, cfg.ClientListen)
+	var tlsCfg *tls.Config
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	scfg := store.DefaultConfig()
 	scfg.Dir = filepath.Join(cfg.DataDir, "db")
 	scfg.Region = cfg.Name
@@ -230,6 +267,9 @@ func New(cfg Config) (*Region, error) {
 		Logger: cfg.Logger.Named("api"),
 		Now:    cfg.Now,
 		Clock:  r.clock,
+	}
+	if r.auth != nil {
+		acfg.Auth = r.auth
 	}
 	if cfg.Replication != nil {
 		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, r.clock, cfg.Logger)
@@ -269,7 +309,12 @@ func New(cfg Config) (*Region, error) {
 		r.closeResources()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// Failed accepts are retried below TLS, whose handshake happens on the
+	// connection's first read.
 	r.ln = listener.Retrying(ln, r.log.Named("listener"))
+	if tlsCfg != nil {
+		r.ln, r.tls = tls.NewListener(r.ln, tlsCfg), true
+	}
 	if cfg.ClientListen != "" {
 		r.client = shaper.New(r.log.Named("client-shaper"))
 		if _, err := r.client.AddAt(ClientLink, cfg.ClientListen, ln.Addr().String()); err != nil {
@@ -288,7 +333,20 @@ const ClientLink = "client"
 func (r *Region) Addr() net.Addr { return r.ln.Addr() }
 
 // URL returns the endpoint URL clients use.
-func (r *Region) URL() string { return "http://" + r.ln.Addr().String() }
+func (r *Region) URL() string {
+	if r.tls {
+		return "https://" + r.ln.Addr().String()
+	}
+	return "http://" + r.ln.Addr().String()
+}
+
+// AuthMode says how the region checks its callers, for its startup line.
+func (r *Region) AuthMode() string {
+	if r.auth == nil {
+		return "off: any DynamoDB request is accepted"
+	}
+	return fmt.Sprintf("SigV4 required, %d access keys", r.auth.Keys())
+}
 
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
@@ -330,7 +388,7 @@ func (r *Region) Run(ctx context.Context) error {
 			sw.Run(ctx)
 		}()
 	}
-	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir,
+	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir, "api_auth", r.AuthMode(),
 		"max_connections", r.maxConns, "idle_timeout", r.cfg.IdleTimeout, "max_clock_skew", r.cfg.MaxClockSkew)
 
 	var runErr error

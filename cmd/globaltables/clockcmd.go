@@ -75,7 +75,7 @@ refused, and a drifting clock stops at max_clock_skew.`,
 			fmt.Fprintln(w, "REGION\tOFFSET\tDRIFT\tNOW OFF BY")
 			for _, r := range t.Regions {
 				var sk clock.Skew
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ClockPath, &sk); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.ClockPath, &sk); err != nil {
 					fmt.Fprintf(w, "%s\tunreachable\t\t\n", r.Name)
 					continue
 				}
@@ -94,5 +94,5 @@ func setClock(ctx context.Context, t *topology.Topology, name, offset, drift str
 	if err != nil {
 		return err
 	}
-	return region.PutJSON(ctx, "http://"+r.Listen+region.ClockPath, region.ClockSetting{Offset: offset, Drift: drift}, nil)
+	return regionPut(ctx, t, r, region.ClockPath, region.ClockSetting{Offset: offset, Drift: drift}, nil)
 }

@@ -47,7 +47,8 @@ or take the region from a topology file, where flags override the file:
 				return err
 			}
 			if f.checkConfig {
-				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s: config ok\n", cfg.Name, cfg.Listen, cfg.DataDir)
+				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s, API authentication %s: config ok\n",
+					cfg.Name, cfg.Listen, cfg.DataDir, authMode(len(cfg.Credentials)))
 				return nil
 			}
 			logger := newLogger(level, cmd.ErrOrStderr())
@@ -58,8 +59,10 @@ or take the region from a topology file, where flags override the file:
 			}
 			defer r.Close()
 			files, _ := listener.FileLimit()
+			// Access key secrets are not logged: only how many keys there are.
 			logger.Info("effective config", "region", cfg.Name, "listen", cfg.Listen, "data", cfg.DataDir,
-				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync, "open_files_limit", files)
+				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync, "open_files_limit", files,
+				"api_credentials", len(cfg.Credentials), "api_tls", cfg.TLSCertFile != "")
 			if err := r.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -106,6 +109,8 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		cfg.MaxClockSkew, cfg.IdleTimeout, cfg.MaxConnections = lim.MaxClockSkew, lim.IdleTimeout, lim.MaxConnections
+		cfg.Credentials = t.CredentialsFor(r.Name)
+		cfg.TLSCertFile, cfg.TLSKeyFile = r.APITLSCert, r.APITLSKey
 		if cfg.ClockOffset, cfg.ClockDriftPPM, err = r.Clock(); err != nil {
 			return cfg, "", err
 		}

@@ -51,7 +51,7 @@ how many changes and conflicts it applied.`,
 			var errs []string
 			for i, r := range t.Regions {
 				var st region.Status
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.StatusPath, &st); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.StatusPath, &st); err != nil {
 					errs = append(errs, fmt.Sprintf("%s: %v", r.Name, err))
 					continue
 				}
@@ -81,7 +81,7 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	for i, r := range t.Regions {
 		st := statuses[i]
 		if st == nil {
-			fmt.Fprintf(w, "%s\thttp://%s\t-\t-\tunreachable\n", r.Name, r.Listen)
+			fmt.Fprintf(w, "%s\t%s\t-\t-\tunreachable\n", r.Name, r.Endpoint())
 			continue
 		}
 		backlog, note := "-", ""
@@ -157,7 +157,7 @@ than one region; it is listed once.`,
 					q.Set("table", table)
 				}
 				var c region.Conflicts
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Name, err)
 					continue
 				}

@@ -38,7 +38,13 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 			out := bufPool.Get().(*bytes.Buffer)
 			out.Reset()
 			defer bufPool.Put(out)
-			status, extra := s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			var status int
+			var extra [][2]string
+			if e := s.authFast(ctx); e != nil {
+				status = s.encodeError(out, e)
+			} else {
+				status, extra = s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			}
 			for _, kv := range extra {
 				ctx.Response.Header.Set(kv[0], kv[1])
 			}

@@ -66,6 +66,9 @@ type Config struct {
 	// Hooks are optional callbacks for the region that embeds the server
 	// (index backfills, replica updates); nil fields are skipped.
 	Hooks Hooks
+	// Auth, if set, checks every API request's signature (SigV4) before it
+	// is handled; nil accepts any request, signed or not.
+	Auth Authenticator
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -265,6 +268,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n > s.cfg.MaxBodyBytes:
 		status = s.encodeError(out, RequestTooLarge())
 	default:
+		if e := s.authHTTP(r, in.Bytes()); e != nil {
+			status = s.encodeError(out, e)
+			break
+		}
 		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
 	for _, kv := range extra {

@@ -8,6 +8,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/replicator/shaper"
 )
@@ -63,6 +65,15 @@ type Topology struct {
 	MaxConnections int `hcl:"max_connections,optional"`
 	// IdleTimeout closes a client connection idle that long. Default "2m".
 	IdleTimeout string `hcl:"idle_timeout,optional"`
+	// Credentials are access keys every region accepts. When a region has
+	// any (these or its own), every DynamoDB request to it must be signed
+	// with one of them (SigV4), and they authorize the control endpoints.
+	// None anywhere: the API accepts any request, as DynamoDB Local does.
+	Credentials []Credential `hcl:"credentials,block"`
+	// APITLSCA is a PEM file of the certificate authority (or the
+	// self-signed certificate) the CLI trusts for regions serving HTTPS.
+	// Default: the system's roots.
+	APITLSCA string `hcl:"api_tls_ca,optional"`
 
 	// Path is the file the topology was read from ("" if built in code).
 	Path string
@@ -91,6 +102,57 @@ type Region struct {
 	// shaped (`globaltables link set client REGION --latency 120ms`), to
 	// see what a far-away region costs an application.
 	ClientListen string `hcl:"client_listen,optional"`
+	// Credentials are access keys this region accepts besides the
+	// topology's shared ones.
+	Credentials []Credential `hcl:"credentials,block"`
+	// APITLSCert and APITLSKey are PEM files of the certificate and key
+	// the region's DynamoDB endpoint serves HTTPS with. Unset: plain HTTP.
+	APITLSCert string `hcl:"api_tls_cert,optional"`
+	APITLSKey  string `hcl:"api_tls_key,optional"`
+}
+
+// Credential is a credentials block: an access key id and its secret.
+type Credential struct {
+	AccessKeyID     string `hcl:"access_key_id"`
+	SecretAccessKey string `hcl:"secret_access_key"`
+}
+
+// String shows the access key id only: a topology printed or logged never
+// shows a secret.
+func (c Credential) String() string { return c.AccessKeyID + ":<redacted>" }
+
+// GoString is String, for %#v.
+func (c Credential) GoString() string { return c.String() }
+
+// MarshalJSON redacts the secret, for the same reason.
+func (c Credential) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"access_key_id": c.AccessKeyID, "secret_access_key": "<redacted>"})
+}
+
+// Endpoint returns the URL of the region's DynamoDB endpoint.
+func (r Region) Endpoint() string {
+	if r.APITLSCert != "" {
+		return "https://" + r.Listen
+	}
+	return "http://" + r.Listen
+}
+
+// CredentialsFor returns the access keys region name accepts: the shared
+// ones and its own.
+func (t *Topology) CredentialsFor(name string) []sigv4.Credential {
+	var out []sigv4.Credential
+	add := func(cs []Credential) {
+		for _, c := range cs {
+			out = append(out, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+	}
+	add(t.Credentials)
+	for _, r := range t.Regions {
+		if r.Name == name {
+			add(r.Credentials)
+		}
+	}
+	return out
 }
 
 // Clock parses the region's clock skew.
@@ -381,6 +443,14 @@ func (t *Topology) Validate() error {
 			errs = append(errs, err)
 		} else if err := clock.Check(off, drift, maxSkew); err != nil {
 			errs = append(errs, fmt.Errorf("region %q: clock_offset: %w", r.Name, err))
+		}
+		if (r.APITLSCert == "") != (r.APITLSKey == "") {
+			errs = append(errs, fmt.Errorf("region %q: api_tls_cert and api_tls_key go together", r.Name))
+		}
+		if creds := t.CredentialsFor(r.Name); len(creds) > 0 {
+			if _, err := sigv4.New(creds, nil); err != nil {
+				errs = append(errs, fmt.Errorf("region %q: credentials: %w", r.Name, err))
+			}
 		}
 		if r.NATSURL == "" {
 			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
