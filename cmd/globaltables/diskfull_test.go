@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/region/regiontest"
+)
+
+// smallDisk mounts a tmpfs of sizeMB MiB on a new folder, unmounted when
+// the test ends. tmpfs allocates pages on first touch like a sparse file
+// on a disk, so a full tmpfs faults (SIGBUS) on mmap writes just as a full
+// ext4 does. Needs root.
+func smallDisk(t *testing.T, sizeMB int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("disk-full test: needs root to mount a small tmpfs (mount -t tmpfs); run the tests as root")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", sizeMB), "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("disk-full test: cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes a file of real (allocated) data at path: size bytes, or
+// until the disk is full when size is negative.
+func fill(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	for written := int64(0); size < 0 || written < size; {
+		n, err := f.Write(buf)
+		written += int64(n)
+		if errors.Is(err, syscall.ENOSPC) && size < 0 {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fill %s: %v", path, err)
+		}
+	}
+}
+
+// isDiskFull reports whether err is the 500 InternalServerError of a full
+// disk, with a message naming the cause.
+func isDiskFull(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "InternalServerError" &&
+		strings.Contains(ae.ErrorMessage(), "no space left on device")
+}
+
+func putBig(ctx context.Context, c *dynamodb.Client, key string, size int) error {
+	_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("Full"), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: key},
+		"v":  &types.AttributeValueMemberS{Value: key},
+		"b":  &types.AttributeValueMemberB{Value: make([]byte, size)},
+	}})
+	return err
+}
+
+// TestRegion_DiskFullIsAnErrorNotACrash fills a small disk through the API
+// (issue 7, finding 4): writes get 500 InternalServerError naming the cause,
+// the process lives on and serves reads, writes succeed again once space
+// is freed, every acknowledged write survives a restart, and a region
+// started on a full disk serves reads and takes writes once space frees.
+func TestRegion_DiskFullIsAnErrorNotACrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("disk-full test: skipped in -short mode")
+	}
+	disk := smallDisk(t, 64)
+	filler := filepath.Join(disk, "filler")
+	fill(t, filler, 36<<20)
+	// 1 MiB memtables: the default reserve is then 9 MiB + 8 MiB.
+	args := []string{"--name", "us-east-1", "--listen", "127.0.0.1:0", "--data", filepath.Join(disk, "region"),
+		"--memtable-mb", "1", "--ttl-interval", "1h"}
+	p := startRegionProc(t, args...)
+	ctx := context.Background()
+	c := regiontest.NewClient(p.URL)
+	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("Full"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Four writers of 200 KiB items (value log) until each has been refused.
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var refusal error
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				key := fmt.Sprintf("w%d-%d", w, i)
+				err := putBig(ctx, c, key, 200<<10)
+				mu.Lock()
+				if err == nil {
+					acked[key] = true
+				} else if refusal == nil || !isDiskFull(refusal) {
+					refusal = err
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-p.exited:
+		t.Fatalf("region died on a full disk (%v):\n%s", refusal, p.Log())
+	default:
+	}
+	if !isDiskFull(refusal) {
+		t.Fatalf("write on a full disk: got %v, want 500 InternalServerError naming the cause", refusal)
+	}
+	t.Logf("%d writes acknowledged, then: %v", len(acked), refusal)
+	if len(acked) < 10 {
+		t.Fatalf("only %d writes acknowledged before the disk filled", len(acked))
+	}
+	// Reads go on, and the status says why writes fail.
+	if got := scanKeys(t, c); !covers(got, acked) {
+		t.Fatalf("after the refusals a scan misses acknowledged items")
+	}
+	st := regionStatus(t, p.URL)
+	if st.Disk == nil || !st.Disk.Full || st.Disk.ReserveBytes == 0 {
+		t.Fatalf("status does not report the full disk: %+v", st.Disk)
+	}
+
+	// Space freed: writes succeed again without a restart.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	regiontest.WaitFor(t, 30*time.Second, func() error { return putBig(ctx, c, "after-free", 1024) })
+	acked["after-free"] = true
+	if st := regionStatus(t, p.URL); st.Disk == nil || st.Disk.Full {
+		t.Fatalf("status still reports a full disk after space was freed: %+v", st.Disk)
+	}
+
+	// Every acknowledged write survives a restart.
+	p.Stop(t)
+	p = startRegionProc(t, args...)
+	c = regiontest.NewClient(p.URL)
+	if got := scanKeys(t, c); !covers(got, acked) {
+		t.Fatalf("acknowledged writes lost over a restart")
+	}
+
+	// A region started on a full disk serves reads, refuses writes, and
+	// takes them again once space frees.
+	p.Stop(t)
+	fill(t, filler, -1)
+	p = startRegionProc(t, args...)
+	c = regiontest.NewClient(p.URL)
+	if got := scanKeys(t, c); !covers(got, acked) {
+		t.Fatalf("region started on a full disk misses acknowledged items")
+	}
+	if err := putBig(ctx, c, "on-full-start", 1024); !isDiskFull(err) {
+		t.Fatalf("write to a region started on a full disk: got %v, want 500 InternalServerError naming the cause", err)
+	}
+	if st := regionStatus(t, p.URL); st.Disk == nil || !st.Disk.ReadOnly {
+		t.Fatalf("status does not report the read-only start: %+v", st.Disk)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	regiontest.WaitFor(t, 30*time.Second, func() error { return putBig(ctx, c, "after-read-only", 1024) })
+	acked["after-read-only"] = true
+	p.Stop(t)
+	p = startRegionProc(t, args...)
+	if got := scanKeys(t, regiontest.NewClient(p.URL)); !covers(got, acked) {
+		t.Fatalf("acknowledged writes lost after the read-only start")
+	}
+	p.Stop(t)
+}
+
+func scanKeys(t *testing.T, c *dynamodb.Client) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	pg := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String("Full"), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("pk")})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		for _, it := range page.Items {
+			out[it["pk"].(*types.AttributeValueMemberS).Value] = true
+		}
+	}
+	return out
+}
+
+// covers reports whether got holds every key of want.
+func covers(got, want map[string]bool) bool {
+	for k := range want {
+		if !got[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func regionStatus(t *testing.T, url string) *region.Status {
+	t.Helper()
+	var st region.Status
+	if err := getJSON(context.Background(), url+region.StatusPath, &st); err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	return &st
+}
