@@ -63,6 +63,11 @@ type PublisherStatus struct {
 	Backlog   uint64 `json:"backlog"`
 	Published uint64 `json:"published"`
 	LastError string `json:"last_error,omitempty"`
+	// StreamError is set while the stream cannot be set up or written, or
+	// publishing waits for disk space (DiskFull), since StreamErrorSince.
+	StreamError      string    `json:"stream_error,omitempty"`
+	StreamErrorSince time.Time `json:"stream_error_since,omitzero"`
+	DiskFull         bool      `json:"disk_full,omitempty"`
 }
 
 // LinkStatus is one directed replication link, Source → Dest, as the

@@ -200,6 +200,21 @@ func (g *spaceGuard) status() DiskStatus {
 	return st
 }
 
+// CheckSpace returns a *DiskFullError while writes would be refused for
+// lack of disk space, nil otherwise: for the publisher, whose stream may
+// share the disk.
+func (db *DB) CheckSpace() error { return db.space.admit(0, false) }
+
+// CheckFree returns a *DiskFullError if the filesystem holding dir has less
+// than reserve bytes free, nil if it has them or cannot be measured.
+func CheckFree(dir string, reserve uint64) error {
+	free, err := freeBytes(dir)
+	if err != nil || free >= reserve {
+		return nil
+	}
+	return &DiskFullError{Dir: dir, Free: free, Reserve: reserve}
+}
+
 // roomToReopen measures the disk and reports whether it has the reserve
 // free, for a read-only store to reopen read-write.
 func (g *spaceGuard) roomToReopen() (free uint64, ok bool) {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,54 +18,8 @@ import (
 
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/regiontest"
+	"github.com/globaltables/globaltables/store/storetest"
 )
-
-// smallDisk mounts a tmpfs of sizeMB MiB on a new folder, unmounted when
-// the test ends. tmpfs allocates pages on first touch like a sparse file
-// on a disk, so a full tmpfs faults (SIGBUS) on mmap writes just as a full
-// ext4 does. Needs root.
-func smallDisk(t *testing.T, sizeMB int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("disk-full test: needs root to mount a small tmpfs (mount -t tmpfs); run the tests as root")
-	}
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", sizeMB), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Skipf("disk-full test: cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file of real (allocated) data at path: size bytes, or
-// until the disk is full when size is negative.
-func fill(t *testing.T, path string, size int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
-	for written := int64(0); size < 0 || written < size; {
-		n, err := f.Write(buf)
-		written += int64(n)
-		if errors.Is(err, syscall.ENOSPC) && size < 0 {
-			return
-		}
-		if err != nil {
-			t.Fatalf("fill %s: %v", path, err)
-		}
-	}
-}
 
 // isDiskFull reports whether err is the 500 InternalServerError of a full
 // disk, with a message naming the cause.
@@ -95,9 +47,9 @@ func TestRegion_DiskFullIsAnErrorNotACrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("disk-full test: skipped in -short mode")
 	}
-	disk := smallDisk(t, 64)
+	disk := storetest.SmallDisk(t, 64)
 	filler := filepath.Join(disk, "filler")
-	fill(t, filler, 36<<20)
+	storetest.Fill(t, filler, 36<<20)
 	// 1 MiB memtables: the default reserve is then 9 MiB + 8 MiB.
 	args := []string{"--name", "us-east-1", "--listen", "127.0.0.1:0", "--data", filepath.Join(disk, "region"),
 		"--memtable-mb", "1", "--ttl-interval", "1h"}
@@ -181,7 +133,7 @@ func TestRegion_DiskFullIsAnErrorNotACrash(t *testing.T) {
 	// A region started on a full disk serves reads, refuses writes, and
 	// takes them again once space frees.
 	p.Stop(t)
-	fill(t, filler, -1)
+	storetest.Fill(t, filler, -1)
 	p = startRegionProc(t, args...)
 	c = regiontest.NewClient(p.URL)
 	if got := scanKeys(t, c); !covers(got, acked) {
