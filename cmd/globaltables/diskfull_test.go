@@ -193,3 +193,99 @@ func regionStatus(t *testing.T, url string) *region.Status {
 	}
 	return &st
 }
+
+// TestReplication_DiskFullStreamRetriedAndReplicated runs two regions, the
+// first on a small disk with less free space than its stream's
+// stream_max_mb (issue 7, finding 4: its stream was never created, so its
+// acknowledged writes never reached the other region). The region fills
+// its disk through the API; its status reports the full disk and the
+// paused publisher; once space is freed, every acknowledged write reaches
+// the other region.
+func TestReplication_DiskFullStreamRetriedAndReplicated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("disk-full test: skipped in -short mode")
+	}
+	disk := storetest.SmallDisk(t, 64)
+	filler := filepath.Join(disk, "filler")
+	storetest.Fill(t, filler, 36<<20)
+	dir := t.TempDir()
+	ports := freePorts(t, 4)
+	topo := fmt.Sprintf(`data_dir = %q
+global_tables = true
+ttl_interval = "1h"
+replication {
+  stream_max_mb = 64
+}
+region "us-east-1" {
+  listen = "127.0.0.1:%d"
+  nats_listen = "127.0.0.1:%d"
+  data_dir = %q
+}
+region "eu-west-1" {
+  listen = "127.0.0.1:%d"
+  nats_listen = "127.0.0.1:%d"
+}
+`, filepath.Join(dir, "data"), ports[0], ports[1], filepath.Join(disk, "us-east-1"), ports[2], ports[3])
+	path := filepath.Join(dir, "topology.hcl")
+	if err := os.WriteFile(path, []byte(topo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := startRegionProc(t, "--config", path, "--name", "us-east-1", "--memtable-mb", "1")
+	other := startRegionProc(t, "--config", path, "--name", "eu-west-1")
+	ctx := context.Background()
+	c := regiontest.NewClient(full.URL)
+	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("Full"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oc := regiontest.NewClient(other.URL)
+	regiontest.WaitFor(t, time.Minute, func() error {
+		_, err := oc.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("Full")})
+		return err
+	})
+
+	acked := map[string]bool{}
+	var refusal error
+	for i := 0; refusal == nil; i++ {
+		key := fmt.Sprintf("k%d", i)
+		if err := putBig(ctx, c, key, 200<<10); err != nil {
+			refusal = err
+		} else {
+			acked[key] = true
+		}
+	}
+	if !isDiskFull(refusal) {
+		t.Fatalf("write on a full disk: got %v, want 500 InternalServerError naming the cause", refusal)
+	}
+	t.Logf("%d writes acknowledged, then: %v", len(acked), refusal)
+	regiontest.WaitFor(t, time.Minute, func() error {
+		st := regionStatus(t, full.URL)
+		if st.Disk == nil || !st.Disk.Full || st.Publisher == nil || !st.Publisher.DiskFull || st.Publisher.StreamError == "" {
+			return fmt.Errorf("status does not report the full disk and the paused publisher: disk %+v, publisher %+v", st.Disk, st.Publisher)
+		}
+		return nil
+	})
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	regiontest.WaitFor(t, 2*time.Minute, func() error {
+		got := scanKeys(t, oc)
+		for k := range acked {
+			if !got[k] {
+				return fmt.Errorf("%s: acknowledged in us-east-1, not in eu-west-1 (%d of %d there)", k, len(got), len(acked))
+			}
+		}
+		return nil
+	})
+	regiontest.WaitFor(t, time.Minute, func() error {
+		if st := regionStatus(t, full.URL); st.Publisher == nil || st.Publisher.StreamError != "" || st.Disk == nil || st.Disk.Full {
+			return fmt.Errorf("status still reports a failure: disk %+v, publisher %+v", st.Disk, st.Publisher)
+		}
+		return nil
+	})
+}
