@@ -108,7 +108,12 @@ func Open(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	bdb, err := badger.Open(cfg.badgerOptions(log.Named("badger"), readOnly))
+	var bdb *badger.DB
+	if readOnly {
+		bdb, err = openReadOnly(cfg, log.Named("badger"))
+	} else {
+		bdb, err = badger.Open(cfg.badgerOptions(log.Named("badger"), false))
+	}
 	if err != nil {
 		if readOnly {
 			return nil, fmt.Errorf("open badger at %s read-only: %w (%w)", cfg.Dir, err,

@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -41,6 +46,39 @@ func openSpace(cfg Config, log hclog.Logger) (g *spaceGuard, readOnly bool, free
 	}
 	return g, false, free, nil
 }
+
+// openReadOnly opens Badger read-only. After a crash, the newest memtable's
+// write-ahead log is longer than its records (Badger sizes it ahead and
+// trims it on a read-write open), and a read-only open refuses it with
+// ErrTruncateNeeded. Trimming it to its last record is what the read-write
+// open would do, and needs no space (ftruncate shrinks): so the store does
+// it, for the file and offset named in Badger's error ("while opening fid:
+// N ... end offset: X < size: Y", badger v4.9.6 memtable.go), and tries
+// again. If the error does not name them, it is returned as it is.
+func openReadOnly(cfg Config, log hclog.Logger) (*badger.DB, error) {
+	for range 16 { // a few memtables at most
+		bdb, err := badger.Open(cfg.badgerOptions(log, true))
+		if err == nil {
+			return bdb, nil
+		}
+		// Badger's y.Wrapf formats its causes instead of wrapping them:
+		// errors.Is(err, badger.ErrTruncateNeeded) does not hold.
+		m := truncateNeededRE.FindStringSubmatch(err.Error())
+		if m == nil || !strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
+			return nil, err
+		}
+		fid, _ := strconv.Atoi(m[1])
+		end, _ := strconv.ParseInt(m[2], 10, 64)
+		path := filepath.Join(cfg.Dir, fmt.Sprintf("%05d.mem", fid))
+		log.Info("trimming the write-ahead log left by a crash, to open read-only", "file", path, "size", end)
+		if terr := os.Truncate(path, end); terr != nil {
+			return nil, fmt.Errorf("%w (trimming %s: %w)", err, path, terr)
+		}
+	}
+	return nil, errors.New("open read-only: write-ahead logs keep needing a trim")
+}
+
+var truncateNeededRE = regexp.MustCompile(`opening fid: (\d+) .*end offset: (\d+) < size: \d+`)
 
 // Disk reports the free space of the store's disk and whether writes are
 // refused for lack of it.
@@ -97,7 +135,7 @@ func (db *DB) reopenWritable() error {
 	}
 	bdb, err := badger.Open(db.cfg.badgerOptions(db.log.Named("badger"), false))
 	if err != nil {
-		ro, rerr := badger.Open(db.cfg.badgerOptions(db.log.Named("badger"), true))
+		ro, rerr := openReadOnly(db.cfg, db.log.Named("badger"))
 		if rerr != nil {
 			// Nothing left to read from: every call fails from now on.
 			db.mu.Lock()
