@@ -98,30 +98,18 @@ func TestDB_DiskFullRefusesWritesAndRecovers(t *testing.T) {
 // disk has free: it serves reads, refuses writes, and reopens read-write
 // when the reserve fits.
 func TestDB_OpensReadOnlyOnFullDisk(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.Region = t.TempDir(), "r"
-	db, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
-	if err := db.CreateTable(tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := putOne(db, tbl, "a"); err != nil {
-		t.Fatal(err)
-	}
+	cfg, db, _ := openWithRow(t)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	cfg.DiskReserve = 1 << 60 // more than any disk has
-	db, err = Open(cfg)
+	db, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("open on a full disk: %v", err)
 	}
 	defer db.Close()
-	tbl, err = db.Table("t")
+	tbl, err := db.Table("t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,20 +151,8 @@ func TestDB_OpensReadOnlyOnFullDisk(t *testing.T) {
 // its oversized write-ahead log read-only; the store trims it, as a
 // read-write open would, and serves the data.
 func TestDB_OpensReadOnlyAfterACrash(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.Region = t.TempDir(), "r"
-	db, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db, tbl := openWithRow(t)
 	defer db.Close()
-	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
-	if err := db.CreateTable(tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := putOne(db, tbl, "a"); err != nil {
-		t.Fatal(err)
-	}
 	img := t.TempDir()
 	if out, err := exec.Command("cp", "-a", "--sparse=always", cfg.Dir+"/.", img).CombinedOutput(); err != nil {
 		t.Fatalf("copy the store: %v: %s", err, out)
@@ -194,4 +170,23 @@ func TestDB_OpensReadOnlyAfterACrash(t *testing.T) {
 	if rec, err := db2.Get(tbl, attr.Item{"pk": attr.String("a")}); err != nil || !rec.Exists() {
 		t.Fatalf("read from the crashed store: %v, %+v", err, rec)
 	}
+}
+
+// openWithRow opens a store on disk holding table t with one item, "a".
+func openWithRow(t *testing.T) (Config, *DB, *Table) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.Region = t.TempDir(), "r"
+	db, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
+	if err := db.CreateTable(tbl); err != nil {
+		t.Fatal(err)
+	}
+	if err := putOne(db, tbl, "a"); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, db, tbl
 }

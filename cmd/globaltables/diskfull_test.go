@@ -56,14 +56,7 @@ func TestRegion_DiskFullIsAnErrorNotACrash(t *testing.T) {
 	p := startRegionProc(t, args...)
 	ctx := context.Background()
 	c := regiontest.NewClient(p.URL)
-	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("Full"),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createFullTable(t, c)
 
 	// Four writers of 200 KiB items (value log) until each has been refused.
 	var mu sync.Mutex
@@ -234,14 +227,7 @@ region "eu-west-1" {
 	other := startRegionProc(t, "--config", path, "--name", "eu-west-1")
 	ctx := context.Background()
 	c := regiontest.NewClient(full.URL)
-	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("Full"),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	createFullTable(t, c)
 	oc := regiontest.NewClient(other.URL)
 	regiontest.WaitFor(t, time.Minute, func() error {
 		_, err := oc.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("Full")})
@@ -288,4 +274,17 @@ region "eu-west-1" {
 		}
 		return nil
 	})
+}
+
+// createFullTable creates the table the disk-full tests write to.
+func createFullTable(t *testing.T, c *dynamodb.Client) {
+	t.Helper()
+	if _, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String("Full"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
