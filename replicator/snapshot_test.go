@@ -131,7 +131,7 @@ func TestSnapshot_PagesHonourMaxBytes(t *testing.T) {
 	nc := natstest.Connect(t, url)
 	const maxBytes = 8 << 10
 	var got []*store.Change
-	err := fetchSnapshot(context.Background(), nc, "src", "t", maxBytes, func(rows []*store.Change) error {
+	_, err := fetchSnapshot(context.Background(), nc, "src", "t", maxBytes, func(_ *Provenance, rows []*store.Change) error {
 		size := 0
 		for _, r := range rows {
 			size += len(store.AppendChange(nil, r)) + 2
@@ -163,7 +163,7 @@ func TestSnapshot_Errors(t *testing.T) {
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "table not found") {
 		t.Fatalf("missing table: %v", err)
 	}
-	err = fetchSnapshot(context.Background(), nc, "src", "big", 16<<10, nop)
+	_, err = fetchSnapshot(context.Background(), nc, "src", "big", 16<<10, func(_ *Provenance, rows []*store.Change) error { return nop(rows) })
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "more than a page") {
 		t.Fatalf("row bigger than a page: %v", err)
 	}
