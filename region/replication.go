@@ -48,13 +48,14 @@ type replication struct {
 	shape *shaper.Shaper // nil with NoShaper
 	self  string
 
-	// run and wg own the goroutines started by hooks (catch-ups,
+	// mu also guards rebuilds. run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
 	mu         sync.Mutex // guards runCtx, catchingUp, resyncing
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	catchingUp map[string]bool
 	resyncing  map[string]bool
+	rebuilds   []RebuildReport // the last maxRebuildReports, oldest first
 }
 
 func (c *ReplicationConfig) withDefaults() {
@@ -129,7 +130,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Region:         name,
 		Conn:           r.nc,
 		Peers:          peers,
-		Store:          &replicatedStore{DB: r.db, api: srv},
+		Store:          &replicatedStore{DB: r.db, api: srv, region: name, horizon: r.cfg.TombstoneHorizon},
 		Control:        srv,
 		Resync:         r.resync,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
@@ -346,14 +347,11 @@ func (r *replication) resync(ctx context.Context, source string) error {
 		if !r.api.ReplicatesFrom(t.Name, source) {
 			continue
 		}
-		err := replicator.FetchSnapshot(ctx, conn, source, t.Name, func(chs []*store.Change) error {
-			_, err := r.db.Apply(ctx, source, 0, chs)
-			return err
-		})
+		rep, err := r.rebuildTable(ctx, conn, source, t.Name)
 		if err != nil {
 			return fmt.Errorf("re-sync %s from %s: %w", t.Name, source, err)
 		}
-		r.log.Info("table re-synced", "table", t.Name, "source", source)
+		r.logRebuild(rep)
 	}
 	return nil
 }
@@ -418,6 +416,7 @@ func (r *replication) status(st *Status) {
 	for t := range r.catchingUp {
 		st.CatchingUp = append(st.CatchingUp, t)
 	}
+	st.Rebuilds = append([]RebuildReport(nil), r.rebuilds...)
 	r.mu.Unlock()
 	sort.Strings(st.Resyncing)
 	sort.Strings(st.CatchingUp)
@@ -429,7 +428,9 @@ func (r *replication) status(st *Status) {
 // name stay separate.
 type replicatedStore struct {
 	*store.DB
-	api *api.Server
+	api     *api.Server
+	region  string
+	horizon time.Duration
 }
 
 // ExportControls serves the API's table definitions to re-syncing peers.
