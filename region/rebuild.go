@@ -75,25 +75,6 @@ func received(holder string, created time.Time, marks map[string]conflict.Versio
 	return ok && v.Compare(w) < 0
 }
 
-// unpublished returns the versions of this region's writes still in its
-// change log: not published yet, or a moment ago.
-func (r *replication) unpublished() (map[conflict.Version]bool, error) {
-	out := map[conflict.Version]bool{}
-	for after := uint64(0); ; {
-		chs, err := r.db.Changes(after, 1024)
-		if err != nil {
-			return nil, err
-		}
-		if len(chs) == 0 {
-			return out, nil
-		}
-		for _, c := range chs {
-			out[c.Version] = true
-			after = c.Seq
-		}
-	}
-}
-
 // rebuildTable re-syncs table from source's snapshot (conn is a
 // connection to source's NATS). Rows are applied by last-writer-wins, but a
 // row only one side holds, older than the tombstone horizon, is a delete
@@ -154,10 +135,6 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
 		return rep, nil
 	}
-	pending, err := r.unpublished()
-	if err != nil {
-		return rep, err
-	}
 	var drop []*store.Change
 	for after := []byte(nil); ; {
 		rows, next, err := r.db.ExportTable(table, after, 512)
@@ -175,7 +152,7 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 			if _, ok := present[keys[i]]; ok {
 				continue
 			}
-			if c.Version.Wall < prov.PurgedBefore.UnixNano() && !pending[c.Version] && received(prov.Region, prov.TableCreated, prov.Watermarks, c.Version) {
+			if c.Version.Wall < prov.PurgedBefore.UnixNano() && received(prov.Region, prov.TableCreated, prov.Watermarks, c.Version) {
 				drop = append(drop, c)
 				continue
 			}
@@ -219,4 +196,44 @@ func (r *replication) logRebuild(rep RebuildReport) {
 		r.rebuilds = r.rebuilds[n-maxRebuildReports:]
 	}
 	r.mu.Unlock()
+}
+
+// dropForgotten removes from changes, item writes from source arriving on a
+// link, those that would resurrect an item this region deleted long ago:
+// older than the tombstone horizon, for a key it holds nothing of, and
+// received here before (below its watermark of source). A source that
+// restarts republishes what its change log still holds, which may be that
+// old. It returns the changes kept and how many it dropped.
+func (s *replicatedStore) dropForgotten(source string, changes []*store.Change) ([]*store.Change, int, error) {
+	cut := time.Now().Add(-s.horizon).UnixNano()
+	var marks map[string]conflict.Version
+	kept := changes[:0:0]
+	for _, ch := range changes {
+		if ch.Deleted || ch.Version.Wall >= cut {
+			kept = append(kept, ch)
+			continue
+		}
+		if marks == nil {
+			var err error
+			if marks, err = s.DB.Watermarks(); err != nil {
+				return nil, 0, err
+			}
+		}
+		t, err := s.DB.Table(ch.Table)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !received(s.region, t.CreatedAt, marks, ch.Version) {
+			kept = append(kept, ch)
+			continue
+		}
+		lacking, err := s.DB.Lacking(ch.Table, []*store.Change{ch})
+		if err != nil {
+			return nil, 0, err
+		}
+		if !lacking[0] {
+			kept = append(kept, ch)
+		}
+	}
+	return kept, len(changes) - len(kept), nil
 }

@@ -130,7 +130,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Region:         name,
 		Conn:           r.nc,
 		Peers:          peers,
-		Store:          &replicatedStore{DB: r.db, api: srv, region: name, horizon: r.cfg.TombstoneHorizon},
+		Store:          &replicatedStore{DB: r.db, api: srv, region: name, horizon: r.cfg.TombstoneHorizon, log: r.log},
 		Control:        srv,
 		Resync:         r.resync,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
@@ -431,6 +431,7 @@ type replicatedStore struct {
 	api     *api.Server
 	region  string
 	horizon time.Duration
+	log     hclog.Logger
 }
 
 // ExportControls serves the API's table definitions to re-syncing peers.
@@ -443,6 +444,13 @@ func (s *replicatedStore) Apply(ctx context.Context, source string, cursor uint6
 		if ch.Kind == store.ChangeItem && s.api.ReplicatesFrom(ch.Table, source) {
 			kept = append(kept, ch)
 		}
+	}
+	kept, forgotten, err := s.dropForgotten(source, kept)
+	if err != nil {
+		return store.ApplyStats{}, err
+	}
+	if forgotten > 0 {
+		s.log.Info("dropped old writes a peer republished: this region received them before and has deleted them since", "source", source, "count", forgotten)
 	}
 	stats, err := s.DB.Apply(ctx, source, cursor, kept)
 	stats.Skipped += len(changes) - len(kept)

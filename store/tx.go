@@ -443,9 +443,18 @@ func (db *DB) markDurable(seq uint64) {
 // (possibly skewed forward by a remote region) could not.
 func (tx *Tx) logRecords(now time.Time) error {
 	db := tx.db
-	var floor conflict.Version
 	if len(tx.minted) > 0 {
-		floor = db.minting.floor(tx.minted)
+		// This transaction's later records are numbered after each
+		// one: a record's floor stays at or below their versions.
+		floor := db.minting.floor(tx.minted)
+		for i := len(tx.changes) - 1; i >= 0; i-- {
+			if c := tx.changes[i]; c.Kind == ChangeItem {
+				c.Floor = floor
+				if c.Version.Less(floor) {
+					floor = c.Version
+				}
+			}
+		}
 	}
 	for _, c := range tx.changes {
 		seq, err := db.nextSeq()
@@ -453,9 +462,6 @@ func (tx *Tx) logRecords(now time.Time) error {
 			return err
 		}
 		c.Seq, c.CommittedAt = seq, now
-		if c.Kind == ChangeItem {
-			c.Floor = floor
-		}
 		if err := tx.set(changeKey(seq), AppendChange(nil, c)); err != nil {
 			return fmt.Errorf("log change: %w", err)
 		}
