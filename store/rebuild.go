@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/store/attr"
 )
 
 // prefixWatermark keys hold, per source, the greatest version written by
@@ -97,6 +98,15 @@ func (db *DB) Watermarks() (map[string]conflict.Version, error) {
 	return out, nil
 }
 
+// keyItem returns the item holding c's key attributes: the new image of a
+// put (a put may carry no Key), the key of a delete.
+func keyItem(c *Change) attr.Item {
+	if !c.Deleted && c.New != nil {
+		return c.New
+	}
+	return c.Key
+}
+
 // RowKeys returns, for each row of table (item changes, as ExportTable
 // gives them), an opaque string identifying its key, equal in every region
 // for the same key.
@@ -107,11 +117,7 @@ func (db *DB) RowKeys(table string, rows []*Change) ([]string, error) {
 	}
 	out := make([]string, len(rows))
 	for i, c := range rows {
-		src := c.Key
-		if !c.Deleted && c.New != nil {
-			src = c.New
-		}
-		k, _, _, err := tableKey(t, src)
+		k, _, _, err := tableKey(t, keyItem(c))
 		if err != nil {
 			return nil, err
 		}
@@ -134,11 +140,7 @@ func (db *DB) Lacking(table string, rows []*Change) ([]bool, error) {
 			return err
 		}
 		for i, c := range rows {
-			src := c.Key
-			if !c.Deleted && c.New != nil {
-				src = c.New
-			}
-			k, _, _, err := tableKey(t, src)
+			k, _, _, err := tableKey(t, keyItem(c))
 			if err != nil {
 				return err
 			}
@@ -177,11 +179,7 @@ func (db *DB) DropStale(ctx context.Context, table string, rows []*Change) (int,
 				return err
 			}
 			for _, c := range batch {
-				src := c.Key
-				if !c.Deleted && c.New != nil {
-					src = c.New
-				}
-				k, pk, sk, err := tableKey(m, src)
+				k, pk, sk, err := tableKey(m, keyItem(c))
 				if err != nil {
 					return err
 				}
