@@ -52,13 +52,14 @@ type replication struct {
 	shape *shaper.Shaper // nil with NoShaper
 	self  string
 
-	// run and wg own the goroutines started by hooks (catch-ups,
+	// mu also guards rebuilds. run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
 	mu         sync.Mutex // guards runCtx, catchingUp, resyncing
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	catchingUp map[string]bool
 	resyncing  map[string]bool
+	rebuilds   []RebuildReport // the last maxRebuildReports, oldest first
 }
 
 func (c *ReplicationConfig) withDefaults() {
@@ -133,7 +134,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Region:         name,
 		Conn:           r.nc,
 		Peers:          peers,
-		Store:          &replicatedStore{DB: r.db, api: srv},
+		Store:          &replicatedStore{DB: r.db, api: srv, region: name, horizon: r.cfg.TombstoneHorizon, log: r.log},
 		Control:        srv,
 		Resync:         r.resync,
 		Admit:          r.clock.Admit,
@@ -373,14 +374,11 @@ func (r *replication) resync(ctx context.Context, source string) error {
 		if !r.api.ReplicatesFrom(t.Name, source) {
 			continue
 		}
-		err := replicator.FetchSnapshot(ctx, conn, source, t.Name, func(chs []*store.Change) error {
-			_, err := r.db.Apply(ctx, source, 0, chs)
-			return err
-		})
+		rep, err := r.rebuildTable(ctx, conn, source, t.Name)
 		if err != nil {
 			return fmt.Errorf("re-sync %s from %s: %w", t.Name, source, err)
 		}
-		r.log.Info("table re-synced", "table", t.Name, "source", source)
+		r.logRebuild(rep)
 	}
 	return nil
 }
@@ -446,6 +444,7 @@ func (r *replication) status(st *Status) {
 	for t := range r.catchingUp {
 		st.CatchingUp = append(st.CatchingUp, t)
 	}
+	st.Rebuilds = append([]RebuildReport(nil), r.rebuilds...)
 	r.mu.Unlock()
 	sort.Strings(st.Resyncing)
 	sort.Strings(st.CatchingUp)
@@ -457,7 +456,10 @@ func (r *replication) status(st *Status) {
 // name stay separate.
 type replicatedStore struct {
 	*store.DB
-	api *api.Server
+	api     *api.Server
+	region  string
+	horizon time.Duration
+	log     hclog.Logger
 }
 
 // ExportControls serves the API's table definitions to re-syncing peers.
@@ -470,6 +472,13 @@ func (s *replicatedStore) Apply(ctx context.Context, source string, cursor uint6
 		if ch.Kind == store.ChangeItem && s.api.ReplicatesFrom(ch.Table, source) {
 			kept = append(kept, ch)
 		}
+	}
+	kept, forgotten, err := s.dropForgotten(source, kept)
+	if err != nil {
+		return store.ApplyStats{}, err
+	}
+	if forgotten > 0 {
+		s.log.Info("dropped old writes a peer republished: this region received them before and has deleted them since", "source", source, "count", forgotten)
 	}
 	stats, err := s.DB.Apply(ctx, source, cursor, kept)
 	stats.Skipped += len(changes) - len(kept)

@@ -55,6 +55,9 @@ type Status struct {
 	Resyncing []string `json:"resyncing,omitempty"`
 	// CatchingUp names the tables whose new replica here is being filled.
 	CatchingUp []string `json:"catching_up,omitempty"`
+	// Rebuilds are the last re-syncs of a table from a peer's snapshot,
+	// with what each dropped and kept, and why.
+	Rebuilds []RebuildReport `json:"rebuilds,omitempty"`
 }
 
 // PublisherStatus is the state of the region's change publisher.

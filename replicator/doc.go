@@ -14,7 +14,9 @@
 //     with the source's cursor kept by the store.
 //   - ServeSnapshots / FetchSnapshot: a table's rows (versions and contexts
 //     included) paged over request-reply on gt.<region>.snapshot, pages
-//     sized to fit the max payload.
+//     sized to fit the max payload; the first page carries the serving
+//     region's Provenance (what it had received), which a region rebuilding
+//     after a long absence needs (FetchSnapshotProvenance).
 //   - CatchUp: a replay of one table's changes still in a source's stream,
 //     through an ordered, ephemeral consumer.
 //   - Replicator: the one value a region wires and runs, owning the

@@ -126,6 +126,11 @@ func (db *DB) applyBatch(ctx context.Context, source string, cursor uint64, chan
 			if err := tx.set(cursorKey(source), binary.BigEndian.AppendUint64(nil, cursor)); err != nil {
 				return fmt.Errorf("write cursor: %w", err)
 			}
+			// What this region has received of the source's own writes,
+			// for a rebuild after a long absence (rebuild.go).
+			if err := tx.raiseWatermark(source, maxFloor(source, changes)); err != nil {
+				return err
+			}
 			// A live apply need not wait for an fsync round: its
 			// cursor commits with it, so a crash before the round loses
 			// both, and the link applies the same changes again from the

@@ -61,6 +61,8 @@ type DB struct {
 	// commit order (see doc.go). It is held only for that hand-off, never
 	// across an fsync.
 	commitMu sync.Mutex
+	// minting holds the versions minted by uncommitted local writes.
+	minting inflight
 	// durableSeq is the highest change sequence number known to be on
 	// disk: every record at or below it is durable, because sequence
 	// numbers follow commit order and a sync round covers every commit

@@ -179,8 +179,9 @@ const purgeBatch = 1000
 //
 // A purged tombstone no longer stops an older put from resurrecting the
 // item: cutoff must be older than any change still on its way, that is than
-// the change streams' retention and the longest a region may be away
-// without re-syncing from a snapshot.
+// the change streams' retention; a region away for longer re-syncs and
+// rebuilds (docs/replication.md, "Back after longer than the tombstone
+// horizon").
 func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error) {
 	if err := db.enter(); err != nil {
 		return 0, err

@@ -124,6 +124,30 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	}
 	w.Flush()
 	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
+	printRebuilds(out, statuses)
+}
+
+// printRebuilds lists the re-syncs that rebuilt a table from a peer's
+// snapshot, with what each dropped and kept.
+func printRebuilds(out io.Writer, statuses []*region.Status) {
+	header := false
+	for _, st := range statuses {
+		if st == nil {
+			continue
+		}
+		for _, r := range st.Rebuilds {
+			if !header {
+				fmt.Fprintln(out, "\nrebuilds after an absence (items only one side held, older than tombstone_horizon):")
+				header = true
+			}
+			fmt.Fprintf(out, "  %s %s: table %s from %s's snapshot: dropped %d deleted elsewhere, skipped %d deleted here, kept %d the peer never received (%d local)",
+				r.At.Format(time.RFC3339), st.Region, r.Table, r.Source, r.Dropped, r.Skipped, r.Kept, r.KeptLocal)
+			if r.Note != "" {
+				fmt.Fprintf(out, " (%s)", r.Note)
+			}
+			fmt.Fprintln(out)
+		}
+	}
 }
 
 func fmtMs(v float64) string {
