@@ -15,6 +15,15 @@ ttl_interval = "10s"
 # to true to make every new table global across all regions at once.
 global_tables = false
 
+# How far ahead of a region's clock a replicated version may be: a change
+# further ahead stops its link until the clock at fault is fixed
+# (docs/replication.md, "Bounded clock"); no clock may be skewed further.
+max_clock_skew = "5m"
+# Client connections per region (at most half the open-file limit; more are
+# answered 503), and how long an idle one stays open.
+max_connections = 4096
+idle_timeout    = "2m"
+
 replication {
   stream_max_age    = "24h"  # how long a region's stream keeps changes
   stream_max_mb     = 1024   # and how much of them

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/replicator/natsauth"
@@ -41,6 +42,9 @@ type replication struct {
 	log hclog.Logger
 	db  *store.DB
 	api *api.Server
+	// clock is the region's clock; its Admit stops links at changes too
+	// far ahead of it.
+	clock *conflict.HLC
 
 	srv   *natsrv.Server // nil with an external NATS
 	nc    *nats.Conn
@@ -48,13 +52,14 @@ type replication struct {
 	shape *shaper.Shaper // nil with NoShaper
 	self  string
 
-	// run and wg own the goroutines started by hooks (catch-ups,
+	// mu also guards rebuilds. run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
 	mu         sync.Mutex // guards runCtx, catchingUp, resyncing
 	runCtx     context.Context
 	wg         sync.WaitGroup
 	catchingUp map[string]bool
 	resyncing  map[string]bool
+	rebuilds   []RebuildReport // the last maxRebuildReports, oldest first
 }
 
 func (c *ReplicationConfig) withDefaults() {
@@ -74,9 +79,9 @@ func (c *ReplicationConfig) withDefaults() {
 
 // startReplication starts the NATS server (or connects to the external one)
 // and builds the replicator. Nothing runs until run.
-func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, log hclog.Logger) (*replication, error) {
+func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, clk *conflict.HLC, log hclog.Logger) (*replication, error) {
 	cfg.withDefaults()
-	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name,
+	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name, clock: clk,
 		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
 	if id := cfg.Client.Identity; id != nil {
 		r.log.Info("NATS identity", "public_key", id.Public)
@@ -140,12 +145,15 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Peers:          r.cfg.Peers,
 		PeerOptions:    peerOpts,
 		StreamReplicas: r.cfg.StreamReplicas,
-		Store:          &replicatedStore{DB: r.db, api: srv},
+		Store:          &replicatedStore{DB: r.db, api: srv, region: name, horizon: r.cfg.TombstoneHorizon, log: r.log},
 		Control:        srv,
 		Resync:         r.resync,
+		Admit:          r.clock.Admit,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
 		StreamMaxBytes: r.cfg.StreamMaxBytes,
 		TrimGrace:      r.trimGrace(),
+		Space:          r.streamSpace(),
+		Repair:         r.streamRepair(),
 		Logger:         r.log,
 	})
 	if err != nil {
@@ -153,6 +161,26 @@ func (r *replication) wire(name string, srv *api.Server) error {
 	}
 	r.rep = rep
 	return nil
+}
+
+// streamSpace is the publisher's disk check: an embedded server's stream
+// shares the store's disk, so publishing waits while the store refuses
+// writes, rather than eat the space the store keeps free for Badger. An
+// external server's disk is its own business.
+func (r *replication) streamSpace() func() error {
+	if r.srv == nil {
+		return nil
+	}
+	return r.db.CheckSpace
+}
+
+// streamRepair restarts an embedded server whose stream keeps failing: a
+// JetStream file store that met a full disk refuses writes until reopened.
+func (r *replication) streamRepair() func() error {
+	if r.srv == nil {
+		return nil
+	}
+	return r.srv.Restart
 }
 
 // externalSyncInterval is nats-server's default JetStream fsync interval,
@@ -360,14 +388,11 @@ func (r *replication) resync(ctx context.Context, source string) error {
 		if !r.api.ReplicatesFrom(t.Name, source) {
 			continue
 		}
-		err := replicator.FetchSnapshot(ctx, conn, source, t.Name, func(chs []*store.Change) error {
-			_, err := r.db.Apply(ctx, source, 0, chs)
-			return err
-		})
+		rep, err := r.rebuildTable(ctx, conn, source, t.Name)
 		if err != nil {
 			return fmt.Errorf("re-sync %s from %s: %w", t.Name, source, err)
 		}
-		r.log.Info("table re-synced", "table", t.Name, "source", source)
+		r.logRebuild(rep)
 	}
 	return nil
 }
@@ -411,7 +436,8 @@ func (r *replication) status(st *Status) {
 	rs := r.rep.Status()
 	st.NATS = natsauth.Redact(r.url())
 	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
-		Published: rs.Publisher.Published, Held: rs.Publisher.Held, LastError: rs.Publisher.LastError}
+		Published: rs.Publisher.Published, Held: rs.Publisher.Held, LastError: rs.Publisher.LastError,
+		StreamError: rs.Publisher.StreamError, StreamErrorSince: rs.Publisher.StreamErrorSince, DiskFull: rs.Publisher.DiskFull}
 	for _, l := range rs.Links {
 		if time.Since(l.LastErrorAt) > recentError {
 			l.LastError = "" // recovered long ago: not worth a column
@@ -422,7 +448,7 @@ func (r *replication) status(st *Status) {
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
 			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,
-			Shape: r.links()[l.Source].String(),
+			Shape: r.links()[l.Source].String(), Stall: l.Stall, Stalls: l.Stalls,
 		})
 	}
 	r.mu.Lock()
@@ -432,6 +458,7 @@ func (r *replication) status(st *Status) {
 	for t := range r.catchingUp {
 		st.CatchingUp = append(st.CatchingUp, t)
 	}
+	st.Rebuilds = append([]RebuildReport(nil), r.rebuilds...)
 	r.mu.Unlock()
 	sort.Strings(st.Resyncing)
 	sort.Strings(st.CatchingUp)
@@ -443,7 +470,10 @@ func (r *replication) status(st *Status) {
 // name stay separate.
 type replicatedStore struct {
 	*store.DB
-	api *api.Server
+	api     *api.Server
+	region  string
+	horizon time.Duration
+	log     hclog.Logger
 }
 
 // ExportControls serves the API's table definitions to re-syncing peers.
@@ -456,6 +486,13 @@ func (s *replicatedStore) Apply(ctx context.Context, source string, cursor uint6
 		if ch.Kind == store.ChangeItem && s.api.ReplicatesFrom(ch.Table, source) {
 			kept = append(kept, ch)
 		}
+	}
+	kept, forgotten, err := s.dropForgotten(source, kept)
+	if err != nil {
+		return store.ApplyStats{}, err
+	}
+	if forgotten > 0 {
+		s.log.Info("dropped old writes a peer republished: this region received them before and has deleted them since", "source", source, "count", forgotten)
 	}
 	stats, err := s.DB.Apply(ctx, source, cursor, kept)
 	stats.Skipped += len(changes) - len(kept)

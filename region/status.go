@@ -3,6 +3,9 @@ package region
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/store"
 )
 
 // Paths of the region's own HTTP endpoints, served beside the DynamoDB API
@@ -36,6 +39,14 @@ type Status struct {
 	Conflicts int64     `json:"conflicts"`
 	// ClockSkewMs is how far the region's clock is from real time now.
 	ClockSkewMs float64 `json:"clock_skew_ms"`
+	// ClockStepBacks counts the times the region's hybrid logical clock
+	// stepped back to its physical clock, having been more than
+	// max_clock_skew ahead of it (its clock was corrected after running
+	// ahead).
+	ClockStepBacks uint64 `json:"clock_step_backs"`
+	// Disk is the free space of the store's disk and whether writes are
+	// refused for lack of it; absent when it cannot be measured.
+	Disk *store.DiskStatus `json:"disk,omitempty"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.
@@ -44,6 +55,9 @@ type Status struct {
 	Resyncing []string `json:"resyncing,omitempty"`
 	// CatchingUp names the tables whose new replica here is being filled.
 	CatchingUp []string `json:"catching_up,omitempty"`
+	// Rebuilds are the last re-syncs of a table from a peer's snapshot,
+	// with what each dropped and kept, and why.
+	Rebuilds []RebuildReport `json:"rebuilds,omitempty"`
 }
 
 // PublisherStatus is the state of the region's change publisher.
@@ -55,6 +69,11 @@ type PublisherStatus struct {
 	// started, which it did not send again.
 	Held      uint64 `json:"held"`
 	LastError string `json:"last_error,omitempty"`
+	// StreamError is set while the stream cannot be set up or written, or
+	// publishing waits for disk space (DiskFull), since StreamErrorSince.
+	StreamError      string    `json:"stream_error,omitempty"`
+	StreamErrorSince time.Time `json:"stream_error_since,omitzero"`
+	DiskFull         bool      `json:"disk_full,omitempty"`
 }
 
 // LinkStatus is one directed replication link, Source → Dest, as the
@@ -80,6 +99,11 @@ type LinkStatus struct {
 	Rejected    uint64    `json:"rejected,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
 	Shape string `json:"shape,omitempty"`
+	// Stall is set while the link is stopped at a change whose version is
+	// beyond max_clock_skew ahead of this region's clock; Stalls counts
+	// such stops since the region started.
+	Stall  *replicator.Stall `json:"stall,omitempty"`
+	Stalls uint64            `json:"stalls"`
 }
 
 // ms converts a duration to float milliseconds.

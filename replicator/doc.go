@@ -14,7 +14,9 @@
 //     with the source's cursor kept by the store.
 //   - ServeSnapshots / FetchSnapshot: a table's rows (versions and contexts
 //     included) paged over request-reply on gt.<region>.snapshot, pages
-//     sized to fit the max payload.
+//     sized to fit the max payload; the first page carries the serving
+//     region's Provenance (what it had received), which a region rebuilding
+//     after a long absence needs (FetchSnapshotProvenance).
 //   - CatchUp: a replay of one table's changes still in a source's stream,
 //     through an ordered, ephemeral consumer.
 //   - Replicator: the one value a region wires and runs, owning the
@@ -55,6 +57,11 @@
 //     moves past it, so a poison message never wedges a link.
 //   - A control record splits a batch: the items before it are applied
 //     first, so a source's control records and items are applied in order.
+//   - A link stops at an item change its region's clock refuses
+//     (LinkConfig.Admit: a version beyond max_clock_skew ahead): the items
+//     before it are applied and acknowledged, it is neither applied nor
+//     skipped, and LinkStatus.Stall says why until it is admitted (stall.go;
+//     docs/replication.md, "Bounded clock").
 //   - A dead or unreachable source stalls only its own link; every loop
 //     retries forever with capped, jittered exponential backoff, logs a
 //     failure once when it starts and once a minute while it lasts, and one

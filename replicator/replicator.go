@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	// Resync re-syncs from a source whose stream lost what this region
 	// needs. See LinkConfig.Resync.
 	Resync ResyncFunc
+	// Admit refuses changes too far ahead of the region's clock. See
+	// LinkConfig.Admit.
+	Admit func(v conflict.Version) error
 
 	// Publisher tunables: see PublisherConfig.
 	StreamMaxAge   time.Duration
@@ -55,6 +59,10 @@ type Config struct {
 	Window         int
 	PublishTimeout time.Duration
 	StreamReplicas int
+	// Space, Repair and RepairAfter: see PublisherConfig.
+	Space       func() error
+	Repair      func() error
+	RepairAfter time.Duration
 
 	// Link tunables: see LinkConfig.
 	Batch     int
@@ -134,7 +142,8 @@ func New(cfg Config) (*Replicator, error) {
 		Region: cfg.Region, Log: cfg.Store, Conn: cfg.Conn,
 		StreamMaxAge: cfg.StreamMaxAge, StreamMaxBytes: cfg.StreamMaxBytes, Duplicates: cfg.Duplicates,
 		TrimGrace: cfg.TrimGrace, Window: cfg.Window, PublishTimeout: cfg.PublishTimeout,
-		Replicas: cfg.StreamReplicas, Logger: cfg.Logger,
+		Replicas: cfg.StreamReplicas, Space: cfg.Space, Repair: cfg.Repair, RepairAfter: cfg.RepairAfter,
+		Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -153,7 +162,7 @@ func New(cfg Config) (*Replicator, error) {
 	for _, name := range r.peers {
 		lcfg := LinkConfig{
 			Source: name, Dest: cfg.Region, URL: cfg.Peers[name],
-			Store: cfg.Store, Control: cfg.Control, Resync: cfg.Resync,
+			Store: cfg.Store, Control: cfg.Control, Resync: cfg.Resync, Admit: cfg.Admit,
 			Batch: cfg.Batch, FetchWait: cfg.FetchWait, AckWait: cfg.AckWait,
 			Logger: cfg.Logger,
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -27,6 +28,9 @@ import (
 const (
 	hdrNext  = "Gt-Next"
 	hdrError = "Gt-Error"
+	// hdrProvenance carries, on a table's first page, the serving region's
+	// Provenance as JSON.
+	hdrProvenance = "Gt-Provenance"
 	// pageHeadroom is left below the max payload for the headers.
 	pageHeadroom = 16 << 10
 	// snapshotChunk is how many rows ServeSnapshots asks ExportTable for
@@ -56,6 +60,68 @@ type Exporter interface {
 // its streams no longer hold.
 type ControlExporter interface {
 	ExportControls() ([]*store.Change, error)
+}
+
+// Provenance says what the region serving a snapshot had received when it
+// served the snapshot's first page, so that a region rebuilding its copy
+// after a long absence can tell an item the source never received from one
+// it deleted and no longer remembers (docs/replication.md, "Back after
+// longer than the tombstone horizon").
+type Provenance struct {
+	// Region is the serving region.
+	Region string `json:"region"`
+	// Cursors is, per source region, the last sequence of the source's
+	// stream applied by the serving region.
+	Cursors map[string]uint64 `json:"cursors,omitempty"`
+	// Watermarks is, per source region, the greatest version written by
+	// the source that the serving region applied from the source's stream
+	// (store.DB.Watermarks).
+	Watermarks map[string]conflict.Version `json:"-"`
+	// PurgedBefore is the serving region's tombstone cutoff: a tombstone
+	// whose version's wall time is before it may be gone from the
+	// snapshot.
+	PurgedBefore time.Time `json:"purged_before"`
+	// TableCreated is when the serving region's copy of the table was
+	// created: it never held a write older than that unless copied in.
+	TableCreated time.Time `json:"table_created"`
+}
+
+// provenanceJSON is Provenance on the wire: versions as tokens.
+type provenanceJSON struct {
+	Provenance
+	Watermarks map[string]string `json:"watermarks,omitempty"`
+}
+
+func (p *Provenance) encode() (string, error) {
+	w := provenanceJSON{Provenance: *p, Watermarks: map[string]string{}}
+	for r, v := range p.Watermarks {
+		w.Watermarks[r] = v.Token()
+	}
+	b, err := json.Marshal(w)
+	return string(b), err
+}
+
+func decodeProvenance(s string) (*Provenance, error) {
+	var w provenanceJSON
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
+		return nil, fmt.Errorf("%w: provenance: %w", ErrBadPage, err)
+	}
+	p := w.Provenance
+	p.Watermarks = map[string]conflict.Version{}
+	for r, tok := range w.Watermarks {
+		v, err := conflict.ParseToken(tok)
+		if err != nil {
+			return nil, fmt.Errorf("%w: provenance watermark of %s: %w", ErrBadPage, r, err)
+		}
+		p.Watermarks[r] = v
+	}
+	return &p, nil
+}
+
+// ProvenanceExporter is optionally implemented by an Exporter: what the
+// region had received when it serves a snapshot (see Provenance).
+type ProvenanceExporter interface {
+	Provenance(table string) (*Provenance, error)
 }
 
 type snapshotRequest struct {
@@ -123,6 +189,20 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 		reply.Header.Set(hdrError, fmt.Sprintf("bad snapshot request: %v", err))
 		return reply
 	}
+	// The provenance is read before the first page: every row it claims
+	// was received is then in the pages, as an item or a tombstone
+	// (rows only move to newer versions).
+	var prov string
+	if pe, ok := ex.(ProvenanceExporter); ok && req.After == nil {
+		p, err := pe.Provenance(req.Table)
+		if err == nil {
+			prov, err = p.encode()
+		}
+		if err != nil {
+			reply.Header.Set(hdrError, fmt.Sprintf("provenance: %v", err))
+			return reply
+		}
+	}
 	budget := int(conn.MaxPayload()) - pageHeadroom
 	if req.MaxBytes > 0 && req.MaxBytes < budget {
 		budget = req.MaxBytes
@@ -133,6 +213,9 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 		return reply
 	}
 	reply.Data = body
+	if prov != "" {
+		reply.Header.Set(hdrProvenance, prov)
+	}
 	if next != nil {
 		reply.Header.Set(hdrNext, encodePos(next))
 	}
@@ -220,40 +303,52 @@ func decodePage(body []byte) ([]*store.Change, error) {
 // contexts (store.ExportTable); apply them by last-writer-wins
 // (store.Apply with cursor 0). A page is at most the server's max payload.
 func FetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, apply func([]*store.Change) error) error {
+	_, err := fetchSnapshot(ctx, conn, source, table, 0, func(_ *Provenance, rows []*store.Change) error { return apply(rows) })
+	return err
+}
+
+// FetchSnapshotProvenance is FetchSnapshot that also hands apply, and
+// returns, the source's Provenance (nil if the source does not send one).
+func FetchSnapshotProvenance(ctx context.Context, conn *nats.Conn, source, table string, apply func(*Provenance, []*store.Change) error) (*Provenance, error) {
 	return fetchSnapshot(ctx, conn, source, table, 0, apply)
 }
 
-func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, apply func([]*store.Change) error) error {
+func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, apply func(*Provenance, []*store.Change) error) (prov *Provenance, _ error) {
 	req := snapshotRequest{Table: table, MaxBytes: maxBytes}
 	for page := 0; ; page++ {
 		data, err := json.Marshal(req)
 		if err != nil {
-			return err
+			return prov, err
 		}
 		rctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
 		reply, err := conn.RequestMsgWithContext(rctx, &nats.Msg{Subject: SnapshotSubject(source), Data: data})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
+			return prov, fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
 		}
 		if e := reply.Header.Get(hdrError); e != "" {
-			return fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e)
+			return prov, fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e)
+		}
+		if h := reply.Header.Get(hdrProvenance); h != "" && page == 0 {
+			if prov, err = decodeProvenance(h); err != nil {
+				return nil, fmt.Errorf("snapshot of %s from %s: %w", table, source, err)
+			}
 		}
 		rows, err := decodePage(reply.Data)
 		if err != nil {
-			return fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
+			return prov, fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
 		}
 		if len(rows) > 0 {
-			if err := apply(rows); err != nil {
-				return fmt.Errorf("apply snapshot page %d of %s from %s: %w", page, table, source, err)
+			if err := apply(prov, rows); err != nil {
+				return prov, fmt.Errorf("apply snapshot page %d of %s from %s: %w", page, table, source, err)
 			}
 		}
 		next := reply.Header.Get(hdrNext)
 		if next == "" {
-			return nil
+			return prov, nil
 		}
 		if req.After, err = decodePos(next); err != nil {
-			return fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err)
+			return prov, fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/replicator/natsrv"
 	"github.com/globaltables/globaltables/replicator/natstest"
 	"github.com/globaltables/globaltables/store"
@@ -131,7 +132,7 @@ func TestSnapshot_PagesHonourMaxBytes(t *testing.T) {
 	nc := natstest.Connect(t, url)
 	const maxBytes = 8 << 10
 	var got []*store.Change
-	err := fetchSnapshot(context.Background(), nc, "src", "t", maxBytes, func(rows []*store.Change) error {
+	_, err := fetchSnapshot(context.Background(), nc, "src", "t", maxBytes, func(_ *Provenance, rows []*store.Change) error {
 		size := 0
 		for _, r := range rows {
 			size += len(store.AppendChange(nil, r)) + 2
@@ -163,7 +164,7 @@ func TestSnapshot_Errors(t *testing.T) {
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "table not found") {
 		t.Fatalf("missing table: %v", err)
 	}
-	err = fetchSnapshot(context.Background(), nc, "src", "big", 16<<10, nop)
+	_, err = fetchSnapshot(context.Background(), nc, "src", "big", 16<<10, func(_ *Provenance, rows []*store.Change) error { return nop(rows) })
 	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "more than a page") {
 		t.Fatalf("row bigger than a page: %v", err)
 	}
@@ -255,5 +256,53 @@ func TestSnapshotSubject_OutsideTheStream(t *testing.T) {
 		if strings.HasPrefix(SnapshotSubject(region), prefix) {
 			t.Fatalf("snapshot subject %s falls under the stream's subjects %s", SnapshotSubject(region), stream)
 		}
+	}
+}
+
+// provExporter is a fakeExporter that also tells its provenance.
+type provExporter struct {
+	*fakeExporter
+	prov Provenance
+}
+
+func (p *provExporter) Provenance(table string) (*Provenance, error) {
+	if table == "broken" {
+		return nil, errors.New("no provenance for you")
+	}
+	out := p.prov
+	return &out, nil
+}
+
+func TestSnapshot_CarriesProvenance(t *testing.T) {
+	v := conflict.Version{Wall: 12345, Logical: 6, Region: "a"}
+	ex := &provExporter{
+		fakeExporter: &fakeExporter{tables: map[string][]*store.Change{
+			"t": rowsOf("t", 300, 1<<10), "empty": nil, "broken": nil,
+		}},
+		prov: Provenance{Region: "src", Cursors: map[string]uint64{"a": 7}, Watermarks: map[string]conflict.Version{"a": v},
+			PurgedBefore: time.Unix(100, 0).UTC(), TableCreated: time.Unix(50, 0).UTC()},
+	}
+	nc := natstest.Connect(t, snapshotServer(t, 0, ex))
+	pages := 0
+	prov, err := fetchSnapshot(context.Background(), nc, "src", "t", 64<<10, func(p *Provenance, rows []*store.Change) error {
+		pages++
+		if p == nil {
+			t.Errorf("page %d without the provenance", pages)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages < 2 || prov == nil || prov.Region != "src" || prov.Cursors["a"] != 7 || prov.Watermarks["a"] != v ||
+		!prov.PurgedBefore.Equal(ex.prov.PurgedBefore) || !prov.TableCreated.Equal(ex.prov.TableCreated) {
+		t.Fatalf("%d pages, provenance %+v, want %+v", pages, prov, ex.prov)
+	}
+	// An empty table still tells it; a failure to read it fails the page.
+	if prov, err := FetchSnapshotProvenance(context.Background(), nc, "src", "empty", func(*Provenance, []*store.Change) error { return nil }); err != nil || prov == nil {
+		t.Fatalf("empty table: provenance %v, %v", prov, err)
+	}
+	if _, err := FetchSnapshotProvenance(context.Background(), nc, "src", "broken", func(*Provenance, []*store.Change) error { return nil }); !errors.Is(err, ErrSnapshot) {
+		t.Fatalf("broken provenance: %v", err)
 	}
 }

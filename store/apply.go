@@ -56,6 +56,11 @@ func (db *DB) Apply(ctx context.Context, source string, cursor uint64, changes [
 		return ApplyStats{}, err
 	}
 	defer db.exit()
+	// On a full disk nothing is applied: the caller keeps the changes
+	// (a link does not acknowledge them) and tries again later.
+	if err := db.space.admit(0, false); err != nil {
+		return ApplyStats{}, fmt.Errorf("apply %d changes from %s: %w", len(changes), source, err)
+	}
 	var total ApplyStats
 	rest, n := changes, len(changes)
 	for len(rest) > 0 || cursor > 0 {
@@ -120,6 +125,11 @@ func (db *DB) applyBatch(ctx context.Context, source string, cursor uint64, chan
 		if cursor > 0 {
 			if err := tx.set(cursorKey(source), binary.BigEndian.AppendUint64(nil, cursor)); err != nil {
 				return fmt.Errorf("write cursor: %w", err)
+			}
+			// What this region has received of the source's own writes,
+			// for a rebuild after a long absence (rebuild.go).
+			if err := tx.raiseWatermark(source, maxFloor(source, changes)); err != nil {
+				return err
 			}
 			// A live apply need not wait for an fsync round: its
 			// cursor commits with it, so a crash before the round loses

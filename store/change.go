@@ -44,6 +44,12 @@ type Change struct {
 	// Kind says whether the record is an item write or a table control
 	// record.
 	Kind ChangeKind
+	// Floor, on a local item write, is a version such that every write of
+	// the origin with a smaller version that ever commits has a smaller
+	// Seq: a region that applied the origin's stream up to this record has
+	// received every write of the origin below Floor (store.DB.Watermarks).
+	// Zero when unknown.
+	Floor conflict.Version
 	// Control is the payload of a control record (Kind ChangeControl),
 	// opaque to the store: the API layer's description of a global table's
 	// definition and replicas.
@@ -67,14 +73,14 @@ const (
 //	format(1)=2 | flags(1) | kind(1) | uvarint seq | uvarint len | table |
 //	uvarint tableID | [uvarint len | key item] | [uvarint len | new item] |
 //	[uvarint len | old item] | version | prev | [varint committedAt] |
-//	context | [uvarint len | control]
+//	context | [uvarint len | control] | [floor]
 //
 // Version 1 (still decoded: records logged before an upgrade) has no kind
 // byte, always a key, no context and no control payload.
 //
 // flags: bit 0 deleted, bit 1 New present, bit 2 Old present, bit 3
 // CommittedAt present (Unix nanoseconds), and in version 2 bit 4 Key present
-// (control records have none), bit 5 Control present. Items are
+// (control records have none), bit 5 Control present, bit 6 Floor present. Items are
 // attr.AppendItem bytes; the context is conflict.Context.AppendBinary.
 const (
 	changeFormat1 byte = 1
@@ -86,8 +92,9 @@ const (
 	changeHasCommitted byte = 1 << 3
 	changeHasKey       byte = 1 << 4
 	changeHasControl   byte = 1 << 5
+	changeHasFloor     byte = 1 << 6
 	changeFlags1            = changeDeleted | changeHasNew | changeHasOld | changeHasCommitted
-	changeFlags2            = changeFlags1 | changeHasKey | changeHasControl
+	changeFlags2            = changeFlags1 | changeHasKey | changeHasControl | changeHasFloor
 )
 
 // AppendChange appends the binary form of c to dst. The form is
@@ -113,6 +120,9 @@ func AppendChange(dst []byte, c *Change) []byte {
 	if len(c.Control) > 0 {
 		flags |= changeHasControl
 	}
+	if !c.Floor.IsZero() {
+		flags |= changeHasFloor
+	}
 	dst = append(dst, changeFormat2, flags, byte(c.Kind))
 	dst = binary.AppendUvarint(dst, c.Seq)
 	dst = binary.AppendUvarint(dst, uint64(len(c.Table)))
@@ -136,6 +146,9 @@ func AppendChange(dst []byte, c *Change) []byte {
 	if len(c.Control) > 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(c.Control)))
 		dst = append(dst, c.Control...)
+	}
+	if !c.Floor.IsZero() {
+		dst = c.Floor.AppendBinary(dst)
 	}
 	return dst
 }
@@ -301,6 +314,9 @@ func DecodeChange(b []byte) (*Change, error) {
 				c.Control = bytes.Clone(ctl)
 			}
 		}
+		if flags&changeHasFloor != 0 {
+			c.Floor = d.version("floor")
+		}
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -365,6 +381,11 @@ func (db *DB) TrimChanges(seqs ...uint64) error {
 	defer db.exit()
 	for len(seqs) > 0 {
 		n := min(len(seqs), trimBatch)
+		// Trimming frees space in the end (compaction drops the deleted
+		// records): a maintenance write.
+		if err := db.space.admit(uint64(n)*txBytes(changeKey(0), nil), true); err != nil {
+			return fmt.Errorf("trim changes: %w", err)
+		}
 		err := db.bdb.Update(func(txn *badger.Txn) error {
 			for _, s := range seqs[:n] {
 				if err := txn.Delete(changeKey(s)); err != nil {

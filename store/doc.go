@@ -28,6 +28,8 @@
 //	m | s                                                        stats snapshot written by Close
 //	c | seq(8)                                                   change record (AppendChange)
 //	s | source                                                   last stream sequence applied from source (8)
+//	w | source                                                   watermark: greatest floor of source's own writes
+//	                                                             applied from its stream (rebuild.go)
 //	k | seq(8)                                                   conflict log entry (conflictlog.go)
 //
 // h16 is the top 16 bits of xxhash64(enc(pk)). Rows are therefore stored in
@@ -102,7 +104,11 @@
 //
 // Local writes (Tx.Put, Tx.Delete) log a change record carrying the new
 // row's context; CommittedAt is the real wall time of the commit, for
-// measuring replication latency. Table-level changes are logged as control
+// measuring replication latency. Each item record also carries a floor
+// (inflight.go): every write of this region below it that ever commits has a
+// smaller Seq, which lets another region say exactly which of this region's
+// writes it has received (Watermarks), for a rebuild after an absence
+// longer than the tombstone horizon (docs/replication.md). Table-level changes are logged as control
 // records (Change.Kind ChangeControl, an opaque payload from the API layer)
 // by CreateTableLogged, UpdateTableLogged and DeleteTableLogged, in the
 // transaction of the metadata change, so a table changes if and only if the
@@ -120,8 +126,9 @@
 //   - or writes nothing (a duplicate, or an older change already covered).
 //
 // Concurrent pairs are appended to the conflict log, except two deletes
-// (nothing was lost). Every version seen is observed by the Clock, so the
-// next local write supersedes it. The source's cursor (s|source) is written
+// (nothing was lost). Every version seen is observed by the Clock (which
+// may ignore one too far ahead of it: the next local write of that item
+// still supersedes it, through Clock.Next). The source's cursor (s|source) is written
 // in the same transaction, so the items and the position in the source's
 // stream are durable together. Apply logs no change records: a region
 // publishes only its own writes (no echo), and every region reads every
@@ -147,7 +154,8 @@
 // than a cutoff in transactions whose conflict sets hold the rows examined,
 // so it never removes a row a concurrent write just replaced. A purged
 // tombstone no longer stops an older put from resurrecting the item, so the
-// cutoff must be older than any change that may still arrive.
+// cutoff must be older than any change that may still arrive; a region away
+// for longer rebuilds (Watermarks, Lacking, DropStale).
 //
 // Item counts and sizes (Stats) are kept in memory, updated after each
 // successful commit, written to m|s by Close and recounted from the rows at

@@ -179,8 +179,9 @@ const purgeBatch = 1000
 //
 // A purged tombstone no longer stops an older put from resurrecting the
 // item: cutoff must be older than any change still on its way, that is than
-// the change streams' retention and the longest a region may be away
-// without re-syncing from a snapshot.
+// the change streams' retention; a region away for longer re-syncs and
+// rebuilds (docs/replication.md, "Back after longer than the tombstone
+// horizon").
 func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error) {
 	if err := db.enter(); err != nil {
 		return 0, err
@@ -253,6 +254,9 @@ func (db *DB) purgeBatch(start []byte, cut int64) (n int, next []byte, err error
 	}
 	if n == 0 {
 		return 0, next, nil
+	}
+	if err := db.space.admit(uint64(n)*txBytes(nil, nil), true); err != nil {
+		return 0, nil, err
 	}
 	if err := txn.Commit(); err != nil {
 		return 0, nil, err

@@ -10,6 +10,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/globaltables/globaltables/conflict"
+
 	"github.com/globaltables/globaltables/store/attr"
 )
 
@@ -44,6 +46,19 @@ type Tx struct {
 	bigValues bool
 	// lazy commits without waiting for a sync round (see applyBatch).
 	lazy bool
+	// bytes approximates what the writes add to Badger's logs, for the
+	// disk-space check at commit.
+	bytes uint64
+	// minted are the versions this transaction minted, in flight until it
+	// is numbered or discarded (inflight.go).
+	minted []conflict.Version
+}
+
+// mint mints the version of a local write replacing prev.
+func (tx *Tx) mint(prev conflict.Version) conflict.Version {
+	v := tx.db.minting.mint(func() conflict.Version { return tx.db.clock.Next(prev) })
+	tx.minted = append(tx.minted, v)
+	return v
 }
 
 // set writes one key in the transaction.
@@ -52,12 +67,14 @@ func (tx *Tx) set(k, v []byte) error {
 		tx.bigValues = true
 	}
 	tx.wrote = true
+	tx.bytes += txBytes(k, v)
 	return txErr(tx.txn.Set(k, v))
 }
 
 // del deletes one key in the transaction.
 func (tx *Tx) del(k []byte) error {
 	tx.wrote = true
+	tx.bytes += txBytes(k, nil)
 	return txErr(tx.txn.Delete(k))
 }
 
@@ -69,12 +86,17 @@ func (tx *Tx) del(k []byte) error {
 // from fn aborts the transaction (nothing is written) and is returned
 // unchanged.
 //
-// With SyncWrites, Update returns only after the commit is on disk.
+// With SyncWrites, Update returns only after the commit is on disk. On a
+// disk short of Config.DiskReserve it writes nothing and returns a
+// *DiskFullError.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := db.enter(); err != nil {
 		return err
 	}
 	defer db.exit()
+	if err := db.space.admit(0, false); err != nil {
+		return err
+	}
 	var fnErr error
 	err := retry(ctx, func() error {
 		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true)}
@@ -133,6 +155,8 @@ func retryN(ctx context.Context, maxAttempts int, f func() error) error {
 func (tx *Tx) discard() {
 	tx.done = true
 	tx.txn.Discard()
+	tx.db.minting.done(tx.minted)
+	tx.minted = nil
 }
 
 // table returns t's metadata as this transaction sees it. Reading the
@@ -230,7 +254,7 @@ func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
 	if err != nil {
 		return Record{}, err
 	}
-	v := tx.db.clock.Next(old.Version)
+	v := tx.mint(old.Version)
 	rec := Record{Item: item, Version: v, Prev: old.Version, Context: old.Context.With(v)}
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
@@ -265,7 +289,7 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 	if err != nil || !old.Exists() {
 		return old, err
 	}
-	v := tx.db.clock.Next(old.Version)
+	v := tx.mint(old.Version)
 	rec := Record{Deleted: true, Version: v, Prev: old.Version, Context: old.Context.With(v)}
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
@@ -372,6 +396,11 @@ func project(t *Table, ix *Index, item attr.Item) attr.Item {
 func (tx *Tx) commit() error {
 	tx.done = true
 	db := tx.db
+	if tx.wrote {
+		if err := db.space.admit(tx.bytes, false); err != nil {
+			return err
+		}
+	}
 	if len(tx.changes) == 0 && len(tx.conflicts) == 0 {
 		if err := tx.txn.Commit(); err != nil {
 			return err
@@ -429,6 +458,19 @@ func (db *DB) markDurable(seq uint64) {
 // (possibly skewed forward by a remote region) could not.
 func (tx *Tx) logRecords(now time.Time) error {
 	db := tx.db
+	if len(tx.minted) > 0 {
+		// This transaction's later records are numbered after each
+		// one: a record's floor stays at or below their versions.
+		floor := db.minting.floor(tx.minted)
+		for i := len(tx.changes) - 1; i >= 0; i-- {
+			if c := tx.changes[i]; c.Kind == ChangeItem {
+				c.Floor = floor
+				if c.Version.Less(floor) {
+					floor = c.Version
+				}
+			}
+		}
+	}
 	for _, c := range tx.changes {
 		seq, err := db.nextSeq()
 		if err != nil {
@@ -439,6 +481,9 @@ func (tx *Tx) logRecords(now time.Time) error {
 			return fmt.Errorf("log change: %w", err)
 		}
 	}
+	// Numbered: a later record's floor may pass these versions.
+	db.minting.done(tx.minted)
+	tx.minted = nil
 	for _, c := range tx.conflicts {
 		db.conflictSeq++ // a failed commit leaves a gap, as for changes
 		c.Seq = db.conflictSeq

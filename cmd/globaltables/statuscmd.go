@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,7 +52,7 @@ how many changes and conflicts it applied.`,
 			var errs []string
 			for i, r := range t.Regions {
 				var st region.Status
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.StatusPath, &st); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.StatusPath, &st); err != nil {
 					errs = append(errs, fmt.Sprintf("%s: %v", r.Name, err))
 					continue
 				}
@@ -81,7 +82,7 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	for i, r := range t.Regions {
 		st := statuses[i]
 		if st == nil {
-			fmt.Fprintf(w, "%s\thttp://%s\t-\t-\tunreachable\n", r.Name, r.Listen)
+			fmt.Fprintf(w, "%s\t%s\t-\t-\tunreachable\n", r.Name, r.Endpoint())
 			continue
 		}
 		backlog, note := "-", ""
@@ -97,6 +98,9 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		if len(st.CatchingUp) > 0 {
 			note = fmt.Sprintf("filling new replicas of %v", st.CatchingUp)
 		}
+		if alarm := diskAndStreamNote(st); alarm != "" {
+			note = strings.TrimSuffix(alarm+"; "+note, "; ")
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", st.Region, st.Endpoint, backlog, st.Conflicts, note)
 	}
 	w.Flush()
@@ -110,12 +114,40 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		links := append([]region.LinkStatus(nil), st.Links...)
 		sort.Slice(links, func(i, j int) bool { return links[i].Source < links[j].Source })
 		for _, l := range links {
+			lastErr := l.LastError
+			if l.Stall != nil {
+				lastErr = fmt.Sprintf("STOPPED at change %d since %s: %s", l.Stall.Seq, l.Stall.Since.Format(time.TimeOnly), l.Stall.Reason)
+			}
 			fmt.Fprintf(w, "%s → %s\t%v\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, l.Pending,
-				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, l.LastError)
+				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErr)
 		}
 	}
 	w.Flush()
 	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
+	printRebuilds(out, statuses)
+}
+
+// printRebuilds lists the re-syncs that rebuilt a table from a peer's
+// snapshot, with what each dropped and kept.
+func printRebuilds(out io.Writer, statuses []*region.Status) {
+	header := false
+	for _, st := range statuses {
+		if st == nil {
+			continue
+		}
+		for _, r := range st.Rebuilds {
+			if !header {
+				fmt.Fprintln(out, "\nrebuilds after an absence (items only one side held, older than tombstone_horizon):")
+				header = true
+			}
+			fmt.Fprintf(out, "  %s %s: table %s from %s's snapshot: dropped %d deleted elsewhere, skipped %d deleted here, kept %d the peer never received (%d local)",
+				r.At.Format(time.RFC3339), st.Region, r.Table, r.Source, r.Dropped, r.Skipped, r.Kept, r.KeptLocal)
+			if r.Note != "" {
+				fmt.Fprintf(out, " (%s)", r.Note)
+			}
+			fmt.Fprintln(out)
+		}
+	}
 }
 
 func fmtMs(v float64) string {
@@ -153,7 +185,7 @@ than one region; it is listed once.`,
 					q.Set("table", table)
 				}
 				var c region.Conflicts
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Name, err)
 					continue
 				}
@@ -189,4 +221,23 @@ than one region; it is listed once.`,
 	cmd.Flags().IntVar(&limit, "limit", 1000, "most records to read from each region")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
 	return cmd
+}
+
+// diskAndStreamNote says, loudly, that a region refuses writes for lack of
+// disk space, or that its stream cannot be set up or written (its writes
+// are kept and published once that clears); "" if neither.
+func diskAndStreamNote(st *region.Status) string {
+	var notes []string
+	if d := st.Disk; d != nil && (d.Full || d.ReadOnly) {
+		what := "DISK FULL: writes refused"
+		if d.ReadOnly {
+			what = "DISK FULL: started read-only, writes refused"
+		}
+		notes = append(notes, fmt.Sprintf("%s (%.1f MiB free, %.1f MiB reserved)", what,
+			float64(d.FreeBytes)/(1<<20), float64(d.ReserveBytes)/(1<<20)))
+	}
+	if p := st.Publisher; p != nil && p.StreamError != "" {
+		notes = append(notes, fmt.Sprintf("STREAM FAILING since %s: %s", p.StreamErrorSince.Format(time.TimeOnly), p.StreamError))
+	}
+	return strings.Join(notes, "; ")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -37,7 +38,13 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 			out := bufPool.Get().(*bytes.Buffer)
 			out.Reset()
 			defer bufPool.Put(out)
-			status, extra := s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			var status int
+			var extra [][2]string
+			if e := s.authFast(ctx); e != nil {
+				status = s.encodeError(out, e)
+			} else {
+				status, extra = s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), ctx.PostBody(), out)
+			}
 			for _, kv := range extra {
 				ctx.Response.Header.Set(kv[0], kv[1])
 			}
@@ -49,7 +56,14 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 		},
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			// Errors before the handler runs: a malformed request line or
-			// headers, or a body over the size limit.
+			// headers, or a body over the size limit; or a connection that
+			// sent no request within the idle timeout, which is closed
+			// after this answer.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+				return
+			}
 			out := bufPool.Get().(*bytes.Buffer)
 			out.Reset()
 			defer bufPool.Put(out)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"testing"
@@ -34,6 +35,13 @@ func startRegion(t *testing.T) *testRegion {
 // that control when index backfills run.
 func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	t.Helper()
+	return startRegionWith(t, api.Config{Hooks: hooks}, nil)
+}
+
+// startRegionWith starts a region whose server has cfg (Region and DB are
+// filled in), over TLS if tlsCfg is not nil.
+func startRegionWith(t testing.TB, acfg api.Config, tlsCfg *tls.Config) *testRegion {
+	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Dir = t.TempDir()
 	cfg.Region = "us-east-1"
@@ -41,13 +49,18 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv, err := api.New(api.Config{Region: "us-east-1", DB: db, Hooks: hooks})
+	acfg.Region, acfg.DB = "us-east-1", db
+	srv, err := api.New(acfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		ln, url = tls.NewListener(ln, tlsCfg), "https://"+ln.Addr().String()
 	}
 	hs := srv.HTTPServer()
 	done := make(chan struct{})
@@ -63,7 +76,6 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 		srv.Close()
 		db.Close()
 	})
-	url := "http://" + ln.Addr().String()
 	return &testRegion{URL: url, Client: regiontest.NewClient(url), DB: db, Server: srv}
 }
 

@@ -66,6 +66,9 @@ type Config struct {
 	// Hooks are optional callbacks for the region that embeds the server
 	// (index backfills, replica updates); nil fields are skipped.
 	Hooks Hooks
+	// Auth, if set, checks every API request's signature (SigV4) before it
+	// is handled; nil accepts any request, signed or not.
+	Auth Authenticator
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -87,6 +90,8 @@ type Hooks struct {
 // Clock mints and observes versions; *conflict.HLC implements it.
 type Clock interface {
 	Now() conflict.Version
+	// Next mints a version greater than after: a setting's new version.
+	Next(after conflict.Version) conflict.Version
 	Observe(v conflict.Version)
 }
 
@@ -224,7 +229,13 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 	resp, err := op(ctx, body)
 	if err != nil {
 		var ae *Error
-		if !errors.As(err, &ae) {
+		var full *store.DiskFullError
+		switch {
+		case errors.As(err, &ae):
+		case errors.As(err, &full):
+			// The store logs when refusals start and end, not each one.
+			ae = DiskFull(full)
+		default:
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
@@ -263,6 +274,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n > s.cfg.MaxBodyBytes:
 		status = s.encodeError(out, RequestTooLarge())
 	default:
+		if e := s.authHTTP(r, in.Bytes()); e != nil {
+			status = s.encodeError(out, e)
+			break
+		}
 		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
 	for _, kv := range extra {

@@ -1,0 +1,239 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/store"
+)
+
+// maxRebuildReports is how many rebuild reports the status keeps.
+const maxRebuildReports = 20
+
+// RebuildReport says what a re-sync from a peer's snapshot did to one
+// table (docs/replication.md, "Back after longer than the tombstone
+// horizon").
+type RebuildReport struct {
+	Table  string    `json:"table"`
+	Source string    `json:"source"`
+	At     time.Time `json:"at"`
+	// AwayMs is how long ago this region last applied a write of the
+	// source from its stream; absent if it never did.
+	AwayMs *float64 `json:"away_ms,omitempty"`
+	// HorizonMs is the tombstone horizon.
+	HorizonMs float64 `json:"tombstone_horizon_ms"`
+	// Applied counts the source's rows applied; Skipped the source's
+	// items this region had received and deleted (its tombstone purged).
+	Applied int `json:"applied"`
+	Skipped int `json:"skipped"`
+	// Dropped counts the items this region held that the source had
+	// received and deleted (its tombstone purged), removed here without
+	// replicating; Kept the items it held that the source never received,
+	// KeptLocal those of them written here.
+	Dropped   int `json:"dropped"`
+	Kept      int `json:"kept"`
+	KeptLocal int `json:"kept_local"`
+	// Note explains a rebuild that could not tell deletes apart (a source
+	// that sends no provenance): then it only applied by last-writer-wins.
+	Note string `json:"note,omitempty"`
+}
+
+// Provenance is what this region had received, served with its snapshots.
+func (s *replicatedStore) Provenance(table string) (*replicator.Provenance, error) {
+	p := &replicator.Provenance{Region: s.region, PurgedBefore: time.Now().Add(-s.horizon)}
+	t, err := s.DB.Table(table)
+	if err != nil {
+		return nil, err
+	}
+	p.TableCreated = t.CreatedAt
+	if p.Cursors, err = s.DB.Cursors(); err != nil {
+		return nil, err
+	}
+	if p.Watermarks, err = s.DB.Watermarks(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// received reports whether a region named holder, whose copy of the table
+// was created at created and whose watermarks are marks, had received v:
+// its own write, or one below the floor of what it applied from v's writer
+// (store.DB.Watermarks), made while its copy existed.
+func received(holder string, created time.Time, marks map[string]conflict.Version, v conflict.Version) bool {
+	if v.Wall < created.UnixNano() {
+		return false // it could only have had it copied in
+	}
+	if v.Region == holder {
+		return true
+	}
+	w, ok := marks[v.Region]
+	return ok && v.Compare(w) < 0
+}
+
+// rebuildTable re-syncs table from source's snapshot (conn is a
+// connection to source's NATS). Rows are applied by last-writer-wins, but a
+// row only one side holds, older than the tombstone horizon, is a delete
+// the other side no longer remembers if the other side had received it:
+// the source's such rows are not applied, and this region's are removed
+// locally (store.DropStale), without replicating. Rows the other side never
+// received are kept on both sides; this region's own writes among them
+// reach the source through the source's re-sync from this region, or
+// through this region's stream.
+func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source, table string) (RebuildReport, error) {
+	rep := RebuildReport{Table: table, Source: source, HorizonMs: ms(r.cfg.TombstoneHorizon)}
+	mine, err := r.db.Watermarks()
+	if err != nil {
+		return rep, err
+	}
+	if w, ok := mine[source]; ok {
+		away := ms(time.Since(time.Unix(0, w.Wall)))
+		rep.AwayMs = &away
+	}
+	purgedHere := time.Now().Add(-r.cfg.TombstoneHorizon).UnixNano()
+	t, err := r.db.Table(table)
+	if err != nil {
+		return rep, err
+	}
+	present := map[string]struct{}{}
+	prov, err := replicator.FetchSnapshotProvenance(ctx, conn, source, table, func(p *replicator.Provenance, rows []*store.Change) error {
+		keys, err := r.db.RowKeys(table, rows)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			present[k] = struct{}{}
+		}
+		if p != nil {
+			lacking, err := r.db.Lacking(table, rows)
+			if err != nil {
+				return err
+			}
+			kept := rows[:0:0]
+			for i, c := range rows {
+				if lacking[i] && !c.Deleted && c.Version.Wall < purgedHere && received(r.self, t.CreatedAt, mine, c.Version) {
+					rep.Skipped++ // received here and deleted since: the tombstone is gone
+					continue
+				}
+				kept = append(kept, c)
+			}
+			rows = kept
+		}
+		st, err := r.db.Apply(ctx, source, 0, rows)
+		rep.Applied += st.Applied
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.At = time.Now()
+	if prov == nil {
+		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
+		return rep, nil
+	}
+	var drop []*store.Change
+	for after := []byte(nil); ; {
+		rows, next, err := r.db.ExportTable(table, after, 512)
+		if err != nil {
+			return rep, err
+		}
+		keys, err := r.db.RowKeys(table, rows)
+		if err != nil {
+			return rep, err
+		}
+		for i, c := range rows {
+			if c.Deleted {
+				continue
+			}
+			if _, ok := present[keys[i]]; ok {
+				continue
+			}
+			if c.Version.Wall < prov.PurgedBefore.UnixNano() && received(prov.Region, prov.TableCreated, prov.Watermarks, c.Version) {
+				drop = append(drop, c)
+				continue
+			}
+			rep.Kept++
+			if c.Version.Region == r.self {
+				rep.KeptLocal++
+			}
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
+	rep.At = time.Now()
+	return rep, err
+}
+
+// logRebuild logs a rebuild report and keeps it for the status.
+func (r *replication) logRebuild(rep RebuildReport) {
+	away := "never applied a change from it"
+	if rep.AwayMs != nil {
+		away = fmt.Sprintf("last applied a change written there %s ago", time.Duration(*rep.AwayMs*float64(time.Millisecond)).Round(time.Second))
+	}
+	why := fmt.Sprintf("tombstone_horizon %s", r.cfg.TombstoneHorizon)
+	if rep.AwayMs != nil && *rep.AwayMs > rep.HorizonMs {
+		why = "away longer than " + why
+	}
+	args := []any{"table", rep.Table, "source", rep.Source, "away", away, "why", why,
+		"applied", rep.Applied, "skipped_deleted_here", rep.Skipped,
+		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal}
+	if rep.Note != "" {
+		r.log.Warn("re-synced table without telling deletes apart: "+rep.Note, args...)
+	} else {
+		r.log.Info(fmt.Sprintf("rebuilt table %s from %s's snapshot (%s, %s): dropped %d items deleted elsewhere, skipped %d deleted here, kept %d items %s never received (%d local writes, which reach it through its stream or re-sync)",
+			rep.Table, rep.Source, away, why, rep.Dropped, rep.Skipped, rep.Kept, rep.Source, rep.KeptLocal), args...)
+	}
+	r.mu.Lock()
+	r.rebuilds = append(r.rebuilds, rep)
+	if n := len(r.rebuilds); n > maxRebuildReports {
+		r.rebuilds = r.rebuilds[n-maxRebuildReports:]
+	}
+	r.mu.Unlock()
+}
+
+// dropForgotten removes from changes, item writes from source arriving on a
+// link, those that would resurrect an item this region deleted long ago:
+// older than the tombstone horizon, for a key it holds nothing of, and
+// received here before (below its watermark of source). A source that
+// restarts republishes what its change log still holds, which may be that
+// old. It returns the changes kept and how many it dropped.
+func (s *replicatedStore) dropForgotten(source string, changes []*store.Change) ([]*store.Change, int, error) {
+	cut := time.Now().Add(-s.horizon).UnixNano()
+	var marks map[string]conflict.Version
+	kept := changes[:0:0]
+	for _, ch := range changes {
+		if ch.Deleted || ch.Version.Wall >= cut {
+			kept = append(kept, ch)
+			continue
+		}
+		if marks == nil {
+			var err error
+			if marks, err = s.DB.Watermarks(); err != nil {
+				return nil, 0, err
+			}
+		}
+		t, err := s.DB.Table(ch.Table)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !received(s.region, t.CreatedAt, marks, ch.Version) {
+			kept = append(kept, ch)
+			continue
+		}
+		lacking, err := s.DB.Lacking(ch.Table, []*store.Change{ch})
+		if err != nil {
+			return nil, 0, err
+		}
+		if !lacking[0] {
+			kept = append(kept, ch)
+		}
+	}
+	return kept, len(changes) - len(kept), nil
+}
