@@ -20,6 +20,7 @@ import (
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/regiontest"
+	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
 // offsetClock is a region's wall clock: real time plus an offset the test
@@ -65,14 +66,28 @@ func startReplicated(t *testing.T, names []string, clocks map[string]*offsetCloc
 		}
 		return out
 	}
+	// Every region's NATS identity, known to every embedded server.
+	keys, clients := map[string]string{}, map[string]natsauth.Client{}
+	for _, n := range names {
+		id, err := natsauth.LoadOrCreate(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
+	}
 	out := map[string]*region.Region{}
 	for i, n := range names {
+		peerClients := map[string]natsauth.Client{}
+		for _, p := range names {
+			peerClients[p] = clients[n]
+		}
 		r, _ := startRegion(t, region.Config{
 			Name: n, Listen: "127.0.0.1:0", DataDir: t.TempDir(), NoSync: true, TTLInterval: -1,
 			Now: clocks[n].now, MaxClockSkew: maxSkew,
 			Replication: &region.ReplicationConfig{
 				Regions: names, Peers: peersOf(n), NATSListen: natsAddrs[i], GlobalByDefault: true,
 				SyncInterval: 100 * time.Millisecond,
+				Client:       clients[n], PeerClients: peerClients, Keys: keys,
 			},
 		})
 		out[n] = r
