@@ -105,11 +105,17 @@ func startUp(t *testing.T, path string, n int) (*exec.Cmd, <-chan struct{}, func
 	go func() {
 		sc := bufio.NewScanner(out)
 		once := sync.Once{}
+		up := false
 		for sc.Scan() {
 			mu.Lock()
 			lines = append(lines, sc.Text())
 			mu.Unlock()
+			// Ready once the whole "all N regions are up" message is
+			// read: its last line, not its first.
 			if strings.Contains(sc.Text(), fmt.Sprintf("all %d regions are up", n)) {
+				up = true
+			}
+			if up && strings.Contains(sc.Text(), "Ctrl-C stops every region") {
 				once.Do(func() { close(ready) })
 			}
 		}
