@@ -14,14 +14,14 @@ import (
 // that they share.
 type commonWrite struct {
 	exprInput
-	TableName                           *string `json:"TableName"`
-	ConditionExpression                 *string `json:"ConditionExpression"`
-	ReturnValues                        *string `json:"ReturnValues"`
-	ReturnConsumedCapacity              *string `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         *string `json:"ReturnItemCollectionMetrics"`
-	ReturnValuesOnConditionCheckFailure *string `json:"ReturnValuesOnConditionCheckFailure"`
-	Expected                            any     `json:"Expected"`
-	ConditionalOperator                 *string `json:"ConditionalOperator"`
+	TableName                           *string          `json:"TableName"`
+	ConditionExpression                 *string          `json:"ConditionExpression"`
+	ReturnValues                        *string          `json:"ReturnValues"`
+	ReturnConsumedCapacity              *string          `json:"ReturnConsumedCapacity"`
+	ReturnItemCollectionMetrics         *string          `json:"ReturnItemCollectionMetrics"`
+	ReturnValuesOnConditionCheckFailure *string          `json:"ReturnValuesOnConditionCheckFailure"`
+	Expected                            legacyConditions `json:"Expected"`
+	ConditionalOperator                 *string          `json:"ConditionalOperator"`
 }
 
 // check runs the constraint checks common to single-item writes.
@@ -30,13 +30,17 @@ func (w *commonWrite) check(c *checker) {
 	c.enum("returnConsumedCapacity", w.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
 	c.enum("returnItemCollectionMetrics", w.ReturnItemCollectionMetrics, "SIZE", "NONE")
 	c.enum("returnValuesOnConditionCheckFailure", w.ReturnValuesOnConditionCheckFailure, "ALL_OLD", "NONE")
+	c.enum("conditionalOperator", w.ConditionalOperator, conditionalOperators...)
+	checkExpected(c, w.Expected)
 }
 
 // validate runs the checks that open every single-item write, in the order
 // DynamoDB reports them: the table name and the item or key member (member
 // names it, present says whether the request carried it), the enumerations,
-// then the legacy parameters (extra adds name, value pairs to those).
-func (w *commonWrite) validate(member string, present bool, extra ...any) error {
+// then the rule against mixing expression and legacy parameters. update
+// and updates are UpdateItem's UpdateExpression and AttributeUpdates (nil
+// for the other writes).
+func (w *commonWrite) validate(member string, present bool, update *string, updates map[string]*attributeUpdate) error {
 	if err := requireTableName(w.TableName); err != nil {
 		return err
 	}
@@ -46,10 +50,13 @@ func (w *commonWrite) validate(member string, present bool, extra ...any) error 
 		c.fail(nil, member, "Member must not be null")
 	}
 	w.check(c)
+	checkAttributeUpdates(c, updates)
 	if err := c.err(); err != nil {
 		return err
 	}
-	return legacy(append([]any{"Expected", w.Expected, "ConditionalOperator", w.ConditionalOperator}, extra...)...)
+	return mixingRule(
+		[]param{{"UpdateExpression", update != nil}, {"ConditionExpression", w.ConditionExpression != nil}},
+		[]param{{"AttributeUpdates", updates != nil}, {"Expected", w.Expected != nil}, {"ConditionalOperator", w.ConditionalOperator != nil}})
 }
 
 // onlyCondition parses the request of a PutItem or DeleteItem, whose one
@@ -73,8 +80,12 @@ func (w *commonWrite) onlyCondition() (*expr.Condition, error) {
 	return cond, nil
 }
 
-// condition parses the ConditionExpression, if the request has one.
+// condition parses the ConditionExpression, or translates the legacy
+// Expected, if the request has one.
 func (w *commonWrite) condition(ectx *expr.Context) (*expr.Condition, error) {
+	if w.Expected != nil {
+		return expectedCondition(w.Expected, w.ConditionalOperator)
+	}
 	if w.ConditionExpression == nil {
 		return nil, nil
 	}
@@ -83,22 +94,6 @@ func (w *commonWrite) condition(ectx *expr.Context) (*expr.Condition, error) {
 		return nil, exprError(err)
 	}
 	return cond, nil
-}
-
-// legacy rejects the pre-expression parameters, which this tool does not
-// implement (current SDKs and the CLI use expressions).
-func legacy(params ...any) error {
-	for i := 0; i+1 < len(params); i += 2 {
-		if params[i+1] != nil && !isNilPtr(params[i+1]) {
-			return Validation("The legacy parameter %s is not supported by globaltables; use the expression parameters instead", params[i])
-		}
-	}
-	return nil
-}
-
-func isNilPtr(v any) bool {
-	p, ok := v.(*string)
-	return ok && p == nil
 }
 
 // writeResponse is the response of PutItem, UpdateItem and DeleteItem.
@@ -203,7 +198,7 @@ func (s *Server) putItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("item", in.Item != nil); err != nil {
+	if err := in.validate("item", in.Item != nil, nil, nil); err != nil {
 		return nil, err
 	}
 	cond, err := in.onlyCondition()
@@ -253,7 +248,7 @@ func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("key", in.Key != nil); err != nil {
+	if err := in.validate("key", in.Key != nil, nil, nil); err != nil {
 		return nil, err
 	}
 	cond, err := in.onlyCondition()
@@ -273,9 +268,9 @@ func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
 
 type updateItemInput struct {
 	commonWrite
-	Key              attr.Item `json:"Key"`
-	UpdateExpression *string   `json:"UpdateExpression"`
-	AttributeUpdates any       `json:"AttributeUpdates"`
+	Key              attr.Item                   `json:"Key"`
+	UpdateExpression *string                     `json:"UpdateExpression"`
+	AttributeUpdates map[string]*attributeUpdate `json:"AttributeUpdates"`
 }
 
 func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
@@ -283,7 +278,7 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("key", in.Key != nil, "AttributeUpdates", in.AttributeUpdates); err != nil {
+	if err := in.validate("key", in.Key != nil, in.UpdateExpression, in.AttributeUpdates); err != nil {
 		return nil, err
 	}
 	present := presentExprs("UpdateExpression", in.UpdateExpression, "ConditionExpression", in.ConditionExpression)
@@ -295,6 +290,11 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 	if in.UpdateExpression != nil {
 		if update, err = expr.ParseUpdate(ectx, *in.UpdateExpression); err != nil {
 			return nil, exprError(err)
+		}
+	}
+	if in.AttributeUpdates != nil {
+		if update, err = legacyUpdate(in.AttributeUpdates); err != nil {
+			return nil, err
 		}
 	}
 	cond, err := in.condition(ectx)
@@ -430,6 +430,9 @@ func parseProjection(in *exprInput, projection *string, attributesToGet []string
 func projectionOf(names []string) (*expr.Projection, error) {
 	if len(names) == 0 {
 		return nil, Validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	if err := checkAttributesToGet(names); err != nil {
+		return nil, err
 	}
 	ph := map[string]string{}
 	list := ""

@@ -29,17 +29,17 @@ type readInput struct {
 
 type queryInput struct {
 	readInput
-	KeyConditionExpression *string `json:"KeyConditionExpression"`
-	ScanIndexForward       *bool   `json:"ScanIndexForward"`
-	KeyConditions          any     `json:"KeyConditions"`
-	QueryFilter            any     `json:"QueryFilter"`
+	KeyConditionExpression *string          `json:"KeyConditionExpression"`
+	ScanIndexForward       *bool            `json:"ScanIndexForward"`
+	KeyConditions          legacyConditions `json:"KeyConditions"`
+	QueryFilter            legacyConditions `json:"QueryFilter"`
 }
 
 type scanInput struct {
 	readInput
-	Segment       *int64 `json:"Segment"`
-	TotalSegments *int64 `json:"TotalSegments"`
-	ScanFilter    any    `json:"ScanFilter"`
+	Segment       *int64           `json:"Segment"`
+	TotalSegments *int64           `json:"TotalSegments"`
+	ScanFilter    legacyConditions `json:"ScanFilter"`
 }
 
 // readResponse is the response of Query and Scan.
@@ -63,6 +63,7 @@ func (in *readInput) check(c *checker) {
 	if in.Limit != nil && *in.Limit < 1 {
 		c.fail(in.Limit, "limit", "Member must have value greater than or equal to 1")
 	}
+	c.enum("conditionalOperator", in.ConditionalOperator, conditionalOperators...)
 }
 
 // readPlan is a validated Query or Scan, ready to run.
@@ -79,9 +80,10 @@ type readPlan struct {
 
 // parsePlan parses the FilterExpression and ProjectionExpression (or
 // AttributesToGet) that Query and Scan share, checks that ectx's names and
-// values were all used, and plans the read.
-func (s *Server) parsePlan(in *readInput, ectx *expr.Context) (*readPlan, error) {
-	var filter *expr.Condition
+// values were all used, and plans the read. legacyFilter is the request's
+// QueryFilter or ScanFilter, already translated (nil if none).
+func (s *Server) parsePlan(in *readInput, ectx *expr.Context, legacyFilter *expr.Condition) (*readPlan, error) {
+	filter := legacyFilter
 	var err error
 	if in.FilterExpression != nil {
 		if filter, err = expr.ParseCondition(ectx, "FilterExpression", *in.FilterExpression); err != nil {
@@ -344,10 +346,27 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if err := legacy("KeyConditions", in.KeyConditions, "QueryFilter", in.QueryFilter, "ConditionalOperator", in.ConditionalOperator); err != nil {
+	checkConditions(c, "queryFilter", in.QueryFilter)
+	checkConditions(c, "keyConditions", in.KeyConditions)
+	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if in.KeyConditionExpression == nil {
+	// KeyConditions may go with the other expressions as long as there is
+	// no KeyConditionExpression, as in DynamoDB.
+	if err := mixingRule(
+		[]param{{"ProjectionExpression", in.ProjectionExpression != nil}, {"FilterExpression", in.FilterExpression != nil}, {"KeyConditionExpression", in.KeyConditionExpression != nil}},
+		[]param{{"AttributesToGet", in.AttributesToGet != nil}, {"QueryFilter", in.QueryFilter != nil}, {"ConditionalOperator", in.ConditionalOperator != nil},
+			{"KeyConditions", in.KeyConditions != nil && in.KeyConditionExpression != nil}}); err != nil {
+		return nil, err
+	}
+	legacyFilter, err := filterCondition(in.QueryFilter, in.ConditionalOperator)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAttributesToGet(in.AttributesToGet); err != nil {
+		return nil, err
+	}
+	if in.KeyConditionExpression == nil && in.KeyConditions == nil {
 		return nil, Validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
 	}
 	present := presentExprs("ProjectionExpression", in.ProjectionExpression, "FilterExpression", in.FilterExpression,
@@ -355,6 +374,15 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	ectx, err := in.context(present, []string{"FilterExpression", "KeyConditionExpression"})
 	if err != nil {
 		return nil, err
+	}
+	var keyConds []expr.LegacyCondition
+	if in.KeyConditionExpression == nil {
+		if keyConds, err = filterConditions(in.KeyConditions); err != nil {
+			return nil, err
+		}
+		if len(keyConds) != 1 && len(keyConds) != 2 {
+			return nil, Validation("Conditions can be of length 1 or 2 only")
+		}
 	}
 	t, err := s.activeTable(*in.TableName)
 	if err != nil {
@@ -370,23 +398,38 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	if t.Range != nil {
 		rangeType = t.Range.Type
 	}
+	keyElems := tableKeys(t)
 	if in.IndexName != nil {
 		if idx := findIndex(t, *in.IndexName); idx != nil {
 			ks = expr.KeySchema{Hash: idx.Hash.Name}
 			hashType, rangeType = idx.Hash.Type, attr.TypeInvalid
+			keyElems = []store.KeyElement{idx.Hash}
 			if idx.Range != nil {
 				ks.Range = idx.Range.Name
 				rangeType = idx.Range.Type
+				keyElems = append(keyElems, *idx.Range)
 			}
 		}
 	}
-	kc, err := expr.ParseKeyCondition(ectx, *in.KeyConditionExpression, ks)
-	if err != nil {
-		return nil, exprError(err)
+	var kc *expr.KeyCondition
+	if in.KeyConditionExpression != nil {
+		if kc, err = expr.ParseKeyCondition(ectx, *in.KeyConditionExpression, ks); err != nil {
+			return nil, exprError(err)
+		}
 	}
-	p, err := s.parsePlan(&in.readInput, ectx)
+	p, err := s.parsePlan(&in.readInput, ectx, legacyFilter)
 	if err != nil {
 		return nil, err
+	}
+	if kc == nil {
+		if kc, err = legacyKeyCondition(keyConds, keyElems); err != nil {
+			return nil, err
+		}
+	}
+	for _, ke := range []string{ks.Hash, ks.Range} {
+		if _, ok := in.QueryFilter[ke]; ok && ke != "" {
+			return nil, Validation("QueryFilter can only contain non-primary key attributes: Primary key attribute: %s", ke)
+		}
 	}
 	if kc.Hash.Type != hashType {
 		return nil, Validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
@@ -481,7 +524,20 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if err := legacy("ScanFilter", in.ScanFilter, "ConditionalOperator", in.ConditionalOperator); err != nil {
+	checkConditions(c, "scanFilter", in.ScanFilter)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := mixingRule(
+		[]param{{"ProjectionExpression", in.ProjectionExpression != nil}, {"FilterExpression", in.FilterExpression != nil}},
+		[]param{{"AttributesToGet", in.AttributesToGet != nil}, {"ScanFilter", in.ScanFilter != nil}, {"ConditionalOperator", in.ConditionalOperator != nil}}); err != nil {
+		return nil, err
+	}
+	if err := checkAttributesToGet(in.AttributesToGet); err != nil {
+		return nil, err
+	}
+	legacyFilter, err := filterCondition(in.ScanFilter, in.ConditionalOperator)
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -498,7 +554,7 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.parsePlan(&in.readInput, ectx)
+	p, err := s.parsePlan(&in.readInput, ectx, legacyFilter)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,10 @@ import (
 // it was parsed with and is safe for concurrent use by Apply.
 type Update struct {
 	actions []*action
+	// legacy marks an Update translated from AttributeUpdates, whose ADD
+	// also appends to lists and whose type errors DynamoDB words
+	// differently.
+	legacy bool
 }
 
 type actionKind uint8
