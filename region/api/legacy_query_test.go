@@ -148,3 +148,20 @@ func TestGetItem_AttributesToGet(t *testing.T) {
 		t.Fatalf("batch items = %#v, want %#v", bout.Responses["Music"], want)
 	}
 }
+
+// TestQuery_LegacyConstraintsOverTheWire sends what the SDK refuses to
+// send: a condition without its ComparisonOperator, reported with the other
+// violated constraints in one message.
+func TestQuery_LegacyConstraintsOverTheWire(t *testing.T) {
+	r := musicFixture(t)
+	code, msg := rawCall(t, r, "Query", `{"TableName":"Music","Limit":0,"KeyConditions":{"Artist":{"AttributeValueList":[{"S":"A"}]}}}`)
+	want := "2 validation errors detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+		"Value null at 'keyConditions.Artist.member.comparisonOperator' failed to satisfy constraint: Member must not be null"
+	if code != "ValidationException" || msg != want {
+		t.Fatalf("got %s %q\nwant ValidationException %q", code, msg, want)
+	}
+	code, msg = rawCall(t, r, "Scan", `{"TableName":"Music","ScanFilter":{"Title":{"ComparisonOperator":"EQ","AttributeValueList":[{}]}}}`)
+	if want := "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"; code != "ValidationException" || msg != want {
+		t.Fatalf("got %s %q\nwant ValidationException %q", code, msg, want)
+	}
+}

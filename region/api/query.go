@@ -343,9 +343,6 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	}
 	c := &checker{}
 	in.check(c)
-	if err := c.err(); err != nil {
-		return nil, err
-	}
 	checkConditions(c, "queryFilter", in.QueryFilter)
 	checkConditions(c, "keyConditions", in.KeyConditions)
 	if err := c.err(); err != nil {
@@ -520,9 +517,6 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 	}
 	if in.TotalSegments != nil && *in.TotalSegments > 1000000 {
 		c.fail(in.TotalSegments, "totalSegments", "Member must have value less than or equal to 1000000")
-	}
-	if err := c.err(); err != nil {
-		return nil, err
 	}
 	checkConditions(c, "scanFilter", in.ScanFilter)
 	if err := c.err(); err != nil {
