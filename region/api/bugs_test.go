@@ -1,0 +1,64 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// itemChanges counts the change records (what replicates) of table.
+func itemChanges(t *testing.T, r *testRegion, table string) int {
+	t.Helper()
+	chs, err := r.DB.Changes(0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ch := range chs {
+		if ch.Table == table {
+			n++
+		}
+	}
+	return n
+}
+
+// An UpdateItem that only removes, on an item that does not exist, creates
+// nothing and so has nothing to replicate, as in DynamoDB; REMOVE of a
+// nested path is ignored there too, not refused.
+func TestUpdateItem_OnlyRemovalsOnMissingItemCreateNothing(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	ctx := context.Background()
+	before := itemChanges(t, r, "Things")
+	for _, in := range []*dynamodb.UpdateItemInput{
+		{UpdateExpression: aws.String("REMOVE a")},
+		{UpdateExpression: aws.String("REMOVE x.y, z[1]")},
+		{UpdateExpression: aws.String("DELETE s :v"), ExpressionAttributeValues: item{":v": SS("a")}},
+		{AttributeUpdates: map[string]types.AttributeValueUpdate{"a": {Action: "DELETE"}}},
+	} {
+		in.TableName, in.Key, in.ReturnValues = aws.String("Things"), item{"id": S("gone")}, types.ReturnValueAllNew
+		out, err := r.Client.UpdateItem(ctx, in)
+		if err != nil {
+			t.Fatalf("update %v: %v", aws.ToString(in.UpdateExpression), err)
+		}
+		if out.Attributes != nil {
+			t.Errorf("update %v returned ALL_NEW %#v, want nothing", aws.ToString(in.UpdateExpression), out.Attributes)
+		}
+	}
+	if got := get(t, r.Client, "Things", item{"id": S("gone")}); got != nil {
+		t.Fatalf("item created: %#v", got)
+	}
+	if n := itemChanges(t, r, "Things"); n != before {
+		t.Fatalf("%d change records written, want none", n-before)
+	}
+	// An UpdateItem without actions still creates the key-only item.
+	if _, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("k")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, r.Client, "Things", item{"id": S("k")}); got == nil {
+		t.Fatal("UpdateItem without actions created no item")
+	}
+}
