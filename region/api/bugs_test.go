@@ -2,11 +2,17 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/region/regiontest"
 )
 
 // itemChanges counts the change records (what replicates) of table.
@@ -60,5 +66,43 @@ func TestUpdateItem_OnlyRemovalsOnMissingItemCreateNothing(t *testing.T) {
 	}
 	if got := get(t, r.Client, "Things", item{"id": S("k")}); got == nil {
 		t.Fatal("UpdateItem without actions created no item")
+	}
+}
+
+// A global secondary index added to a table does not index the items whose
+// index key is an empty string: such a value is not a valid key, so the
+// backfill leaves those items out, as writes do.
+func TestUpdateTable_BackfillSkipsEmptyIndexKeys(t *testing.T) {
+	r := startRegion(t)
+	mustCreateTable(t, r, ppHashTable("auto"))
+	for i, color := range []string{"red", "", "blue", ""} {
+		put(t, r.Client, "auto", item{"pk": S(fmt.Sprint("k", i)), "color": S(color)})
+	}
+	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
+		TableName:            aws.String("auto"),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName:  aws.String("by-color"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}}},
+	})
+	regiontest.WaitFor(t, 10*time.Second, func() error {
+		if g := findGSI(mustDescribeTable(t, r, "auto"), "by-color"); g.IndexStatus != types.IndexStatusActive {
+			return fmt.Errorf("index is %s", g.IndexStatus)
+		}
+		return nil
+	})
+	out, err := r.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("auto"), IndexName: aws.String("by-color")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var colors []string
+	for _, it := range out.Items {
+		colors = append(colors, str(it["color"]))
+	}
+	sort.Strings(colors)
+	if strings.Join(colors, ",") != "blue,red" {
+		t.Fatalf("index holds colors %q, want blue and red only", colors)
 	}
 }
