@@ -120,6 +120,11 @@ func (s *Server) batchGetItem(ctx context.Context, body []byte) (any, error) {
 			}
 			seen[ks] = true
 		}
+		if proj != nil {
+			if err := checkKeyPaths(t, proj.Paths()); err != nil {
+				return nil, err
+			}
+		}
 		plans[name] = plan{table: t, req: req, proj: proj}
 	}
 

@@ -106,3 +106,31 @@ func TestUpdateTable_BackfillSkipsEmptyIndexKeys(t *testing.T) {
 		t.Fatalf("index holds colors %q, want blue and red only", colors)
 	}
 }
+
+// Key attributes are scalars: a projection or filter that reaches into one
+// (k.x, k[0]) is refused, naming a table key before an index key.
+func TestRead_NestedKeyPathsRefused(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Music", "Artist", types.ScalarAttributeTypeS, "Song", types.ScalarAttributeTypeN)
+	ctx := context.Background()
+	key := item{"Artist": S("A"), "Song": N("1")}
+	put(t, r.Client, "Music", item{"Artist": S("A"), "Song": N("1"), "m": M(map[string]types.AttributeValue{"x": S("y")})})
+	const keyMsg = "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: "
+	_, err := r.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Music"), Key: key, ProjectionExpression: aws.String("m.x, Artist.x")})
+	wantAPIError(t, err, "ValidationException", keyMsg+"Artist")
+	_, err = r.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Music"), ProjectionExpression: aws.String("Song[0]")})
+	wantAPIError(t, err, "ValidationException", keyMsg+"Song")
+	_, err = r.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Music"), FilterExpression: aws.String("attribute_exists(Artist.x)")})
+	wantAPIError(t, err, "ValidationException", keyMsg+"Artist")
+	_, err = r.Client.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("Music"), KeyConditionExpression: aws.String("Artist = :a"),
+		ExpressionAttributeValues: item{":a": S("A")}, ProjectionExpression: aws.String("Song.x")})
+	wantAPIError(t, err, "ValidationException", keyMsg+"Song")
+	_, err = r.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		"Music": {Keys: []item{key}, ProjectionExpression: aws.String("Artist.x")}}})
+	wantAPIError(t, err, "ValidationException", keyMsg+"Artist")
+	// Nested paths into other attributes are fine.
+	out, err := r.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Music"), Key: key, ProjectionExpression: aws.String("m.x, Artist")})
+	if err != nil || str(out.Item["Artist"]) != "A" {
+		t.Fatalf("projection with m.x: %v %#v", err, out.Item)
+	}
+}

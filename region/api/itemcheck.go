@@ -260,3 +260,34 @@ func checkUpdatePaths(t *store.Table, paths []expr.Path) error {
 	}
 	return nil
 }
+
+// checkKeyPaths refuses paths of a projection or filter that reach into a
+// key attribute of the table or of one of its indexes (k.a, k[0]): key
+// attributes are scalars. Table keys are checked before index keys, as
+// DynamoDB reports them.
+func checkKeyPaths(t *store.Table, paths []expr.Path) error {
+	nested := map[string]bool{}
+	for _, p := range paths {
+		if len(p) > 1 {
+			nested[p[0].Name] = true
+		}
+	}
+	if len(nested) == 0 {
+		return nil
+	}
+	for _, ke := range tableKeys(t) {
+		if nested[ke.Name] {
+			return Validation("Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: %s", ke.Name)
+		}
+	}
+	for _, group := range [][]store.Index{t.GSIs, t.LSIs} {
+		for _, idx := range group {
+			for _, ke := range []*store.KeyElement{&idx.Hash, idx.Range} {
+				if ke != nil && nested[ke.Name] {
+					return Validation("Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: %s", ke.Name)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -374,6 +374,11 @@ func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 	if err := checkKey(t, in.Key); err != nil {
 		return nil, err
 	}
+	if proj != nil {
+		if err := checkKeyPaths(t, proj.Paths()); err != nil {
+			return nil, err
+		}
+	}
 	rec, err := s.db.Get(t, in.Key)
 	if err != nil {
 		return nil, err
