@@ -134,3 +134,27 @@ func TestRead_NestedKeyPathsRefused(t *testing.T) {
 		t.Fatalf("projection with m.x: %v %#v", err, out.Item)
 	}
 }
+
+// A parallel Scan's ExclusiveStartKey must belong to the scan's segment.
+func TestScan_StartKeyOutsideSegmentRefused(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	for i := range 20 {
+		put(t, r.Client, "Things", item{"id": S(fmt.Sprint("k", i))})
+	}
+	ctx := context.Background()
+	// Find an item of segment 0 of 4, then resume segment 1 from it.
+	out, err := r.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Things"), Segment: aws.Int32(0), TotalSegments: aws.Int32(4), Limit: aws.Int32(1)})
+	if err != nil || out.LastEvaluatedKey == nil {
+		t.Fatalf("first page of segment 0: %v, last key %v", err, out.LastEvaluatedKey)
+	}
+	_, err = r.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Things"), Segment: aws.Int32(1), TotalSegments: aws.Int32(4),
+		ExclusiveStartKey: out.LastEvaluatedKey})
+	wantAPIError(t, err, "ValidationException",
+		"The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: 4 Segment: 1")
+	// Resuming the right segment works.
+	if _, err := r.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("Things"), Segment: aws.Int32(0), TotalSegments: aws.Int32(4),
+		ExclusiveStartKey: out.LastEvaluatedKey}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
@@ -77,6 +78,11 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 		sc.Index = p.index.Name
 	}
 	return s.run(p, in.ReturnConsumedCapacity, func(fn func(it, lastKey attr.Item) bool) error {
-		return s.db.Scan(sc, fn)
+		err := s.db.Scan(sc, fn)
+		if errors.Is(err, store.ErrStartOutsideSegment) {
+			return Validation("The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: %d Segment: %d",
+				sc.TotalSegments, sc.Segment)
+		}
+		return err
 	})
 }
