@@ -158,3 +158,22 @@ func TestScan_StartKeyOutsideSegmentRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A name may not start with an underscore in any expression: DynamoDB
+// reports the "_" as a syntax error.
+func TestExpressions_UnderscoreStartRefused(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	ctx := context.Background()
+	_, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("a")},
+		UpdateExpression: aws.String("SET _123 = :v"), ExpressionAttributeValues: item{":v": S("v")}})
+	wantAPIError(t, err, "ValidationException", `Invalid UpdateExpression: Syntax error; token: "_", near: "SET _123"`)
+	_, err = r.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("Things"), Key: item{"id": S("a")}, ProjectionExpression: aws.String("_a")})
+	wantAPIError(t, err, "ValidationException", `Invalid ProjectionExpression: Syntax error; token: "_", near: "_a"`)
+	// Through a placeholder any name works.
+	if _, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("a")},
+		UpdateExpression: aws.String("SET #u = :v"), ExpressionAttributeNames: map[string]string{"#u": "_123"},
+		ExpressionAttributeValues: item{":v": S("v")}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -74,7 +74,7 @@ func ParseUpdate(c *Context, s string) (*Update, error) {
 	if err := prepare(KindUpdate, s); err != nil {
 		return nil, err
 	}
-	p := newParser(KindUpdate, s, false, updateKeyword)
+	p := newParser(KindUpdate, s, updateKeyword)
 	u := &Update{}
 	var sections []actionKind
 	for {
