@@ -177,3 +177,20 @@ func TestExpressions_UnderscoreStartRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// list_append may not be nested in list_append; if_not_exists may.
+func TestUpdateItem_NestedListAppendRefused(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	ctx := context.Background()
+	vals := item{":a": L(S("a")), ":b": L(S("b")), ":c": L(S("c"))}
+	for _, e := range []string{"SET l = list_append(list_append(:a, :b), :c)", "SET l = list_append(:a, list_append(:b, :c))"} {
+		_, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("a")},
+			UpdateExpression: aws.String(e), ExpressionAttributeValues: vals})
+		wantAPIError(t, err, "ValidationException", "Invalid UpdateExpression: The function is not allowed to be used this way in an expression; function: list_append")
+	}
+	if _, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("a")},
+		UpdateExpression: aws.String("SET l = list_append(if_not_exists(l, :a), :b), m = :c"), ExpressionAttributeValues: vals}); err != nil {
+		t.Fatal(err)
+	}
+}

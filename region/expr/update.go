@@ -330,6 +330,14 @@ func (ck *updateChecker) checkFunction(n *node) {
 		return
 	case fnListAppend:
 		want = "L"
+		for _, a := range n.args {
+			if isFuncNamed(a, fnListAppend) {
+				// DynamoDB parses a nested list_append but refuses it;
+				// if_not_exists inside list_append is fine.
+				ck.function = "The function is not allowed to be used this way in an expression; function: " + fnListAppend
+				return
+			}
+		}
 	}
 	for _, a := range n.args {
 		if a.kind == nValue && a.val.Type.String() != want {
