@@ -194,3 +194,30 @@ func TestUpdateItem_NestedListAppendRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A Scan page holds the items that fit in 1 MB; the item that would take
+// it past 1 MB starts the next page.
+func TestScan_OneMegabytePageHoldsWhatFits(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Big", "pk", types.ScalarAttributeTypeS, "", "")
+	blob := strings.Repeat("b", 100*1024)
+	for i := range 12 {
+		put(t, r.Client, "Big", item{"pk": S(fmt.Sprint(i)), "blob": S(blob)})
+	}
+	// Each item is 100 KB and a few bytes: ten fit in 1 MB, eleven do not.
+	out, err := r.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("Big"), Select: types.SelectCount}, withRetries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ScannedCount != 10 || out.LastEvaluatedKey == nil {
+		t.Fatalf("first page scanned %d items (last key %v), want 10 and a last key", out.ScannedCount, out.LastEvaluatedKey)
+	}
+	out, err = r.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("Big"), Select: types.SelectCount,
+		ExclusiveStartKey: out.LastEvaluatedKey}, withRetries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ScannedCount != 2 || out.LastEvaluatedKey != nil {
+		t.Fatalf("second page scanned %d items (last key %v), want the last 2", out.ScannedCount, out.LastEvaluatedKey)
+	}
+}

@@ -270,8 +270,15 @@ func (s *Server) run(p *readPlan, mode *string, iterate func(fn func(it, lastKey
 			}
 			it = rec.Item
 		}
+		itemSize := attr.ItemSize(it)
+		if out.ScannedCount > 0 && size+itemSize > maxPageBytes {
+			// The page holds what fits in 1 MB; this item starts the
+			// next one, as in DynamoDB.
+			stopped = true
+			return false
+		}
 		out.ScannedCount++
-		size += attr.ItemSize(it)
+		size += itemSize
 		lastKey = lk
 		keep := true
 		if p.filter != nil {
@@ -291,7 +298,7 @@ func (s *Server) run(p *readPlan, mode *string, iterate func(fn func(it, lastKey
 				out.Items = append(out.Items, it)
 			}
 		}
-		if (p.limit > 0 && out.ScannedCount >= p.limit) || size >= maxPageBytes {
+		if p.limit > 0 && out.ScannedCount >= p.limit {
 			stopped = true
 			return false
 		}
