@@ -181,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 		"UntagResource":       s.untagResource,
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
+	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
 	return s, nil
 }
 
@@ -216,7 +217,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
 	if !ok || op == nil {
-		return s.encodeError(out, UnknownOperation()), nil
+		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return s.encodeError(out, Serialization("Start of structure or map found where not expected")), nil

@@ -1383,9 +1383,9 @@ func TestDescribeLimits_ReportsTheDefaults(t *testing.T) {
 func TestDescribeGlobalTable_ExplainsTheSupportedVersion(t *testing.T) {
 	r := startRegion(t)
 	_, err := r.Client.DescribeGlobalTable(t.Context(), &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("any")})
-	wantAPIError(t, err, "ValidationException",
-		"One or more parameter values were invalid: DynamoDB global tables version 2017.11.29 is not supported. "+
-			"globaltables implements global tables version 2019.11.21: add or remove replicas with UpdateTable ReplicaUpdates, and see them in DescribeTable's Replicas.")
+	wantAPIError(t, err, "UnknownOperationException",
+		"Global tables version 2017.11.29 (CreateGlobalTable, UpdateGlobalTable, DescribeGlobalTable, ListGlobalTables and their settings) is not implemented by globaltables; "+
+			"it implements version 2019.11.21: add or remove replicas with UpdateTable ReplicaUpdates, and see them in DescribeTable's Replicas.")
 }
 
 // ---------------------------------------------------------------------------
