@@ -35,7 +35,7 @@ func decode(body []byte, v any) error {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Serialization("Malformed JSON at offset %d: %v", se.Offset, se)
+		return Serialization("") // DynamoDB says no more about a body that is not JSON
 	}
 	return Serialization("%v", err)
 }

@@ -220,7 +220,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return s.encodeError(out, Serialization("Start of structure or map found where not expected")), nil
+		return s.encodeError(out, Serialization("")), nil
 	}
 	resp, err := op(ctx, body)
 	if err != nil {
@@ -293,9 +293,9 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "healthy: dynamodb.%s.amazonaws.com ", s.cfg.Region)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("x-amz-crc32", unknownOperationPageCRC)
 	w.WriteHeader(http.StatusNotFound)
-	io.WriteString(w, "<UnknownOperationException/>\n")
+	io.WriteString(w, unknownOperationPage)
 }
 
 // encode writes v as the JSON body of a response and returns status.
@@ -332,6 +332,9 @@ type errorBody struct {
 
 // encodeError writes an error response body and returns its status.
 func (s *Server) encodeError(out *bytes.Buffer, e *Error) int {
+	if e.Code() == "SerializationException" {
+		return s.encode(out, e.Status, serializationBody{Type: e.Type, Message: e.Message})
+	}
 	body := errorBody{Type: e.Type, Message: e.Message, CancellationReasons: e.Reasons}
 	if e.Item != nil {
 		body.Item = e.Item

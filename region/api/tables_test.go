@@ -1399,6 +1399,7 @@ func TestDescribeTable_CreationDateTimeIsEpochSecondsWithFraction(t *testing.T) 
 		t.Fatal(err)
 	}
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.DescribeTable")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
