@@ -194,6 +194,9 @@ func checkItem(t *store.Table, it attr.Item, sizeMsg string) error {
 	if err := checkIndexKeys(t, it); err != nil {
 		return err
 	}
+	if !attrNamesFit(it) {
+		return Validation("1 validation error detected: Attribute name is too large, must be less than 65536 bytes")
+	}
 	if attr.ItemSize(it) > maxItemBytes {
 		return Validation("%s", sizeMsg)
 	}
@@ -290,4 +293,33 @@ func checkKeyPaths(t *store.Table, paths []expr.Path) error {
 		}
 	}
 	return nil
+}
+
+// maxAttrNameBytes is the size limit of an attribute name (at any depth):
+// DynamoDB's documented 64 KB, which it enforces as less than 65536 bytes.
+const maxAttrNameBytes = 65535
+
+// attrNamesFit reports whether every attribute name of an item, map keys
+// at every depth included, is within maxAttrNameBytes.
+func attrNamesFit(it attr.Item) bool {
+	for name, v := range it {
+		if len(name) > maxAttrNameBytes || !valueNamesFit(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func valueNamesFit(v attr.Value) bool {
+	switch v.Type {
+	case attr.TypeM:
+		return attrNamesFit(v.M)
+	case attr.TypeL:
+		for _, e := range v.L {
+			if !valueNamesFit(e) {
+				return false
+			}
+		}
+	}
+	return true
 }

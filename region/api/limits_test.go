@@ -1,0 +1,56 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names may be up to 65535 bytes, at any depth; longer ones are
+// refused with DynamoDB's message, in every write.
+func TestPutItem_AttributeNameLimit(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	ctx := context.Background()
+	ok := strings.Repeat("n", 65535)
+	tooLong := strings.Repeat("n", 65536)
+	put(t, r.Client, "Things", item{"id": S("a"), ok: S("x")})
+	put(t, r.Client, "Things", item{"id": S("b"), "m": M(map[string]types.AttributeValue{ok: S("x")})})
+	const msg = "1 validation error detected: Attribute name is too large, must be less than 65536 bytes"
+	for _, it := range []item{
+		{"id": S("c"), tooLong: S("x")},
+		{"id": S("c"), "m": M(map[string]types.AttributeValue{tooLong: S("x")})},
+		{"id": S("c"), "l": L(M(map[string]types.AttributeValue{tooLong: S("x")}))},
+	} {
+		_, err := r.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("Things"), Item: it})
+		wantAPIError(t, err, "ValidationException", msg)
+	}
+	_, err := r.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("Things"), Key: item{"id": S("c")},
+		UpdateExpression: aws.String("SET #n = :v"), ExpressionAttributeNames: map[string]string{"#n": tooLong},
+		ExpressionAttributeValues: item{":v": S("x")}})
+	wantAPIError(t, err, "ValidationException", msg)
+}
+
+// Key attribute names, of the table and of its indexes, and projected
+// attribute names are limited to 255 characters.
+func TestCreateTable_KeyNameLimit(t *testing.T) {
+	r := startRegion(t)
+	ctx := context.Background()
+	long := strings.Repeat("k", 256)
+	_, err := r.Client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("Long"), BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(long), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(long), KeyType: types.KeyTypeHash}}})
+	wantAPIError(t, err, "ValidationException", "2 validation errors detected: "+
+		"Value '"+long+"' at 'attributeDefinitions.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255; "+
+		"Value '"+long+"' at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255")
+	name := strings.Repeat("k", 255)
+	if _, err := r.Client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("Max"), BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(name), KeyType: types.KeyTypeHash}}}); err != nil {
+		t.Fatalf("255-character key name: %v", err)
+	}
+}
