@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -52,5 +55,28 @@ func TestCreateTable_KeyNameLimit(t *testing.T) {
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(name), KeyType: types.KeyTypeHash}}}); err != nil {
 		t.Fatalf("255-character key name: %v", err)
+	}
+}
+
+// DeleteTable returns the subset of the description DynamoDB returns.
+func TestDeleteTable_ResponseIsDynamoDBsSubset(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Gone", "id", types.ScalarAttributeTypeS, "sk", types.ScalarAttributeTypeN)
+	resp, body := rawRequest(t, "POST", r.URL, jsonHeaders("DeleteTable", "application/x-amz-json-1.0"), strings.NewReader(`{"TableName":"Gone"}`))
+	if resp.StatusCode != 200 {
+		t.Fatalf("DeleteTable: %d %s", resp.StatusCode, body)
+	}
+	var out struct{ TableDescription map[string]any }
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range out.TableDescription {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := []string{"BillingModeSummary", "DeletionProtectionEnabled", "ItemCount", "ProvisionedThroughput", "TableArn", "TableId", "TableName", "TableSizeBytes", "TableStatus"}
+	if !reflect.DeepEqual(keys, want) || out.TableDescription["TableStatus"] != "DELETING" {
+		t.Fatalf("members %v (status %v), want %v and DELETING", keys, out.TableDescription["TableStatus"], want)
 	}
 }
