@@ -15,6 +15,12 @@ ttl_interval = "10s"
 # to true to make every new table global across all regions at once.
 global_tables = false
 
+# Tables and indexes change status at once. Set a duration here to have them
+# show CREATING, UPDATING and DELETING for that long after each change, as
+# DynamoDB does and DynamoDB Local's -delayTransientStatuses imitates, so that
+# client code that waits for ACTIVE is exercised.
+# transient_status_delay = "2s"
+
 replication {
   stream_max_age    = "24h"  # how long a region's stream keeps changes
   stream_max_mb     = 1024   # and how much of them

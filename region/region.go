@@ -68,6 +68,10 @@ type Config struct {
 	// the latency and cuts set on the link named "client", as an
 	// application far from the region would.
 	ClientListen string
+	// TransientStatusDelay is how long tables and indexes show CREATING,
+	// UPDATING or DELETING after a change, as DynamoDB Local's
+	// -delayTransientStatuses; default 0, changes show at once.
+	TransientStatusDelay time.Duration
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -172,6 +176,8 @@ func New(cfg Config) (*Region, error) {
 		Logger: cfg.Logger.Named("api"),
 		Now:    cfg.Now,
 		Clock:  r.clock,
+
+		TransientStatusDelay: cfg.TransientStatusDelay,
 	}
 	if cfg.Replication != nil {
 		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, cfg.Logger)

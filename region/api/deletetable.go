@@ -32,7 +32,7 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		if t.Extra[extraDeletionProtection] == "true" {
 			return Validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
 		}
-		if t.Status == store.StatusCreating {
+		if t.Status == store.StatusCreating || s.creatingNow(name) {
 			return ResourceInUse("Attempt to change a resource which is still in use: Table is being created: %s", name)
 		}
 		for _, ix := range t.GSIs {
@@ -61,6 +61,7 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		}
 		return nil, fmt.Errorf("delete table %s: %w", name, err)
 	}
+	s.markTransient(name, store.StatusDeleting, d)
 	return deletedTableOutput{deletedDescription(d)}, nil
 }
 

@@ -34,6 +34,13 @@ func startRegion(t *testing.T) *testRegion {
 // that control when index backfills run.
 func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	t.Helper()
+	return startRegionWith(t, func(c *api.Config) { c.Hooks = hooks })
+}
+
+// startRegionWith is startRegion with the server's configuration adjusted
+// by configure.
+func startRegionWith(t testing.TB, configure func(*api.Config)) *testRegion {
+	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Dir = t.TempDir()
 	cfg.Region = "us-east-1"
@@ -41,7 +48,9 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv, err := api.New(api.Config{Region: "us-east-1", DB: db, Hooks: hooks})
+	acfg := api.Config{Region: "us-east-1", DB: db}
+	configure(&acfg)
+	srv, err := api.New(acfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

@@ -203,7 +203,7 @@ func (s *Server) activeTable(name string) (*store.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.Status == "DELETING" {
+	if t.Status == "DELETING" || (s.cfg.TransientStatusDelay > 0 && s.creatingNow(name)) {
 		return nil, ResourceNotFound("Requested resource not found")
 	}
 	return t, nil

@@ -66,6 +66,10 @@ type Config struct {
 	// Hooks are optional callbacks for the region that embeds the server
 	// (index backfills, replica updates); nil fields are skipped.
 	Hooks Hooks
+	// TransientStatusDelay is how long tables and indexes show CREATING,
+	// UPDATING or DELETING after a change (see transient.go); default 0,
+	// changes show at once.
+	TransientStatusDelay time.Duration
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -112,6 +116,8 @@ type Server struct {
 	idBase string
 	tokens *tokenCache
 	clock  Clock
+	// transient holds the statuses shown for TransientStatusDelay.
+	transient transients
 
 	// bg owns the server's background work (GSI backfills, table deletes).
 	bgCtx    context.Context
