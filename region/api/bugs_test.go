@@ -6,13 +6,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/globaltables/globaltables/region/regiontest"
 )
 
 // itemChanges counts the change records (what replicates) of table.
@@ -78,21 +75,7 @@ func TestUpdateTable_BackfillSkipsEmptyIndexKeys(t *testing.T) {
 	for i, color := range []string{"red", "", "blue", ""} {
 		put(t, r.Client, "auto", item{"pk": S(fmt.Sprint("k", i)), "color": S(color)})
 	}
-	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
-		TableName:            aws.String("auto"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
-		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
-			IndexName:  aws.String("by-color"),
-			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}}},
-	})
-	regiontest.WaitFor(t, 10*time.Second, func() error {
-		if g := findGSI(mustDescribeTable(t, r, "auto"), "by-color"); g.IndexStatus != types.IndexStatusActive {
-			return fmt.Errorf("index is %s", g.IndexStatus)
-		}
-		return nil
-	})
+	addColorIndex(t, r, "auto", types.ProjectionTypeAll)
 	out, err := r.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("auto"), IndexName: aws.String("by-color")})
 	if err != nil {
 		t.Fatal(err)

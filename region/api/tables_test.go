@@ -936,6 +936,27 @@ func TestUpdateTable_CreatedIndexBackfillsThroughTheHook(t *testing.T) {
 	}
 }
 
+// addColorIndex adds the global secondary index by-color (hash key color,
+// a string) to a table and waits until it is ACTIVE.
+func addColorIndex(t *testing.T, r *testRegion, table string, projection types.ProjectionType) {
+	t.Helper()
+	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName:  aws.String("by-color"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: projection},
+		}}},
+	})
+	regiontest.WaitFor(t, 10*time.Second, func() error {
+		if g := findGSI(mustDescribeTable(t, r, table), "by-color"); g.IndexStatus != types.IndexStatusActive {
+			return fmt.Errorf("index is %s", g.IndexStatus)
+		}
+		return nil
+	})
+}
+
 func TestUpdateTable_CreatedIndexBackfillsByItself(t *testing.T) {
 	r := startRegion(t)
 	mustCreateTable(t, r, ppHashTable("auto"))
@@ -951,21 +972,7 @@ func TestUpdateTable_CreatedIndexBackfillsByItself(t *testing.T) {
 			t.Fatalf("PutItem: %v", err)
 		}
 	}
-	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
-		TableName:            aws.String("auto"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
-		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
-			IndexName:  aws.String("by-color"),
-			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-		}}},
-	})
-	regiontest.WaitFor(t, 10*time.Second, func() error {
-		if g := findGSI(mustDescribeTable(t, r, "auto"), "by-color"); g.IndexStatus != types.IndexStatusActive {
-			return fmt.Errorf("index is %s", g.IndexStatus)
-		}
-		return nil
-	})
+	addColorIndex(t, r, "auto", types.ProjectionTypeKeysOnly)
 	out, err := r.Client.Query(t.Context(), &dynamodb.QueryInput{
 		TableName:                 aws.String("auto"),
 		IndexName:                 aws.String("by-color"),
