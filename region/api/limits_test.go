@@ -80,3 +80,47 @@ func TestDeleteTable_ResponseIsDynamoDBsSubset(t *testing.T) {
 		t.Fatalf("members %v (status %v), want %v and DELETING", keys, out.TableDescription["TableStatus"], want)
 	}
 }
+
+// Single-item operations report the total alone (and the table's total
+// under INDEXES); transactions also split it into read and write units.
+func TestConsumedCapacity_FieldsPerOperation(t *testing.T) {
+	r := startRegion(t)
+	createTable(t, r.Client, "Things", "id", types.ScalarAttributeTypeS, "", "")
+	h := jsonHeaders("PutItem", "application/x-amz-json-1.0")
+	capacity := func(op, body string) map[string]any {
+		t.Helper()
+		h["X-Amz-Target"] = "DynamoDB_20120810." + op
+		resp, out := rawRequest(t, "POST", r.URL, h, strings.NewReader(body))
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", op, resp.StatusCode, out)
+		}
+		var v struct{ ConsumedCapacity any }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		if l, ok := v.ConsumedCapacity.([]any); ok {
+			return l[0].(map[string]any)
+		}
+		return v.ConsumedCapacity.(map[string]any)
+	}
+	tests := []struct {
+		op, body string
+		want     map[string]any
+	}{
+		{"PutItem", `{"TableName":"Things","Item":{"id":{"S":"a"}},"ReturnConsumedCapacity":"TOTAL"}`,
+			map[string]any{"TableName": "Things", "CapacityUnits": 1.0}},
+		{"PutItem", `{"TableName":"Things","Item":{"id":{"S":"a"}},"ReturnConsumedCapacity":"INDEXES"}`,
+			map[string]any{"TableName": "Things", "CapacityUnits": 1.0, "Table": map[string]any{"CapacityUnits": 1.0}}},
+		{"GetItem", `{"TableName":"Things","Key":{"id":{"S":"a"}},"ReturnConsumedCapacity":"TOTAL"}`,
+			map[string]any{"TableName": "Things", "CapacityUnits": 0.5}},
+		{"Scan", `{"TableName":"Things","ReturnConsumedCapacity":"INDEXES"}`,
+			map[string]any{"TableName": "Things", "CapacityUnits": 0.5, "Table": map[string]any{"CapacityUnits": 0.5}}},
+		{"TransactWriteItems", `{"TransactItems":[{"Put":{"TableName":"Things","Item":{"id":{"S":"b"}}}}],"ReturnConsumedCapacity":"TOTAL"}`,
+			map[string]any{"TableName": "Things", "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}},
+	}
+	for _, tc := range tests {
+		if got := capacity(tc.op, tc.body); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %s: ConsumedCapacity = %v, want %v", tc.op, tc.body, got, tc.want)
+		}
+	}
+}
