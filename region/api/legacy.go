@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/globaltables/globaltables/region/expr"
@@ -133,7 +134,21 @@ func filterCondition(m legacyConditions, condOp *string) (*expr.Condition, error
 // ComparisonOperator with its values (AttributeValueList, or Value as a
 // list of one), or the older Exists/Value form: Value alone or with Exists
 // true means EQ, Exists false means NULL.
+//
+// DynamoDB reports these errors inside the envelope of constraint
+// violations ("1 validation error detected: ..."), as the service does
+// today (characterised by paritysuite/dynamodb-conformance in 2026; older
+// recordings show them bare).
 func expectedCondition(m legacyConditions, condOp *string) (*expr.Condition, error) {
+	cond, err := expectedConditions(m, condOp)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code() == "ValidationException" {
+		return nil, Validation("1 validation error detected: %s", ae.Message)
+	}
+	return cond, err
+}
+
+func expectedConditions(m legacyConditions, condOp *string) (*expr.Condition, error) {
 	var conds []expr.LegacyCondition
 	for _, name := range sortedKeys(m) {
 		lc := m[name]
