@@ -165,3 +165,26 @@ func TestQuery_LegacyConstraintsOverTheWire(t *testing.T) {
 		t.Fatalf("got %s %q\nwant ValidationException %q", code, msg, want)
 	}
 }
+
+// UpdateItem lists its members' violations in DynamoDB's order, the
+// missing key last, legacy parameters included.
+func TestUpdateItem_ConstraintOrder(t *testing.T) {
+	r := musicFixture(t)
+	const noKey = "Value null at 'key' failed to satisfy constraint: Member must not be null"
+	const emptyName = "Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+	tests := []struct{ body, want string }{
+		{`{"TableName":"","UpdateExpression":"SET a = :a","ExpressionAttributeValues":{":a":{"S":"x"}}}`,
+			"2 validation errors detected: " + emptyName + "; " + noKey},
+		{`{"TableName":"","UpdateExpression":"SET a = :a","ExpressionAttributeValues":{":a":{"S":"x"}},"ReturnConsumedCapacity":"INVALID","ReturnValues":"INVALID"}`,
+			"4 validation errors detected: Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; " +
+				emptyName + "; Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; " + noKey},
+		{`{"TableName":"Absent","AttributeUpdates":{"x":{"Action":"PUT","Value":{"S":"1"}}},"Expected":{"a":{"Exists":false},"b":{"Exists":false}},"ConditionalOperator":"XOR"}`,
+			"2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]; " + noKey},
+	}
+	for _, tc := range tests {
+		code, msg := rawCall(t, r, "UpdateItem", tc.body)
+		if code != "ValidationException" || msg != tc.want {
+			t.Errorf("%s\n got %s %q\nwant %q", tc.body, code, msg, tc.want)
+		}
+	}
+}
