@@ -188,3 +188,14 @@ func TestUpdateItem_ConstraintOrder(t *testing.T) {
 		}
 	}
 }
+
+// Query reports an unknown ConditionalOperator on its own, in DynamoDB's
+// newer form.
+func TestQuery_UnknownConditionalOperator(t *testing.T) {
+	r := musicFixture(t)
+	code, msg := rawCall(t, r, "Query", `{"TableName":"Absent","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"a"}]}},`+
+		`"QueryFilter":{"b":{"ComparisonOperator":"NULL"},"c":{"ComparisonOperator":"NULL"}},"ConditionalOperator":"XOR","Select":"BOGUS"}`)
+	if want := "Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]"; code != "ValidationException" || msg != want {
+		t.Fatalf("got %s %q, want %q", code, msg, want)
+	}
+}

@@ -63,7 +63,18 @@ func (in *readInput) check(c *checker) {
 	if in.Limit != nil && *in.Limit < 1 {
 		c.fail(in.Limit, "limit", "Member must have value greater than or equal to 1")
 	}
-	c.enum("conditionalOperator", in.ConditionalOperator, conditionalOperators...)
+}
+
+// readConditionalOperatorRule checks the ConditionalOperator of a Query or
+// Scan. DynamoDB reports an unknown one before, and instead of, the other
+// constraint violations, in a newer form of its own, whose enumeration
+// reads [ALL, OR] (sic; measured in two regions by
+// paritysuite/dynamodb-conformance, 2026).
+func readConditionalOperatorRule(op *string) error {
+	if op == nil || *op == "AND" || *op == "OR" {
+		return nil
+	}
+	return Validation("Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]")
 }
 
 // readPlan is a validated Query or Scan, ready to run.
@@ -361,6 +372,9 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if err := requireTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	if err := readConditionalOperatorRule(in.ConditionalOperator); err != nil {
 		return nil, err
 	}
 	c := &checker{}

@@ -16,6 +16,9 @@ func (s *Server) scan(ctx context.Context, body []byte) (any, error) {
 	if err := requireTableName(in.TableName); err != nil {
 		return nil, err
 	}
+	if err := readConditionalOperatorRule(in.ConditionalOperator); err != nil {
+		return nil, err
+	}
 	c := &checker{}
 	in.check(c)
 	if in.Segment != nil && *in.Segment < 0 {
