@@ -204,3 +204,31 @@ func TestScan_OneMegabytePageHoldsWhatFits(t *testing.T) {
 		t.Fatalf("second page scanned %d items (last key %v), want the last 2", out.ScannedCount, out.LastEvaluatedKey)
 	}
 }
+
+// A Query is validated before its table is looked up: a malformed key
+// condition, filter or projection on a missing table is a
+// ValidationException, not ResourceNotFoundException.
+func TestQuery_ValidatedBeforeTableLookup(t *testing.T) {
+	r := startRegion(t)
+	tests := []struct{ body, want string }{
+		{`{"TableName":"Absent","KeyConditionExpression":"pk = :p AND begins_with(sk, :n)","ExpressionAttributeValues":{":p":{"S":"q"},":n":{"N":"1"}}}`,
+			"Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N"},
+		{`{"TableName":"Absent","KeyConditionExpression":"pk = :missing AND begins_with(sk, :n)","ExpressionAttributeValues":{":n":{"N":"1"}}}`,
+			"Invalid KeyConditionExpression: An expression attribute value used in expression is not defined; attribute value: :missing"},
+		{`{"TableName":"Absent","KeyConditionExpression":"pk = :p","FilterExpression":"a =","ExpressionAttributeValues":{":p":{"S":"q"}}}`,
+			`Invalid FilterExpression: Syntax error; token: "<EOF>", near: "="`},
+		{`{"TableName":"Absent","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"q"},":unused":{"S":"q"}}}`,
+			"Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}"},
+	}
+	for _, tc := range tests {
+		code, msg := rawCall(t, r, "Query", tc.body)
+		if code != "ValidationException" || msg != tc.want {
+			t.Errorf("%s\n got %s %q\nwant ValidationException %q", tc.body, code, msg, tc.want)
+		}
+	}
+	// A well-formed query of the missing table reports it missing.
+	code, _ := rawCall(t, r, "Query", `{"TableName":"Absent","KeyConditionExpression":"pk = :p AND begins_with(sk, :s)","ExpressionAttributeValues":{":p":{"S":"q"},":s":{"S":"a"}}}`)
+	if code != "ResourceNotFoundException" {
+		t.Fatalf("well-formed query of a missing table: %s", code)
+	}
+}

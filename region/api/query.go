@@ -94,28 +94,40 @@ type readPlan struct {
 // values were all used, and plans the read. legacyFilter is the request's
 // QueryFilter or ScanFilter, already translated (nil if none).
 func (s *Server) parsePlan(in *readInput, ectx *expr.Context, legacyFilter *expr.Condition) (*readPlan, error) {
+	filter, proj, err := parseReadExprs(in, ectx, legacyFilter)
+	if err != nil {
+		return nil, err
+	}
+	return s.plan(in, filter, proj)
+}
+
+// parseReadExprs parses the FilterExpression and ProjectionExpression (or
+// AttributesToGet) of a Query or Scan and checks that ectx's names and
+// values were all used: the checks that need no table, which DynamoDB makes
+// before it looks the table up.
+func parseReadExprs(in *readInput, ectx *expr.Context, legacyFilter *expr.Condition) (*expr.Condition, *expr.Projection, error) {
 	filter := legacyFilter
 	var err error
 	if in.FilterExpression != nil {
 		if filter, err = expr.ParseCondition(ectx, "FilterExpression", *in.FilterExpression); err != nil {
-			return nil, exprError(err)
+			return nil, nil, exprError(err)
 		}
 	}
 	var proj *expr.Projection
 	if in.ProjectionExpression != nil {
 		if proj, err = expr.ParseProjection(ectx, *in.ProjectionExpression); err != nil {
-			return nil, exprError(err)
+			return nil, nil, exprError(err)
 		}
 	}
 	if err := ectx.CheckUnused(); err != nil {
-		return nil, exprError(err)
+		return nil, nil, exprError(err)
 	}
 	if in.AttributesToGet != nil {
 		if proj, err = projectionOf(in.AttributesToGet); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return s.plan(in, filter, proj)
+	return filter, proj, nil
 }
 
 // plan validates what Query and Scan share once the table is known.
@@ -408,6 +420,19 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Everything that needs no table is checked before the table is looked
+	// up, as DynamoDB does: the key condition as far as it can be without
+	// the key schema, the filter, the projection and unused placeholders.
+	var pending *expr.PendingKeyCondition
+	if in.KeyConditionExpression != nil {
+		if pending, err = expr.PrepareKeyCondition(ectx, *in.KeyConditionExpression); err != nil {
+			return nil, exprError(err)
+		}
+	}
+	filter, proj, err := parseReadExprs(&in.readInput, ectx, legacyFilter)
+	if err != nil {
+		return nil, err
+	}
 	var keyConds []expr.LegacyCondition
 	if in.KeyConditionExpression == nil {
 		if keyConds, err = filterConditions(in.KeyConditions); err != nil {
@@ -422,7 +447,7 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	// The key condition is checked against the key schema of the table or
-	// index it queries, so the table is needed before it can be parsed.
+	// index it queries, which needs the table.
 	ks := expr.KeySchema{Hash: t.Hash.Name}
 	if t.Range != nil {
 		ks.Range = t.Range.Name
@@ -445,12 +470,12 @@ func (s *Server) query(ctx context.Context, body []byte) (any, error) {
 		}
 	}
 	var kc *expr.KeyCondition
-	if in.KeyConditionExpression != nil {
-		if kc, err = expr.ParseKeyCondition(ectx, *in.KeyConditionExpression, ks); err != nil {
+	if pending != nil {
+		if kc, err = pending.Resolve(ks); err != nil {
 			return nil, exprError(err)
 		}
 	}
-	p, err := s.parsePlan(&in.readInput, ectx, legacyFilter)
+	p, err := s.plan(&in.readInput, filter, proj)
 	if err != nil {
 		return nil, err
 	}
