@@ -4,7 +4,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/globaltables
 
-.PHONY: help build up test unit smoke lint fuzz bench clean
+.PHONY: help build up test scenario unit smoke lint fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -18,11 +18,15 @@ up: build ## run the default three-region topology (configs/default.hcl)
 test: ## run every test: race-enabled Go tests, then the AWS CLI smoke test
 	scripts/test.sh
 
+scenario: ## run the slow end-to-end scenario tests (build tag scenario)
+	scripts/scenario.sh
+
 unit: ## run the Go tests only (race detector on)
 	$(GO) test -race -count=1 ./...
 
 smoke: build ## drive a region with the AWS CLI
 	scripts/smoke.sh $(BIN)
+	scripts/smoke-auth.sh $(BIN)
 
 lint: ## gofmt and go vet
 	scripts/lint.sh

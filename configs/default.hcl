@@ -15,6 +15,15 @@ ttl_interval = "10s"
 # to true to make every new table global across all regions at once.
 global_tables = false
 
+# How far ahead of a region's clock a replicated version may be: a change
+# further ahead stops its link until the clock at fault is fixed
+# (docs/replication.md, "Bounded clock"); no clock may be skewed further.
+max_clock_skew = "5m"
+# Client connections per region (at most half the open-file limit; more are
+# answered 503), and how long an idle one stays open.
+max_connections = 4096
+idle_timeout    = "2m"
+
 # Tables and indexes change status at once. Set a duration here to have them
 # show CREATING, UPDATING and DELETING for that long after each change, as
 # DynamoDB does and DynamoDB Local's -delayTransientStatuses imitates, so that

@@ -14,7 +14,11 @@
 //     the same set of changes in any order, with duplicates, converge.
 //   - A delete is a version like any other (a tombstone) and follows the same
 //     rule: a late, older put never resurrects a deleted item.
-//   - An HLC never goes backwards, and a version it mints after observing
-//     another version is greater than that version, whatever the wall clocks
-//     say. This is what makes a write that causally follows another win.
+//   - HLC.Next(v) is greater than v, whatever the wall clocks say. This is
+//     what makes a write that replaces another win. An unbounded HLC never
+//     goes backwards; a bounded one (SetMaxAhead, the topology's
+//     max_clock_skew) ignores observed versions beyond the bound and steps
+//     back to physical time when its floor is beyond it, so one wrong clock
+//     cannot carry every region into the future (docs/replication.md,
+//     "Bounded clock").
 package conflict

@@ -14,15 +14,18 @@ import (
 	"github.com/globaltables/globaltables/store"
 )
 
-// mountEndpoints serves the region's own GET endpoints beside the API.
+// mountEndpoints serves the region's own endpoints beside the API, each
+// behind the control guard (see controlGuard).
 func (r *Region) mountEndpoints() {
-	r.api.Handle(StatusPath, http.HandlerFunc(r.serveStatus))
-	r.api.Handle(ConflictsPath, http.HandlerFunc(r.serveConflicts))
-	r.api.Handle(DigestPath, http.HandlerFunc(r.serveDigest))
-	r.api.Handle("GET "+LinksPath, http.HandlerFunc(r.serveLinks))
-	r.api.Handle("PUT "+LinksPath+"/{source}", http.HandlerFunc(r.serveSetLink))
-	r.api.Handle("GET "+ClockPath, http.HandlerFunc(r.serveClock))
-	r.api.Handle("PUT "+ClockPath, http.HandlerFunc(r.serveSetClock))
+	read := func(h http.HandlerFunc) http.Handler { return r.guard.wrap(h, false) }
+	change := func(h http.HandlerFunc) http.Handler { return r.guard.wrap(h, true) }
+	r.api.Handle("GET "+StatusPath, read(r.serveStatus))
+	r.api.Handle("GET "+ConflictsPath, read(r.serveConflicts))
+	r.api.Handle("GET "+DigestPath, read(r.serveDigest))
+	r.api.Handle("GET "+LinksPath, read(r.serveLinks))
+	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
+	r.api.Handle("GET "+ClockPath, read(r.serveClock))
+	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
 }
 
 func (r *Region) serveClock(w http.ResponseWriter, _ *http.Request) {
@@ -58,7 +61,10 @@ func (r *Region) serveSetClock(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	r.skew.Set(offset, drift)
+	if err := r.skew.Set(offset, drift); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	r.log.Info("clock skewed", "offset", offset, "drift_ppm", drift)
 	writeJSON(w, http.StatusOK, r.skew.Get())
 }
@@ -106,7 +112,8 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 
 // Status returns the region's status.
 func (r *Region) Status() Status {
-	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount()}
+	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
+		ClockStepBacks: r.clock.Resets()}
 	if r.skew != nil {
 		st.ClockSkewMs = ms(r.skew.Get().Current)
 	}

@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
+	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
+	"github.com/globaltables/globaltables/region/listener"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
 )
@@ -54,9 +57,24 @@ type Config struct {
 	Now func() time.Time
 	// ClockOffset and ClockDriftPPM skew the region's clock, for
 	// experiments: it runs ClockOffset ahead (behind if negative) and gains
-	// ClockDriftPPM microseconds per second.
+	// ClockDriftPPM microseconds per second. Both are bounded: see
+	// clock.Check.
 	ClockOffset   time.Duration
 	ClockDriftPPM float64
+	// MaxClockSkew bounds how far a version may be ahead of this region's
+	// clock: a remote change further ahead stops its link (it is not
+	// absorbed into the clock), and a skew beyond it is refused. Default
+	// clock.DefaultMaxSkew (5m). See docs/replication.md, "Bounded clock".
+	MaxClockSkew time.Duration
+	// MaxConnections caps the endpoint's concurrent connections; a
+	// connection over the cap is answered 503 and closed. Default
+	// listener.DefaultMaxConnections, lowered to half the open-file limit
+	// if that is less.
+	MaxConnections int
+	// IdleTimeout closes a connection that sends nothing for that long,
+	// before its first request or between requests (it also bounds the
+	// reading of one request). Default api.DefaultIdleTimeout (2m).
+	IdleTimeout time.Duration
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
@@ -68,6 +86,15 @@ type Config struct {
 	// the latency and cuts set on the link named "client", as an
 	// application far from the region would.
 	ClientListen string
+	// Credentials, if any, are the access keys the region accepts: every
+	// DynamoDB request must then be signed with one of them (SigV4), and
+	// they authorize calls to the control endpoints. None: the API accepts
+	// any request, signed or not.
+	Credentials []sigv4.Credential
+	// TLSCertFile and TLSKeyFile, if set, are the PEM certificate and key
+	// the endpoint serves HTTPS with; unset, it serves plain HTTP.
+	TLSCertFile string
+	TLSKeyFile  string
 	// TransientStatusDelay is how long tables and indexes show CREATING,
 	// UPDATING or DELETING after a change, as DynamoDB Local's
 	// -delayTransientStatuses; default 0, changes show at once.
@@ -116,7 +143,30 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data folder is required"))
 	}
+	if c.MaxClockSkew < 0 {
+		errs = append(errs, errors.New("max clock skew must not be negative"))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, errors.New("max connections must not be negative"))
+	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("idle timeout must not be negative"))
+	}
+	if err := clock.Check(c.ClockOffset, c.ClockDriftPPM, c.maxClockSkew()); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
 	return errors.Join(errs...)
+}
+
+// maxClockSkew returns MaxClockSkew or its default.
+func (c Config) maxClockSkew() time.Duration {
+	if c.MaxClockSkew == 0 {
+		return clock.DefaultMaxSkew
+	}
+	return c.MaxClockSkew
 }
 
 // Region is one running region.
@@ -127,6 +177,14 @@ type Region struct {
 	db    *store.DB
 	api   *api.Server
 	ln    net.Listener
+	tls   bool // the endpoint serves HTTPS
+	// maxConns is the effective connection cap (Config.MaxConnections
+	// after ConnLimit).
+	maxConns int
+	// guard protects the control endpoints; auth checks API requests'
+	// signatures (nil without credentials).
+	guard *controlGuard
+	auth  *sigv4.Verifier
 	repl  *replication  // nil without replication
 	skew  *clock.Skewed // nil when Config.Now was given
 	// client shapes the traffic of ClientListen; nil without it.
@@ -147,16 +205,53 @@ func New(cfg Config) (*Region, error) {
 	if cfg.TTLInterval == 0 {
 		cfg.TTLInterval = DefaultTTLInterval
 	}
+	cfg.MaxClockSkew = cfg.maxClockSkew()
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = api.DefaultIdleTimeout
+	}
 	var skew *clock.Skewed
 	if cfg.Now == nil {
-		skew = clock.New(nil, cfg.ClockOffset, cfg.ClockDriftPPM)
+		var err error
+		if skew, err = clock.New(nil, cfg.ClockOffset, cfg.ClockDriftPPM, cfg.MaxClockSkew); err != nil {
+			return nil, fmt.Errorf("region config: %w", err)
+		}
 		cfg.Now = skew.Now
 	}
 	r := &Region{cfg: cfg, log: cfg.Logger.Named("region").With("region", cfg.Name), skew: skew}
 	r.clock = conflict.NewHLC(cfg.Name, cfg.Now)
+	r.clock.SetMaxAhead(cfg.MaxClockSkew)
+	maxConns, files, clamped := listener.ConnLimit(cfg.MaxConnections)
+	if clamped && cfg.MaxConnections > 0 {
+		// An explicit cap is kept, with a warning: accept errors are
+		// retried, but clients may wait.
+		maxConns = cfg.MaxConnections
+		r.log.Warn("max_connections is more than half the open-file limit: the region may run out of descriptors under many connections (it keeps running, and retries)",
+			"max_connections", cfg.MaxConnections, "open_files_limit", files)
+	} else if clamped {
+		r.log.Info("connection cap lowered to half the open-file limit", "max_connections", maxConns, "open_files_limit", files)
+	}
+	r.maxConns = maxConns
 
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	token, err := loadControlToken(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Credentials) > 0 {
+		if r.auth, err = sigv4.New(cfg.Credentials, nil); err != nil {
+			return nil, fmt.Errorf("credentials: %w", err)
+		}
+	}
+	r.guard = newControlGuard(token, r.auth, cfg.Listen, cfg.ClientListen)
+	var tlsCfg *tls.Config
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	scfg := store.DefaultConfig()
 	scfg.Dir = filepath.Join(cfg.DataDir, "db")
@@ -179,8 +274,11 @@ func New(cfg Config) (*Region, error) {
 
 		TransientStatusDelay: cfg.TransientStatusDelay,
 	}
+	if r.auth != nil {
+		acfg.Auth = r.auth
+	}
 	if cfg.Replication != nil {
-		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, cfg.Logger)
+		repl, err := startReplication(cfg.Name, cfg.DataDir, *cfg.Replication, db, r.clock, cfg.Logger)
 		if err != nil {
 			db.Close()
 			return nil, err
@@ -217,7 +315,12 @@ func New(cfg Config) (*Region, error) {
 		r.closeResources()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	r.ln = ln
+	// Failed accepts are retried below TLS, whose handshake happens on the
+	// connection's first read.
+	r.ln = listener.Retrying(ln, r.log.Named("listener"))
+	if tlsCfg != nil {
+		r.ln, r.tls = tls.NewListener(r.ln, tlsCfg), true
+	}
 	if cfg.ClientListen != "" {
 		r.client = shaper.New(r.log.Named("client-shaper"))
 		if _, err := r.client.AddAt(ClientLink, cfg.ClientListen, ln.Addr().String()); err != nil {
@@ -236,7 +339,20 @@ const ClientLink = "client"
 func (r *Region) Addr() net.Addr { return r.ln.Addr() }
 
 // URL returns the endpoint URL clients use.
-func (r *Region) URL() string { return "http://" + r.ln.Addr().String() }
+func (r *Region) URL() string {
+	if r.tls {
+		return "https://" + r.ln.Addr().String()
+	}
+	return "http://" + r.ln.Addr().String()
+}
+
+// AuthMode says how the region checks its callers, for its startup line.
+func (r *Region) AuthMode() string {
+	if r.auth == nil {
+		return "off: any DynamoDB request is accepted"
+	}
+	return fmt.Sprintf("SigV4 required, %d access keys", r.auth.Keys())
+}
 
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
@@ -245,6 +361,10 @@ func (r *Region) DB() *store.DB { return r.db }
 // It returns nil after a clean stop.
 func (r *Region) Run(ctx context.Context) error {
 	hs := r.api.HTTPServer()
+	// Over the cap, fasthttp answers 503 Service Unavailable (which SDKs
+	// retry) and closes the connection.
+	hs.Concurrency = r.maxConns
+	hs.IdleTimeout, hs.ReadTimeout = r.cfg.IdleTimeout, r.cfg.IdleTimeout
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -274,7 +394,8 @@ func (r *Region) Run(ctx context.Context) error {
 			sw.Run(ctx)
 		}()
 	}
-	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir)
+	r.log.Info("region serving", "endpoint", r.URL(), "data", r.cfg.DataDir, "api_auth", r.AuthMode(),
+		"max_connections", r.maxConns, "idle_timeout", r.cfg.IdleTimeout, "max_clock_skew", r.cfg.MaxClockSkew)
 
 	var runErr error
 	select {

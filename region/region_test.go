@@ -2,11 +2,10 @@ package region_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,7 +141,8 @@ func TestRegion_ClientEndpointIsShaped(t *testing.T) {
 	}
 	clientAddr := ln.Addr().String()
 	ln.Close()
-	r, direct := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: t.TempDir(), ClientListen: clientAddr})
+	dataDir := t.TempDir()
+	r, direct := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: dataDir, ClientListen: clientAddr})
 	viaClient := regiontest.NewClient("http://" + clientAddr)
 	timeCall := func(c *dynamodb.Client) time.Duration {
 		start := time.Now()
@@ -152,15 +152,13 @@ func TestRegion_ClientEndpointIsShaped(t *testing.T) {
 		return time.Since(start)
 	}
 	timeCall(viaClient) // open the connection
-	body := strings.NewReader(`{"latency": 100000000}`)
-	req, _ := http.NewRequest(http.MethodPut, r.URL()+region.LinksPath+"/"+region.ClientLink, body)
-	resp, err := http.DefaultClient.Do(req)
+	token, err := region.ReadControlToken(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("shape the client link: %s", resp.Status)
+	control := &region.Client{Token: token}
+	if err := control.PutJSON(t.Context(), r.URL()+region.LinksPath+"/"+region.ClientLink, json.RawMessage(`{"latency": 100000000}`), nil); err != nil {
+		t.Fatalf("shape the client link: %v", err)
 	}
 	shaped := timeCall(viaClient)
 	if shaped < 100*time.Millisecond {

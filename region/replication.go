@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/replicator/natsrv"
@@ -41,6 +42,9 @@ type replication struct {
 	log hclog.Logger
 	db  *store.DB
 	api *api.Server
+	// clock is the region's clock; its Admit stops links at changes too
+	// far ahead of it.
+	clock *conflict.HLC
 
 	srv   *natsrv.Server // nil with an external NATS
 	nc    *nats.Conn
@@ -74,9 +78,9 @@ func (c *ReplicationConfig) withDefaults() {
 
 // startReplication starts the NATS server (or connects to the external one)
 // and builds the replicator. Nothing runs until run.
-func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, log hclog.Logger) (*replication, error) {
+func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, clk *conflict.HLC, log hclog.Logger) (*replication, error) {
 	cfg.withDefaults()
-	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name,
+	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name, clock: clk,
 		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
 	url := cfg.NATSURL
 	if url == "" {
@@ -132,6 +136,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Store:          &replicatedStore{DB: r.db, api: srv},
 		Control:        srv,
 		Resync:         r.resync,
+		Admit:          r.clock.Admit,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
 		StreamMaxBytes: r.cfg.StreamMaxBytes,
 		TrimGrace:      r.trimGrace(),
@@ -408,7 +413,7 @@ func (r *replication) status(st *Status) {
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
 			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,
-			Shape: r.links()[l.Source].String(),
+			Shape: r.links()[l.Source].String(), Stall: l.Stall, Stalls: l.Stalls,
 		})
 	}
 	r.mu.Lock()

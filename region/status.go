@@ -3,6 +3,8 @@ package region
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/globaltables/globaltables/replicator"
 )
 
 // Paths of the region's own HTTP endpoints, served beside the DynamoDB API
@@ -36,6 +38,11 @@ type Status struct {
 	Conflicts int64     `json:"conflicts"`
 	// ClockSkewMs is how far the region's clock is from real time now.
 	ClockSkewMs float64 `json:"clock_skew_ms"`
+	// ClockStepBacks counts the times the region's hybrid logical clock
+	// stepped back to its physical clock, having been more than
+	// max_clock_skew ahead of it (its clock was corrected after running
+	// ahead).
+	ClockStepBacks uint64 `json:"clock_step_backs"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.
@@ -76,6 +83,11 @@ type LinkStatus struct {
 	Undecodable uint64    `json:"undecodable,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
 	Shape string `json:"shape,omitempty"`
+	// Stall is set while the link is stopped at a change whose version is
+	// beyond max_clock_skew ahead of this region's clock; Stalls counts
+	// such stops since the region started.
+	Stall  *replicator.Stall `json:"stall,omitempty"`
+	Stalls uint64            `json:"stalls"`
 }
 
 // ms converts a duration to float milliseconds.

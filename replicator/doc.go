@@ -52,6 +52,11 @@
 //     moves past it, so a poison message never wedges a link.
 //   - A control record splits a batch: the items before it are applied
 //     first, so a source's control records and items are applied in order.
+//   - A link stops at an item change its region's clock refuses
+//     (LinkConfig.Admit: a version beyond max_clock_skew ahead): the items
+//     before it are applied and acknowledged, it is neither applied nor
+//     skipped, and LinkStatus.Stall says why until it is admitted (stall.go;
+//     docs/replication.md, "Bounded clock").
 //   - A dead or unreachable source stalls only its own link; every loop
 //     retries forever with capped, jittered exponential backoff, logs a
 //     failure once when it starts and once a minute while it lasts, and one

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/replicator/natsrv"
 	"github.com/globaltables/globaltables/store"
 )
@@ -50,6 +51,11 @@ var (
 	// ErrStreamNotFound is reported while the source's stream does not
 	// exist (the source region has not published yet).
 	ErrStreamNotFound = errors.New("replicator: source stream not found")
+	// ErrStalled is reported while the link is stopped at a change that
+	// LinkConfig.Admit refuses (a version beyond max_clock_skew): the
+	// change is neither applied nor skipped, and nothing after it is
+	// applied, until it is admitted. See stall.go.
+	ErrStalled = errors.New("replicator: link stopped at a change it may not apply yet")
 )
 
 // Applier persists remote item changes by last-writer-wins, with the
@@ -103,6 +109,11 @@ type LinkConfig struct {
 	// Resync is called when the stream no longer holds what this region
 	// needs. Without it the link stops there, reporting ErrGap.
 	Resync ResyncFunc
+	// Admit says whether an item change's version may be applied now: the
+	// region's clock refuses one too far ahead of it (a
+	// *conflict.AheadError), and the link stops at that change (ErrStalled)
+	// until it is admitted. Nil admits every change.
+	Admit func(v conflict.Version) error
 	// Logger receives the link's logs. Default: a null logger.
 	Logger hclog.Logger
 }
@@ -191,6 +202,10 @@ type LinkStatus struct {
 	// recovery (compare LastErrorAt with the time).
 	LastError   string
 	LastErrorAt time.Time
+	// Stall is set while the link is stopped at a change Admit refuses.
+	Stall *Stall
+	// Stalls counts the stalls since start.
+	Stalls uint64
 }
 
 // MarshalJSON renders durations as milliseconds.
@@ -219,6 +234,8 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		LastResync  time.Time `json:"last_resync,omitzero"`
 		LastError   string    `json:"last_error,omitempty"`
 		LastErrorAt time.Time `json:"last_error_at,omitzero"`
+		Stall       *Stall    `json:"stall,omitempty"`
+		Stalls      uint64    `json:"stalls"`
 	}
 	return json.Marshal(out{
 		Source: s.Source, Dest: s.Dest, Connected: s.Connected, Cursor: s.Cursor, Pending: s.Pending,
@@ -227,6 +244,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		P50: ms(s.P50), P99: ms(s.P99), Max: ms(s.Max),
 		P50All: ms(s.P50All), P99All: ms(s.P99All), MaxAll: ms(s.MaxAll), Samples: s.Samples,
 		Resyncs: s.Resyncs, LastResync: s.LastResync, LastError: s.LastError, LastErrorAt: s.LastErrorAt,
+		Stall: s.Stall, Stalls: s.Stalls,
 	})
 }
 
@@ -240,6 +258,9 @@ type Link struct {
 	lat     *latencies
 	running atomic.Bool
 	conn    atomic.Pointer[nats.Conn] // while Run runs
+	// admitThrough is the last stream sequence admitted whatever its
+	// version (see stall.go). Owned by Run's goroutine.
+	admitThrough uint64
 
 	mu sync.Mutex // guards st
 	st LinkStatus
@@ -370,7 +391,9 @@ func (l *Link) failed(err error) {
 	if err == nil {
 		err = errors.New("session ended")
 	}
-	l.fails.fail("replicating from "+l.cfg.Source, err)
+	if !errors.Is(err, ErrStalled) { // a stall logs its own start and end
+		l.fails.fail("replicating from "+l.cfg.Source, err)
+	}
 	l.log.Debug("session ended", "error", err)
 	l.update(func(st *LinkStatus) { st.LastError, st.LastErrorAt = err.Error(), time.Now() })
 }
@@ -560,7 +583,13 @@ func (s *session) ensureConsumer(ctx context.Context, recreate bool) error {
 			s.setPending(ci.NumPending)
 			return nil
 		}
-		l.log.Info("re-creating consumer", "consumer", name, "reason", why, "cursor", s.cursor,
+		logf := l.log.Info
+		if l.Status().Stall != nil {
+			// Every retry at a stopped change re-creates the consumer;
+			// the stall logged itself once.
+			logf = l.log.Debug
+		}
+		logf("re-creating consumer", "consumer", name, "reason", why, "cursor", s.cursor,
 			"ack_floor", ci.AckFloor.Stream, "delivered", ci.Delivered.Stream)
 		if err := s.stream.DeleteConsumer(actx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("delete consumer %s: %w", name, err)
@@ -675,6 +704,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 		redeliv  uint64
 		undecode uint64
 		last     jetstream.Msg
+		prev     jetstream.Msg // the message before last
 	)
 	defer func() {
 		l.update(func(st *LinkStatus) {
@@ -700,7 +730,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 		s.consSeq = md.Sequence.Consumer
 		pending = md.NumPending
 		seq := md.Sequence.Stream
-		last = m
+		prev, last = last, m
 		if seq <= pos {
 			redeliv++
 			continue
@@ -743,6 +773,15 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 			l.recordLatency([]*store.Change{ch})
 			l.update(func(st *LinkStatus) { st.Applied++ })
 			continue
+		}
+		if err := s.admit(ctx, seq, ch); err != nil {
+			// Stop at this change: apply and acknowledge what came
+			// before it, neither apply nor acknowledge it.
+			if ferr := s.flush(ctx, items, pos); ferr != nil {
+				return ferr
+			}
+			s.ack(prev)
+			return err
 		}
 		items = append(items, ch)
 		pos = seq

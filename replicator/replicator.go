@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+
+	"github.com/globaltables/globaltables/conflict"
 )
 
 // Store is what the replicator needs from the region's storage; *store.DB
@@ -40,6 +42,9 @@ type Config struct {
 	// Resync re-syncs from a source whose stream lost what this region
 	// needs. See LinkConfig.Resync.
 	Resync ResyncFunc
+	// Admit refuses changes too far ahead of the region's clock. See
+	// LinkConfig.Admit.
+	Admit func(v conflict.Version) error
 
 	// Publisher tunables: see PublisherConfig.
 	StreamMaxAge   time.Duration
@@ -146,7 +151,7 @@ func New(cfg Config) (*Replicator, error) {
 	for _, name := range r.peers {
 		lcfg := LinkConfig{
 			Source: name, Dest: cfg.Region, URL: cfg.Peers[name],
-			Store: cfg.Store, Control: cfg.Control, Resync: cfg.Resync,
+			Store: cfg.Store, Control: cfg.Control, Resync: cfg.Resync, Admit: cfg.Admit,
 			Batch: cfg.Batch, FetchWait: cfg.FetchWait, AckWait: cfg.AckWait,
 			Logger: cfg.Logger,
 		}

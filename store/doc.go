@@ -120,8 +120,9 @@
 //   - or writes nothing (a duplicate, or an older change already covered).
 //
 // Concurrent pairs are appended to the conflict log, except two deletes
-// (nothing was lost). Every version seen is observed by the Clock, so the
-// next local write supersedes it. The source's cursor (s|source) is written
+// (nothing was lost). Every version seen is observed by the Clock (which
+// may ignore one too far ahead of it: the next local write of that item
+// still supersedes it, through Clock.Next). The source's cursor (s|source) is written
 // in the same transaction, so the items and the position in the source's
 // stream are durable together. Apply logs no change records: a region
 // publishes only its own writes (no echo), and every region reads every

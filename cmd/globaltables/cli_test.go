@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,20 @@ func TestCLI_UsageErrors(t *testing.T) {
 	out, err := exec.Command(binary, "up", "--check-config", "--config", "../../configs/default.hcl").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "3 regions: config ok") {
 		t.Fatalf("check-config: %v %s", err, out)
+	}
+}
+
+// TestCLI_Version checks that `version` and `--version` say which build
+// this is: the TestMain build carries no -ldflags version, so the version
+// comes from the build info.
+func TestCLI_Version(t *testing.T) {
+	out, err := exec.Command(binary, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "globaltables ") || !strings.Contains(string(out), runtime.Version()) {
+		t.Fatalf("version: %v %q", err, out)
+	}
+	flag, err := exec.Command(binary, "--version").CombinedOutput()
+	first, _, _ := strings.Cut(string(out), "\n")
+	if err != nil || !strings.Contains(string(flag), strings.TrimPrefix(first, "globaltables ")) {
+		t.Fatalf("--version %q does not match version %q: %v", flag, out, err)
 	}
 }

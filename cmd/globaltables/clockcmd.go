@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/clock"
 )
@@ -19,7 +22,11 @@ func newClockCmd() *cobra.Command {
 		Long: `Each region's hybrid logical clock reads a wall clock that can run ahead
 or behind real time and drift. Causally related writes stay correctly
 ordered whatever the skew; concurrent writes are decided by the skewed
-timestamps, as they would be in production.`,
+timestamps, as they would be in production.
+
+A skew is bounded: an offset beyond the topology's max_clock_skew (5m by
+default), a drift beyond ±1000ppm or one that is not a finite number is
+refused, and a drifting clock stops at max_clock_skew.`,
 	}
 	cmd.PersistentFlags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
 	var offset time.Duration
@@ -43,6 +50,10 @@ timestamps, as they would be in production.`,
 				return usagef("%v", err)
 			}
 			if err := setClock(cmd.Context(), t, r.Name, offset.String(), drift); err != nil {
+				var ee *region.EndpointError
+				if errors.As(err, &ee) {
+					return fmt.Errorf("%s refused the skew: %s", r.Name, ee.Message)
+				}
 				return fmt.Errorf("skew %s (is the topology running?): %w", r.Name, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: clock offset %s, drift %gppm\n", r.Name, offset, ppm)
@@ -64,7 +75,7 @@ timestamps, as they would be in production.`,
 			fmt.Fprintln(w, "REGION\tOFFSET\tDRIFT\tNOW OFF BY")
 			for _, r := range t.Regions {
 				var sk clock.Skew
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ClockPath, &sk); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.ClockPath, &sk); err != nil {
 					fmt.Fprintf(w, "%s\tunreachable\t\t\n", r.Name)
 					continue
 				}
@@ -75,4 +86,13 @@ timestamps, as they would be in production.`,
 	}
 	cmd.AddCommand(set, show)
 	return cmd
+}
+
+// setClock skews a region's clock through its endpoint.
+func setClock(ctx context.Context, t *topology.Topology, name, offset, drift string) error {
+	r, err := t.Region(name)
+	if err != nil {
+		return err
+	}
+	return regionPut(ctx, t, r, region.ClockPath, region.ClockSetting{Offset: offset, Drift: drift}, nil)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/drill"
 )
 
 // TestDrill_BuiltinScenariosPass runs every built-in drill in a short form
@@ -24,7 +26,7 @@ func TestDrill_BuiltinScenariosPass(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), "PASS: no acknowledged write lost") {
 				t.Fatalf("drill %s: %v\n%s", name, err, out)
 			}
-			var res DrillResult
+			var res drill.Result
 			b, err := os.ReadFile(filepath.Join(dir, "r.json"))
 			if err != nil {
 				t.Fatal(err)

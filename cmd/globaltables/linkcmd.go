@@ -27,7 +27,7 @@ func putShape(ctx context.Context, t *topology.Topology, from, to string, sh sha
 	if _, err := t.Region(from); err != nil && from != region.ClientLink {
 		return usagef("%v", err)
 	}
-	if err := region.PutJSON(ctx, "http://"+dest.Listen+region.LinksPath+"/"+from, sh, nil); err != nil {
+	if err := regionPut(ctx, t, dest, region.LinksPath+"/"+from, sh, nil); err != nil {
 		return fmt.Errorf("shape %s -> %s (is the topology running?): %w", from, to, err)
 	}
 	return nil
@@ -40,7 +40,7 @@ func getShapes(ctx context.Context, t *topology.Topology, to string) (map[string
 		return nil, err
 	}
 	var out map[string]shaper.Shape
-	err = getJSON(ctx, "http://"+r.Listen+region.LinksPath, &out)
+	err = regionGet(ctx, t, r, region.LinksPath, &out)
 	return out, err
 }
 

@@ -69,11 +69,11 @@ Run one region:
   globaltables region --name us-east-1 --listen 127.0.0.1:8000 --data ./data/us-east-1`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       buildVersion(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd())
+	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newVersionCmd())
 	return root
 }

@@ -52,8 +52,14 @@ var endpointRE = regexp.MustCompile(`endpoint=(http://[0-9.:]+)`)
 // prints its endpoint. The process is killed when the test ends.
 func startRegionProc(t *testing.T, args ...string) *regionProc {
 	t.Helper()
-	p := &regionProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, append([]string{"region"}, args...)...)
+	return startRegionCmd(t, exec.Command(binary, append([]string{"region"}, args...)...), args)
+}
+
+// startRegionCmd is startRegionProc with the command given: the region
+// run through a wrapper (a shell that lowers a limit, say).
+func startRegionCmd(t *testing.T, cmd *exec.Cmd, args []string) *regionProc {
+	t.Helper()
+	p := &regionProc{exited: make(chan struct{}), cmd: cmd}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

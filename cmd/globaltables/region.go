@@ -11,6 +11,7 @@ import (
 
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/region/listener"
 )
 
 type regionFlags struct {
@@ -23,6 +24,9 @@ type regionFlags struct {
 	noSync      bool
 	checkConfig bool
 	pprof       bool
+	maxSkew     time.Duration
+	maxConns    int
+	idleTimeout time.Duration
 }
 
 func newRegionCmd() *cobra.Command {
@@ -43,7 +47,8 @@ or take the region from a topology file, where flags override the file:
 				return err
 			}
 			if f.checkConfig {
-				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s: config ok\n", cfg.Name, cfg.Listen, cfg.DataDir)
+				fmt.Fprintf(cmd.OutOrStdout(), "region %s: listen %s, data %s, API authentication %s: config ok\n",
+					cfg.Name, cfg.Listen, cfg.DataDir, authMode(len(cfg.Credentials)))
 				return nil
 			}
 			logger := newLogger(level, cmd.ErrOrStderr())
@@ -53,8 +58,11 @@ or take the region from a topology file, where flags override the file:
 				return err
 			}
 			defer r.Close()
+			files, _ := listener.FileLimit()
+			// Access key secrets are not logged: only how many keys there are.
 			logger.Info("effective config", "region", cfg.Name, "listen", cfg.Listen, "data", cfg.DataDir,
-				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync)
+				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync, "open_files_limit", files,
+				"api_credentials", len(cfg.Credentials), "api_tls", cfg.TLSCertFile != "")
 			if err := r.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -71,6 +79,9 @@ or take the region from a topology file, where flags override the file:
 	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration and exit")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiling endpoints under /debug/pprof/ on the endpoint")
+	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
+	fl.IntVar(&f.maxConns, "max-connections", 0, "cap on concurrent client connections (default 4096, at most half the open-file limit)")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close client connections idle this long (default 2m)")
 	return cmd
 }
 
@@ -93,6 +104,13 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		}
 		cfg.Listen, cfg.DataDir, level = r.Listen, r.DataDir, t.LogLevel
 		cfg.ClientListen = r.ClientListen
+		lim, err := t.Limits()
+		if err != nil {
+			return cfg, "", err
+		}
+		cfg.MaxClockSkew, cfg.IdleTimeout, cfg.MaxConnections = lim.MaxClockSkew, lim.IdleTimeout, lim.MaxConnections
+		cfg.Credentials = t.CredentialsFor(r.Name)
+		cfg.TLSCertFile, cfg.TLSKeyFile = r.APITLSCert, r.APITLSKey
 		if cfg.ClockOffset, cfg.ClockDriftPPM, err = r.Clock(); err != nil {
 			return cfg, "", err
 		}
@@ -132,11 +150,28 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	if fl.Changed("log-level") {
 		level = f.logLevel
 	}
-	if fl.Changed("ttl-interval") {
-		if f.ttlInterval <= 0 {
-			return cfg, "", usagef("--ttl-interval must be positive, e.g. --ttl-interval 10s")
+	for _, d := range []struct {
+		flag, example string
+		v             time.Duration
+		dst           *time.Duration
+	}{
+		{"ttl-interval", "10s", f.ttlInterval, &cfg.TTLInterval},
+		{"max-clock-skew", "5m", f.maxSkew, &cfg.MaxClockSkew},
+		{"idle-timeout", "2m", f.idleTimeout, &cfg.IdleTimeout},
+	} {
+		if !fl.Changed(d.flag) {
+			continue
 		}
-		cfg.TTLInterval = f.ttlInterval
+		if d.v <= 0 {
+			return cfg, "", usagef("--%s must be positive, e.g. --%s %s", d.flag, d.flag, d.example)
+		}
+		*d.dst = d.v
+	}
+	if fl.Changed("max-connections") {
+		if f.maxConns <= 0 {
+			return cfg, "", usagef("--max-connections must be positive, e.g. --max-connections 1000")
+		}
+		cfg.MaxConnections = f.maxConns
 	}
 	cfg.NoSync = f.noSync
 	cfg.Pprof = f.pprof

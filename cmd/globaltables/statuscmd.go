@@ -51,7 +51,7 @@ how many changes and conflicts it applied.`,
 			var errs []string
 			for i, r := range t.Regions {
 				var st region.Status
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.StatusPath, &st); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.StatusPath, &st); err != nil {
 					errs = append(errs, fmt.Sprintf("%s: %v", r.Name, err))
 					continue
 				}
@@ -81,7 +81,7 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	for i, r := range t.Regions {
 		st := statuses[i]
 		if st == nil {
-			fmt.Fprintf(w, "%s\thttp://%s\t-\t-\tunreachable\n", r.Name, r.Listen)
+			fmt.Fprintf(w, "%s\t%s\t-\t-\tunreachable\n", r.Name, r.Endpoint())
 			continue
 		}
 		backlog, note := "-", ""
@@ -110,8 +110,12 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		links := append([]region.LinkStatus(nil), st.Links...)
 		sort.Slice(links, func(i, j int) bool { return links[i].Source < links[j].Source })
 		for _, l := range links {
+			lastErr := l.LastError
+			if l.Stall != nil {
+				lastErr = fmt.Sprintf("STOPPED at change %d since %s: %s", l.Stall.Seq, l.Stall.Since.Format(time.TimeOnly), l.Stall.Reason)
+			}
 			fmt.Fprintf(w, "%s → %s\t%v\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, l.Pending,
-				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, l.LastError)
+				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErr)
 		}
 	}
 	w.Flush()
@@ -153,7 +157,7 @@ than one region; it is listed once.`,
 					q.Set("table", table)
 				}
 				var c region.Conflicts
-				if err := getJSON(cmd.Context(), "http://"+r.Listen+region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
+				if err := regionGet(cmd.Context(), t, r, region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Name, err)
 					continue
 				}

@@ -44,7 +44,8 @@ A region that dies is not restarted: restart it by hand with
 				return err
 			}
 			if checkConfig {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d regions: config ok\n", t.Path, len(t.Regions))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d regions: config ok; API authentication %s\n",
+					t.Path, len(t.Regions), authMode(len(t.CredentialsFor(t.Regions[0].Name))))
 				return nil
 			}
 			return runUp(cmd.Context(), t, cmd.OutOrStdout())
@@ -106,9 +107,12 @@ func runUp(ctx context.Context, t *topology.Topology, out io.Writer) error {
 func waitHealthy(ctx context.Context, sup *supervise.Supervisor, t *topology.Topology) error {
 	ctx, cancel := context.WithTimeout(ctx, upStartTimeout)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second}
+	client, err := cliHTTP(t, time.Second)
+	if err != nil {
+		return err
+	}
 	for _, r := range t.Regions {
-		url := "http://" + r.Listen + "/"
+		url := r.Endpoint() + "/"
 		for {
 			resp, err := client.Get(url)
 			if err == nil {
@@ -134,9 +138,20 @@ func printEndpoints(out io.Writer, t *topology.Topology) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "\nREGION\tENDPOINT\tDATA")
 	for _, r := range t.Regions {
-		fmt.Fprintf(w, "%s\thttp://%s\t%s\n", r.Name, r.Listen, r.DataDir)
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, r.Endpoint(), r.DataDir)
 	}
 	w.Flush()
-	fmt.Fprintf(out, "\nall %d regions are up; try:\n  aws dynamodb list-tables --endpoint-url http://%s\nCtrl-C stops every region.\n\n",
-		len(t.Regions), t.Regions[0].Listen)
+	first := t.Regions[0]
+	fmt.Fprintf(out, "\nAPI authentication: %s\n", authMode(len(t.CredentialsFor(first.Name))))
+	for _, r := range t.Regions[1:] {
+		if n := len(t.CredentialsFor(r.Name)); n != len(t.CredentialsFor(first.Name)) {
+			fmt.Fprintf(out, "  %s: %s\n", r.Name, authMode(n))
+		}
+	}
+	ca := ""
+	if t.APITLSCA != "" {
+		ca = "AWS_CA_BUNDLE=" + t.APITLSCA + " "
+	}
+	fmt.Fprintf(out, "\nall %d regions are up; try:\n  %saws dynamodb list-tables --region %s --endpoint-url %s\nCtrl-C stops every region.\n\n",
+		len(t.Regions), ca, first.Name, first.Endpoint())
 }

@@ -42,49 +42,7 @@ func TestUp_StartsEveryRegionAndStopsCleanly(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "up", "--config", path)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var mu sync.Mutex
-	var lines []string
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		once := sync.Once{}
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-			if strings.Contains(sc.Text(), "all 3 regions are up") {
-				once.Do(func() { close(ready) })
-			}
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	output := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Join(lines, "\n")
-	}
-	select {
-	case <-ready:
-	case <-exited:
-		t.Fatalf("up exited early:\n%s", output())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("regions did not come up:\n%s", output())
-	}
+	cmd, exited, output := startUp(t, path, len(names))
 	for i, n := range names {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", ports[i]))
 		if err != nil {
@@ -124,4 +82,55 @@ func TestUp_StartsEveryRegionAndStopsCleanly(t *testing.T) {
 			t.Fatalf("%s did not log a clean stop:\n%s", n, output())
 		}
 	}
+}
+
+// startUp runs `globaltables up` on the topology file path until the test
+// ends, and waits until its n regions are up. It returns the process, a
+// channel closed when it has exited, and its output so far.
+func startUp(t *testing.T, path string, n int) (*exec.Cmd, <-chan struct{}, func() string) {
+	t.Helper()
+	cmd := exec.Command(binary, "up", "--config", path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var mu sync.Mutex
+	var lines []string
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			mu.Unlock()
+			if strings.Contains(sc.Text(), fmt.Sprintf("all %d regions are up", n)) {
+				once.Do(func() { close(ready) })
+			}
+		}
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	output := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(lines, "\n")
+	}
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatalf("up exited early:\n%s", output())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("regions did not come up:\n%s", output())
+	}
+	return cmd, exited, output
 }

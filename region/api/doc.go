@@ -5,8 +5,14 @@
 // ("DynamoDB_20120810.PutItem") and whose body is the JSON input. Every
 // response carries x-amzn-RequestId and x-amz-crc32 (the CRC-32 of the body,
 // which SDKs verify). Errors are {"__type": "...#Code", "message": "..."}
-// with DynamoDB's HTTP status, so each SDK raises its typed exception. Any
-// Authorization header is accepted: there is no authentication.
+// with DynamoDB's HTTP status, so each SDK raises its typed exception.
+//
+// Authentication is optional: with Config.Auth set (the region passes a
+// sigv4.Verifier when its topology has credentials), every API request must
+// be signed with SigV4 by a known key, and is refused before dispatch with
+// DynamoDB's MissingAuthenticationToken, IncompleteSignature,
+// UnrecognizedClient or InvalidSignature error otherwise; without it, any
+// Authorization header, or none, is accepted.
 //
 // Validation follows DynamoDB's layering, because clients and tests match
 // on the messages: first the JSON shape (SerializationException), then the

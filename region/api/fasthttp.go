@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -31,7 +32,14 @@ func (s *Server) HTTPServer() *fasthttp.Server {
 		Handler: func(ctx *fasthttp.RequestCtx) { s.serveFast(ctx, get) },
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			// Errors before the handler runs: a malformed request line or
-			// headers, or a body over the size limit.
+			// headers, or a body over the size limit; or a connection that
+			// sent no request within the idle timeout, which is closed
+			// after this answer.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+				return
+			}
 			out := bufPool.Get().(*bytes.Buffer)
 			out.Reset()
 			defer bufPool.Put(out)

@@ -60,6 +60,16 @@ func (r replicaState) version() conflict.Version {
 	return v
 }
 
+// succeed mints the version of a new value of a replicated setting or
+// replica entry whose current version is the token prev ("" for none). It
+// is greater than prev even when prev is far ahead of this region's clock
+// (a version minted while some region's clock was wrong), so the new value
+// wins everywhere; see docs/replication.md, "Bounded clock".
+func (s *Server) succeed(prev string) string {
+	v, _ := conflict.ParseToken(prev)
+	return s.clock.Next(v).Token()
+}
+
 // globalDef is the payload of a control record: everything a region needs
 // to create, update or drop its replica of a table.
 type globalDef struct {
@@ -223,20 +233,22 @@ func (s *Server) updateReplicas(ctx context.Context, t *store.Table, updates []R
 			m = map[string]replicaState{}
 		}
 		if _, ok := m[s.cfg.Region]; !ok || m[s.cfg.Region].Status == replicaRemoved {
-			m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.clock.Now().Token()}
+			m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.succeed(m[s.cfg.Region].Version)}
 		}
 		if t.Extra[extraSettings] == "" {
 			if t.Extra == nil {
 				t.Extra = map[string]string{}
 			}
-			t.Extra[extraSettings] = s.clock.Now().Token()
+			t.Extra[extraSettings] = s.succeed("")
 		}
 		for _, u := range updates {
 			switch {
 			case u.Create != nil:
-				m[deref(u.Create.RegionName)] = replicaState{Status: replicaCreating, Version: s.clock.Now().Token()}
+				r := deref(u.Create.RegionName)
+				m[r] = replicaState{Status: replicaCreating, Version: s.succeed(m[r].Version)}
 			case u.Delete != nil:
-				m[deref(u.Delete.RegionName)] = replicaState{Status: replicaRemoved, Version: s.clock.Now().Token()}
+				r := deref(u.Delete.RegionName)
+				m[r] = replicaState{Status: replicaRemoved, Version: s.succeed(m[r].Version)}
 			}
 		}
 		setReplicas(t, m)
@@ -257,7 +269,7 @@ func (s *Server) removeSelf(name string) error {
 		return s.metadataError(name, err)
 	}
 	m := replicas(t)
-	m[s.cfg.Region] = replicaState{Status: replicaRemoved, Version: s.clock.Now().Token()}
+	m[s.cfg.Region] = replicaState{Status: replicaRemoved, Version: s.succeed(m[s.cfg.Region].Version)}
 	gone := t.Clone()
 	setReplicas(gone, m)
 	if err := s.db.DeleteTableLogged(name, defOf(gone)); err != nil {
@@ -314,7 +326,7 @@ func (s *Server) updateSettings(name string, fn func(t *store.Table) error) (*st
 		if !isGlobal(t) {
 			return nil, nil
 		}
-		t.Extra[extraSettings] = s.clock.Now().Token()
+		t.Extra[extraSettings] = s.succeed(t.Extra[extraSettings])
 		return defOf(t), nil
 	})
 	if err != nil {
@@ -432,7 +444,7 @@ func (s *Server) ReplicaReady(table string) error {
 		if m == nil {
 			return nil, nil
 		}
-		m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.clock.Now().Token()}
+		m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.succeed(m[s.cfg.Region].Version)}
 		setReplicas(t, m)
 		return defOf(t), nil
 	})

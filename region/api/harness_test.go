@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"testing"
@@ -34,12 +35,12 @@ func startRegion(t *testing.T) *testRegion {
 // that control when index backfills run.
 func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 	t.Helper()
-	return startRegionWith(t, func(c *api.Config) { c.Hooks = hooks })
+	return startRegionWith(t, api.Config{Hooks: hooks}, nil)
 }
 
-// startRegionWith is startRegion with the server's configuration adjusted
-// by configure.
-func startRegionWith(t testing.TB, configure func(*api.Config)) *testRegion {
+// startRegionWith starts a region whose server has cfg (Region and DB are
+// filled in), over TLS if tlsCfg is not nil.
+func startRegionWith(t testing.TB, acfg api.Config, tlsCfg *tls.Config) *testRegion {
 	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Dir = t.TempDir()
@@ -48,8 +49,7 @@ func startRegionWith(t testing.TB, configure func(*api.Config)) *testRegion {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	acfg := api.Config{Region: "us-east-1", DB: db}
-	configure(&acfg)
+	acfg.Region, acfg.DB = "us-east-1", db
 	srv, err := api.New(acfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
@@ -57,6 +57,10 @@ func startRegionWith(t testing.TB, configure func(*api.Config)) *testRegion {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	if tlsCfg != nil {
+		ln, url = tls.NewListener(ln, tlsCfg), "https://"+ln.Addr().String()
 	}
 	hs := srv.HTTPServer()
 	done := make(chan struct{})
@@ -72,7 +76,6 @@ func startRegionWith(t testing.TB, configure func(*api.Config)) *testRegion {
 		srv.Close()
 		db.Close()
 	})
-	url := "http://" + ln.Addr().String()
 	return &testRegion{URL: url, Client: regiontest.NewClient(url), DB: db, Server: srv}
 }
 

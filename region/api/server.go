@@ -66,6 +66,9 @@ type Config struct {
 	// Hooks are optional callbacks for the region that embeds the server
 	// (index backfills, replica updates); nil fields are skipped.
 	Hooks Hooks
+	// Auth, if set, checks every API request's signature (SigV4) before it
+	// is handled; nil accepts any request, signed or not.
+	Auth Authenticator
 	// TransientStatusDelay is how long tables and indexes show CREATING,
 	// UPDATING or DELETING after a change (see transient.go); default 0,
 	// changes show at once.
@@ -91,6 +94,8 @@ type Hooks struct {
 // Clock mints and observes versions; *conflict.HLC implements it.
 type Clock interface {
 	Now() conflict.Version
+	// Next mints a version greater than after: a setting's new version.
+	Next(after conflict.Version) conflict.Version
 	Observe(v conflict.Version)
 }
 
@@ -270,6 +275,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case n > s.cfg.MaxBodyBytes:
 		status = s.encodeError(out, RequestTooLarge())
 	default:
+		if e := s.authHTTP(r, in.Bytes()); e != nil {
+			status = s.encodeError(out, e)
+			break
+		}
 		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
 	for _, kv := range extra {

@@ -19,7 +19,7 @@ import (
 // and DELETING as in DynamoDB, and the SDK's waiters wait for them.
 func TestTransientStatusDelay_TablesPassThroughTransientStatuses(t *testing.T) {
 	const delay = 700 * time.Millisecond
-	r := startRegionWith(t, func(c *api.Config) { c.TransientStatusDelay = delay })
+	r := startRegionWith(t, api.Config{TransientStatusDelay: delay}, nil)
 	ctx := context.Background()
 	out, err := r.Client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("Slow"), BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},

@@ -58,12 +58,6 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, get fasthttp.RequestHandler
 		}
 		h.Set("Access-Control-Expose-Headers", corsExposedHeaders)
 	}
-	if !ctx.IsPost() {
-		// GET / is the health check; the region mounts its own endpoints
-		// beside the API; anything else is the bare 404.
-		get(ctx)
-		return
-	}
 	in := bufPool.Get().(*bytes.Buffer)
 	in.Reset()
 	defer bufPool.Put(in)
@@ -73,6 +67,15 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, get fasthttp.RequestHandler
 
 	respType := amzJSON
 	tooLarge, err := s.readBody(ctx, in)
+	if !ctx.IsPost() && err == nil && !tooLarge {
+		// GET / is the health check; the region mounts its own endpoints
+		// beside the API (some take a body: they read it from the
+		// request, which must hold it whole); anything else is the bare
+		// 404.
+		ctx.Request.SetBody(in.Bytes())
+		get(ctx)
+		return
+	}
 	switch {
 	case err != nil:
 		writeJSON(ctx, s.encodeError(out, Serialization("could not read request body: %v", err)), respType, out.Bytes())
@@ -93,7 +96,18 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, get fasthttp.RequestHandler
 			return
 		}
 	}
-	status, extra := s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), in.Bytes(), out)
+	var status int
+	var extra [][2]string
+	if s.cfg.Auth != nil {
+		// authFast reads the body through the request, whose stream this
+		// handler has consumed.
+		ctx.Request.SetBodyRaw(in.Bytes())
+	}
+	if e := s.authFast(ctx); e != nil {
+		status = s.encodeError(out, e)
+	} else {
+		status, extra = s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), in.Bytes(), out)
+	}
 	for _, kv := range extra {
 		h.Set(kv[0], kv[1])
 	}

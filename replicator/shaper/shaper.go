@@ -92,12 +92,25 @@ func (s Shape) Validate() error {
 }
 
 // Shaper owns the proxies of one region's inbound links.
+//
+// A toxiproxy proxy stops accepting for good after one failed accept (too
+// many open files, say) while its listener stays open, so that the link
+// through it hangs (issue 7). The shaper watches toxiproxy's log for that
+// failure and restarts the proxy, with backoff, on the same port.
 type Shaper struct {
 	log    hclog.Logger
 	server *toxiproxy.ApiServer
 
 	mu    sync.Mutex // guards links
 	links map[string]*link
+
+	// restart names proxies whose accept loop died; supervise restarts
+	// them. supervise is owned by the Shaper: Close ends it (done) and
+	// waits for it (wg).
+	restart   chan string
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 type link struct {
@@ -110,12 +123,68 @@ func New(log hclog.Logger) *Shaper {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	zl := zerolog.New(zerologWriter{log.Named("toxiproxy")}).Level(zerolog.WarnLevel)
-	return &Shaper{
-		log:    log,
-		server: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zl),
-		links:  map[string]*link{},
+	s := &Shaper{log: log, links: map[string]*link{}, restart: make(chan string, 64), done: make(chan struct{})}
+	zl := zerolog.New(zerologWriter{l: log.Named("toxiproxy"), acceptFailed: s.acceptFailed}).Level(zerolog.WarnLevel)
+	s.server = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zl)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.supervise()
+	}()
+	return s
+}
+
+// acceptFailed asks supervise to restart proxy name.
+func (s *Shaper) acceptFailed(name string) {
+	select {
+	case s.restart <- name:
+	default: // full: restarts are already pending
 	}
+}
+
+// supervise restarts the proxies named on s.restart until Close.
+func (s *Shaper) supervise() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case name := <-s.restart:
+			delay := 100 * time.Millisecond
+			for {
+				t := time.NewTimer(delay)
+				select {
+				case <-s.done:
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				err := s.restartProxy(name)
+				if err == nil {
+					break
+				}
+				s.log.Warn("restarting a proxy after an accept failure", "link", name, "error", err)
+				delay = min(2*delay, 5*time.Second)
+			}
+		}
+	}
+}
+
+// restartProxy stops and starts proxy name again on its port, unless it is
+// gone or cut on purpose. Its connections are closed; the links through it
+// reconnect.
+func (s *Shaper) restartProxy(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[name]
+	if !ok || l.shape.Cut {
+		return nil
+	}
+	l.proxy.Stop()
+	if err := l.proxy.Start(); err != nil {
+		return fmt.Errorf("restart proxy %s: %w", name, err)
+	}
+	s.log.Info("proxy restarted after an accept failure", "link", name, "listen", l.proxy.Listen)
+	return nil
 }
 
 // Add starts a proxy called name on a free loopback port in front of
@@ -231,6 +300,8 @@ func (s *Shaper) Names() []string {
 
 // Close stops every proxy. It is idempotent.
 func (s *Shaper) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
+	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for n, l := range s.links {
@@ -241,10 +312,26 @@ func (s *Shaper) Close() {
 	}
 }
 
-// zerologWriter sends toxiproxy's zerolog output to hclog.
-type zerologWriter struct{ l hclog.Logger }
+// zerologWriter sends toxiproxy's zerolog output to hclog, and reports a
+// proxy whose accept loop died (toxiproxy's "Error while accepting client",
+// after which it accepts no more) to acceptFailed.
+type zerologWriter struct {
+	l            hclog.Logger
+	acceptFailed func(name string)
+}
+
+// acceptFailure is the message toxiproxy logs when its accept loop ends on
+// an error (proxy.go, Proxy.server).
+const acceptFailure = "Error while accepting client"
 
 func (w zerologWriter) Write(p []byte) (int, error) {
 	w.l.Warn(string(bytes.TrimSpace(p)))
+	var line struct {
+		Message string `json:"message"`
+		Name    string `json:"name"`
+	}
+	if w.acceptFailed != nil && json.Unmarshal(p, &line) == nil && line.Message == acceptFailure && line.Name != "" {
+		w.acceptFailed(line.Name)
+	}
 	return len(p), nil
 }

@@ -8,6 +8,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/replicator/shaper"
 )
@@ -57,6 +59,26 @@ type Topology struct {
 	// NoLinkShaping connects replication links directly instead of
 	// through shaping proxies (to measure what the proxies cost).
 	NoLinkShaping bool `hcl:"no_link_shaping,optional"`
+	// MaxClockSkew is how far ahead of a region's clock a version may be:
+	// a replicated change further ahead stops its link until the clock at
+	// fault is fixed, and no region's clock may be skewed further (either
+	// way). Default "5m". See docs/replication.md, "Bounded clock".
+	MaxClockSkew string `hcl:"max_clock_skew,optional"`
+	// MaxConnections caps each region endpoint's concurrent connections;
+	// more are answered 503 and closed. Default 4096, lowered to half the
+	// process's open-file limit if that is less.
+	MaxConnections int `hcl:"max_connections,optional"`
+	// IdleTimeout closes a client connection idle that long. Default "2m".
+	IdleTimeout string `hcl:"idle_timeout,optional"`
+	// Credentials are access keys every region accepts. When a region has
+	// any (these or its own), every DynamoDB request to it must be signed
+	// with one of them (SigV4), and they authorize the control endpoints.
+	// None anywhere: the API accepts any request, as DynamoDB Local does.
+	Credentials []Credential `hcl:"credentials,block"`
+	// APITLSCA is a PEM file of the certificate authority (or the
+	// self-signed certificate) the CLI trusts for regions serving HTTPS.
+	// Default: the system's roots.
+	APITLSCA string `hcl:"api_tls_ca,optional"`
 
 	// Path is the file the topology was read from ("" if built in code).
 	Path string
@@ -85,6 +107,57 @@ type Region struct {
 	// shaped (`globaltables link set client REGION --latency 120ms`), to
 	// see what a far-away region costs an application.
 	ClientListen string `hcl:"client_listen,optional"`
+	// Credentials are access keys this region accepts besides the
+	// topology's shared ones.
+	Credentials []Credential `hcl:"credentials,block"`
+	// APITLSCert and APITLSKey are PEM files of the certificate and key
+	// the region's DynamoDB endpoint serves HTTPS with. Unset: plain HTTP.
+	APITLSCert string `hcl:"api_tls_cert,optional"`
+	APITLSKey  string `hcl:"api_tls_key,optional"`
+}
+
+// Credential is a credentials block: an access key id and its secret.
+type Credential struct {
+	AccessKeyID     string `hcl:"access_key_id"`
+	SecretAccessKey string `hcl:"secret_access_key"`
+}
+
+// String shows the access key id only: a topology printed or logged never
+// shows a secret.
+func (c Credential) String() string { return c.AccessKeyID + ":<redacted>" }
+
+// GoString is String, for %#v.
+func (c Credential) GoString() string { return c.String() }
+
+// MarshalJSON redacts the secret, for the same reason.
+func (c Credential) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"access_key_id": c.AccessKeyID, "secret_access_key": "<redacted>"})
+}
+
+// Endpoint returns the URL of the region's DynamoDB endpoint.
+func (r Region) Endpoint() string {
+	if r.APITLSCert != "" {
+		return "https://" + r.Listen
+	}
+	return "http://" + r.Listen
+}
+
+// CredentialsFor returns the access keys region name accepts: the shared
+// ones and its own.
+func (t *Topology) CredentialsFor(name string) []sigv4.Credential {
+	var out []sigv4.Credential
+	add := func(cs []Credential) {
+		for _, c := range cs {
+			out = append(out, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+	}
+	add(t.Credentials)
+	for _, r := range t.Regions {
+		if r.Name == name {
+			add(r.Credentials)
+		}
+	}
+	return out
 }
 
 // Clock parses the region's clock skew.
@@ -216,6 +289,12 @@ func (t *Topology) applyDefaults() {
 	if t.TTLInterval == "" {
 		t.TTLInterval = "10s"
 	}
+	if t.MaxClockSkew == "" {
+		t.MaxClockSkew = clock.DefaultMaxSkew.String()
+	}
+	if t.IdleTimeout == "" {
+		t.IdleTimeout = "2m"
+	}
 	for i := range t.Regions {
 		r := &t.Regions[i]
 		if r.DataDir == "" {
@@ -311,6 +390,16 @@ func (t *Topology) Validate() error {
 	if _, err := t.TransientDelay(); err != nil {
 		errs = append(errs, fmt.Errorf("transient_status_delay: %w", err))
 	}
+	maxSkew, err := positive(t.MaxClockSkew)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("max_clock_skew: %w", err))
+	}
+	if _, err := positive(t.IdleTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("idle_timeout: %w", err))
+	}
+	if t.MaxConnections < 0 {
+		errs = append(errs, errors.New("max_connections must not be negative"))
+	}
 	if t.Replication != nil {
 		if _, err := t.ReplicationDurations(); err != nil {
 			errs = append(errs, err)
@@ -358,8 +447,18 @@ func (t *Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
 		}
 		dirs[filepath.Clean(r.DataDir)] = r.Name
-		if _, _, err := r.Clock(); err != nil {
+		if off, drift, err := r.Clock(); err != nil {
 			errs = append(errs, err)
+		} else if err := clock.Check(off, drift, maxSkew); err != nil {
+			errs = append(errs, fmt.Errorf("region %q: clock_offset: %w", r.Name, err))
+		}
+		if (r.APITLSCert == "") != (r.APITLSKey == "") {
+			errs = append(errs, fmt.Errorf("region %q: api_tls_cert and api_tls_key go together", r.Name))
+		}
+		if creds := t.CredentialsFor(r.Name); len(creds) > 0 {
+			if _, err := sigv4.New(creds, nil); err != nil {
+				errs = append(errs, fmt.Errorf("region %q: credentials: %w", r.Name, err))
+			}
 		}
 		if r.NATSURL == "" {
 			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
@@ -385,6 +484,36 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// Limits are the parsed top-level limits of the topology.
+type Limits struct {
+	MaxClockSkew, IdleTimeout time.Duration
+	MaxConnections            int
+}
+
+// Limits parses max_clock_skew, idle_timeout and max_connections.
+func (t *Topology) Limits() (Limits, error) {
+	skew, err := positive(t.MaxClockSkew)
+	if err != nil {
+		return Limits{}, fmt.Errorf("max_clock_skew: %w", err)
+	}
+	idle, err := positive(t.IdleTimeout)
+	if err != nil {
+		return Limits{}, fmt.Errorf("idle_timeout: %w", err)
+	}
+	return Limits{MaxClockSkew: skew, IdleTimeout: idle, MaxConnections: t.MaxConnections}, nil
+}
+
+func positive(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s is not positive", s)
+	}
+	return d, nil
 }
 
 // TTL returns the parsed ttl_interval.

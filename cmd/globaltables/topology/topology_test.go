@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -109,5 +111,89 @@ region "a" { listen = "127.0.0.1:1" }`), "test.hcl")
 	}
 	if d, err := top.TransientDelay(); err != nil || d != 0 {
 		t.Fatalf("default TransientDelay = %v, %v; want 0", d, err)
+	}
+}
+
+func TestParse_Credentials(t *testing.T) {
+	top, err := Parse([]byte(`
+api_tls_ca = "ca.pem"
+credentials {
+  access_key_id     = "AKIDSHARED"
+  secret_access_key = "shared-secret"
+}
+region "a" {
+  listen       = "127.0.0.1:1"
+  api_tls_cert = "a.pem"
+  api_tls_key  = "a-key.pem"
+  credentials {
+    access_key_id     = "AKIDA"
+    secret_access_key = "a-secret"
+  }
+}
+region "b" { listen = "127.0.0.1:2" }
+`), "creds.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := top.CredentialsFor("a"); len(got) != 2 || got[0].AccessKeyID != "AKIDSHARED" || got[1].SecretAccessKey != "a-secret" {
+		t.Fatalf("a's credentials: %v", got)
+	}
+	if got := top.CredentialsFor("b"); len(got) != 1 || got[0].AccessKeyID != "AKIDSHARED" {
+		t.Fatalf("b's credentials: %v", got)
+	}
+	a, _ := top.Region("a")
+	b, _ := top.Region("b")
+	if a.Endpoint() != "https://127.0.0.1:1" || b.Endpoint() != "http://127.0.0.1:2" {
+		t.Fatalf("endpoints %s, %s", a.Endpoint(), b.Endpoint())
+	}
+	js, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dump := range []string{fmt.Sprintf("%v %+v %#v", top, a, a), string(js)} {
+		if strings.Contains(dump, "secret\"") || strings.Contains(dump, "shared-secret") || strings.Contains(dump, "a-secret") {
+			t.Fatalf("a dump of the topology shows a secret: %s", dump)
+		}
+	}
+}
+
+func TestParse_CredentialErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"no secret", `
+credentials { access_key_id = "A" }
+region "a" { listen = "127.0.0.1:1" }`, "secret_access_key"},
+		{"empty secret", `
+credentials {
+  access_key_id     = "A"
+  secret_access_key = ""
+}
+region "a" { listen = "127.0.0.1:1" }`, "needs both"},
+		{"two secrets", `
+credentials {
+  access_key_id     = "A"
+  secret_access_key = "x"
+}
+region "a" {
+  listen = "127.0.0.1:1"
+  credentials {
+    access_key_id     = "A"
+    secret_access_key = "y"
+  }
+}`, "different secrets"},
+		{"cert without key", `region "a" {
+  listen       = "127.0.0.1:1"
+  api_tls_cert = "a.pem"
+}`, "api_tls_cert and api_tls_key go together"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.src), "t.hcl")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to mention %q", err, tt.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), `"x"`) || strings.Contains(err.Error(), `"y"`)) {
+				t.Fatalf("error shows a secret: %v", err)
+			}
+		})
 	}
 }

@@ -1,0 +1,148 @@
+//go:build linux
+
+package shaper
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// openFiles counts this process's open descriptors.
+func openFiles(t *testing.T) uint64 {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return uint64(len(ents))
+}
+
+// Issue 7: a toxiproxy proxy whose accept fails (too many open files)
+// stops accepting for good, its listener still open, and the link through
+// it hangs. The shaper restarts it.
+func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
+	var logs syncBuffer
+	s := New(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info}))
+	t.Cleanup(s.Close)
+	addr, err := s.Add("src->dst", patientEchoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(restore)
+	low := orig
+	low.Cur = openFiles(t) + 12
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skipf("cannot lower the open-file limit: %v", err)
+	}
+	// Each connection through the proxy costs four descriptors here (the
+	// client's, the proxy's two, the echo server's): the proxy's accept
+	// runs out soon. Stop dialling when the dialler itself runs out.
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	// Wait until the proxy's accept failed.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), acceptFailure) {
+		if time.Now().After(deadline) {
+			restore()
+			t.Fatalf("the proxy's accept did not fail; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	restore()
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	var last error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			last = err
+			continue
+		}
+		_, last = roundTrip(t, c)
+		c.Close()
+		if last == nil {
+			return
+		}
+	}
+	t.Fatalf("the proxy does not carry connections after an accept failure: %v\nlog:\n%s", last, logs.String())
+}
+
+// patientEchoServer is echoServer with an accept loop that survives
+// running out of descriptors.
+func patientEchoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if err != nil {
+				time.Sleep(10 * time.Millisecond) // EMFILE: wait for descriptors
+				continue
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

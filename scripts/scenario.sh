@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the slow scenario tests: end-to-end failure scenarios (crashes during a
+# replica join or an index backfill, outages past the tombstone horizon, full
+# disks, runaway clocks, several NATS servers) that take too long for
+# `make test`. They carry the build tag `scenario` and are named
+# TestScenario_*. CI runs them after `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -race -count=1 -tags scenario -run '^TestScenario_' -timeout 45m ./...
