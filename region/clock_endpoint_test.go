@@ -16,9 +16,15 @@ import (
 // moved the region to the year 2255; a drift of NaN was accepted and made
 // the clock endpoint unreadable.
 func TestRegion_ClockEndpointRefusesUnboundedSkew(t *testing.T) {
-	r, _ := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: t.TempDir(),
+	dir := t.TempDir()
+	r, _ := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: dir,
 		MaxClockSkew: time.Minute})
 	ctx := context.Background()
+	token, err := region.ReadControlToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &region.Client{Token: token}
 	url := r.URL() + region.ClockPath
 	for _, tc := range []struct {
 		name, offset, drift, why string
@@ -34,7 +40,7 @@ func TestRegion_ClockEndpointRefusesUnboundedSkew(t *testing.T) {
 		{"malformed offset", "soon", "", "offset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := region.PutJSON(ctx, url, region.ClockSetting{Offset: tc.offset, Drift: tc.drift}, nil)
+			err := c.PutJSON(ctx, url, region.ClockSetting{Offset: tc.offset, Drift: tc.drift}, nil)
 			var ee *region.EndpointError
 			if !errors.As(err, &ee) || ee.Status != http.StatusBadRequest || !strings.Contains(ee.Message, tc.why) {
 				t.Fatalf("PUT %+v = %v, want 400 saying %q", tc, err, tc.why)
@@ -49,7 +55,7 @@ func TestRegion_ClockEndpointRefusesUnboundedSkew(t *testing.T) {
 		})
 	}
 	var sk clock.Skew
-	if err := region.PutJSON(ctx, url, region.ClockSetting{Offset: "-59s", Drift: "-1000ppm"}, &sk); err != nil {
+	if err := c.PutJSON(ctx, url, region.ClockSetting{Offset: "-59s", Drift: "-1000ppm"}, &sk); err != nil {
 		t.Fatalf("in-bound skew refused: %v", err)
 	}
 	if sk.Offset != -59*time.Second || sk.DriftPPM != -1000 {

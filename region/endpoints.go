@@ -114,6 +114,9 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 func (r *Region) Status() Status {
 	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
 		ClockStepBacks: r.clock.Resets()}
+	if d := r.db.Disk(); d.Known || d.ReadOnly {
+		st.Disk = &d
+	}
 	if r.skew != nil {
 		st.ClockSkewMs = ms(r.skew.Get().Current)
 	}

@@ -49,6 +49,15 @@ type Config struct {
 	// TTLInterval is how often expired items are swept. Default
 	// DefaultTTLInterval; negative disables the sweeper.
 	TTLInterval time.Duration
+	// DiskReserve is the free disk space, in bytes, below which the
+	// region refuses writes (500 InternalServerError naming the cause)
+	// instead of letting Badger fault on a full disk, and opens read-only
+	// at start. Default store.DefaultDiskReserve(MemTableSize); negative
+	// disables the check.
+	DiskReserve int64
+	// MemTableSize is the size of one Badger memtable, in bytes; the
+	// default reserve grows with it. Default store.DefaultMemTableSize.
+	MemTableSize int64
 	// NoSync turns off the fsync of every commit. Faster, and loses
 	// acknowledged writes when the machine (not just the process) crashes.
 	NoSync bool
@@ -258,6 +267,10 @@ func New(cfg Config) (*Region, error) {
 	scfg.Region = cfg.Name
 	scfg.Clock = r.clock
 	scfg.SyncWrites = !cfg.NoSync
+	if cfg.MemTableSize != 0 {
+		scfg.MemTableSize = cfg.MemTableSize
+	}
+	scfg.DiskReserve = cfg.DiskReserve
 	scfg.Logger = cfg.Logger.Named("store")
 	db, err := store.Open(scfg)
 	if err != nil {

@@ -140,6 +140,8 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		StreamMaxAge:   r.cfg.StreamMaxAge,
 		StreamMaxBytes: r.cfg.StreamMaxBytes,
 		TrimGrace:      r.trimGrace(),
+		Space:          r.streamSpace(),
+		Repair:         r.streamRepair(),
 		Logger:         r.log,
 	})
 	if err != nil {
@@ -147,6 +149,26 @@ func (r *replication) wire(name string, srv *api.Server) error {
 	}
 	r.rep = rep
 	return nil
+}
+
+// streamSpace is the publisher's disk check: an embedded server's stream
+// shares the store's disk, so publishing waits while the store refuses
+// writes, rather than eat the space the store keeps free for Badger. An
+// external server's disk is its own business.
+func (r *replication) streamSpace() func() error {
+	if r.srv == nil {
+		return nil
+	}
+	return r.db.CheckSpace
+}
+
+// streamRepair restarts an embedded server whose stream keeps failing: a
+// JetStream file store that met a full disk refuses writes until reopened.
+func (r *replication) streamRepair() func() error {
+	if r.srv == nil {
+		return nil
+	}
+	return r.srv.Restart
 }
 
 // externalSyncInterval is nats-server's default JetStream fsync interval,
@@ -402,7 +424,8 @@ func (r *replication) status(st *Status) {
 	rs := r.rep.Status()
 	st.NATS = r.url()
 	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
-		Published: rs.Publisher.Published, LastError: rs.Publisher.LastError}
+		Published: rs.Publisher.Published, LastError: rs.Publisher.LastError,
+		StreamError: rs.Publisher.StreamError, StreamErrorSince: rs.Publisher.StreamErrorSince, DiskFull: rs.Publisher.DiskFull}
 	for _, l := range rs.Links {
 		if time.Since(l.LastErrorAt) > recentError {
 			l.LastError = "" // recovered long ago: not worth a column

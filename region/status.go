@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/store"
 )
 
 // Paths of the region's own HTTP endpoints, served beside the DynamoDB API
@@ -43,6 +44,9 @@ type Status struct {
 	// max_clock_skew ahead of it (its clock was corrected after running
 	// ahead).
 	ClockStepBacks uint64 `json:"clock_step_backs"`
+	// Disk is the free space of the store's disk and whether writes are
+	// refused for lack of it; absent when it cannot be measured.
+	Disk *store.DiskStatus `json:"disk,omitempty"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.
@@ -59,6 +63,11 @@ type PublisherStatus struct {
 	Backlog   uint64 `json:"backlog"`
 	Published uint64 `json:"published"`
 	LastError string `json:"last_error,omitempty"`
+	// StreamError is set while the stream cannot be set up or written, or
+	// publishing waits for disk space (DiskFull), since StreamErrorSince.
+	StreamError      string    `json:"stream_error,omitempty"`
+	StreamErrorSince time.Time `json:"stream_error_since,omitzero"`
+	DiskFull         bool      `json:"disk_full,omitempty"`
 }
 
 // LinkStatus is one directed replication link, Source → Dest, as the

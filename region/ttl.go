@@ -2,6 +2,7 @@ package region
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -42,7 +43,8 @@ func (s *sweeper) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		n, err := s.sweepAll(ctx)
-		if err != nil && ctx.Err() == nil {
+		// A full disk is logged by the store when it starts and ends.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrDiskFull) {
 			s.log.Warn("ttl sweep failed", "error", err)
 		}
 		if n > 0 {

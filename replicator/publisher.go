@@ -29,6 +29,9 @@ const (
 	// DefaultPublishTimeout is how long one publish waits for its
 	// acknowledgement before it is retried.
 	DefaultPublishTimeout = 10 * time.Second
+	// DefaultRepairAfter is how long publishing fails before
+	// PublisherConfig.Repair is called.
+	DefaultRepairAfter = 30 * time.Second
 )
 
 const (
@@ -90,9 +93,28 @@ type PublisherConfig struct {
 	// PublishTimeout is how long a publish waits for its acknowledgement
 	// before the publisher retries. Default 10s.
 	PublishTimeout time.Duration
+	// Space, if set, says whether the disk holding the stream has room:
+	// while it returns an error (a *store.DiskFullError) nothing is
+	// published. The records wait in the change log, and the stream's
+	// writes do not eat the space the store keeps free for Badger when both
+	// share a disk (an embedded server). (*store.DB).CheckSpace fits.
+	Space func() error
+	// Repair, if set, is called when publishing has failed without a
+	// break for RepairAfter while connected to NATS, and again at most
+	// every RepairAfter while it goes on, provided Space (if set) sees
+	// room. natsrv.Server.Restart fits: a stream whose file store met a
+	// full disk refuses every write until it is reopened, even once space
+	// is freed.
+	Repair func() error
+	// RepairAfter is how long publishing must fail before Repair is
+	// called. Default 30s.
+	RepairAfter time.Duration
 	// Logger receives the publisher's logs. Default: a null logger.
 	Logger hclog.Logger
 }
+
+// spaceRetry is how often a publisher paused for disk space asks again.
+const spaceRetry = time.Second
 
 func (c PublisherConfig) withDefaults() PublisherConfig {
 	if c.StreamMaxAge == 0 {
@@ -113,6 +135,9 @@ func (c PublisherConfig) withDefaults() PublisherConfig {
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
 	}
+	if c.RepairAfter == 0 {
+		c.RepairAfter = DefaultRepairAfter
+	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
@@ -132,7 +157,7 @@ func (c PublisherConfig) Validate() error {
 	if c.Conn == nil {
 		problems = append(problems, "Conn is required")
 	}
-	if c.StreamMaxAge < 0 || c.StreamMaxBytes < 0 || c.Duplicates < 0 || c.TrimGrace < 0 || c.Window < 0 || c.PublishTimeout < 0 {
+	if c.StreamMaxAge < 0 || c.StreamMaxBytes < 0 || c.Duplicates < 0 || c.TrimGrace < 0 || c.Window < 0 || c.PublishTimeout < 0 || c.RepairAfter < 0 {
 		problems = append(problems, "durations, sizes and Window must not be negative")
 	}
 	if c.StreamMaxAge > 0 && c.Duplicates > c.StreamMaxAge {
@@ -171,6 +196,14 @@ type PublisherStatus struct {
 	// reading or trimming the log) and when it happened.
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// StreamError is set while the stream cannot be set up or written
+	// (or publishing waits for disk space), since StreamErrorSince; the
+	// backlog waits in the change log and is published once it clears.
+	StreamError      string    `json:"stream_error,omitempty"`
+	StreamErrorSince time.Time `json:"stream_error_since,omitzero"`
+	// DiskFull is true while publishing waits for disk space (see
+	// PublisherConfig.Space).
+	DiskFull bool `json:"disk_full,omitempty"`
 }
 
 // Publisher moves the region's change records to its stream GT_<region>,
@@ -305,6 +338,10 @@ type pubRun struct {
 	trimRetryAt time.Time
 
 	ready       bool      // the stream is set up and nothing failed since
+	failing     bool      // StreamError is set in the status
+	failSince   time.Time // when the current failure began
+	repairedAt  time.Time // when Repair was last called
+	spaceWait   bool      // paused for disk space (PublisherConfig.Space)
 	retryAt     time.Time // no publishing before this, after a failure
 	readRetryAt time.Time // no reading the log before this, after a failure
 	bo          *backoff
@@ -334,7 +371,7 @@ func (r *pubRun) loop(ctx context.Context, connected, lost <-chan nats.Status) e
 				r.readFailed(now, err)
 			}
 		}
-		if !now.Before(r.retryAt) {
+		if !now.Before(r.retryAt) && r.checkSpace(now) {
 			if err := r.publish(ctx); err != nil {
 				r.failed(err)
 			} else if len(r.pending) == 0 {
@@ -510,6 +547,77 @@ func (r *pubRun) head() *pubEntry {
 func (r *pubRun) healthy() {
 	r.bo.reset()
 	r.p.fails.ok("stream", StreamName(r.p.cfg.Region))
+	if r.failing {
+		r.failing = false
+		r.p.update(func(st *PublisherStatus) { st.StreamError, st.StreamErrorSince = "", time.Time{} })
+	}
+}
+
+// streamFailing records err as the stream's current failure in the status,
+// keeping the time it started.
+func (r *pubRun) streamFailing(now time.Time, err error) {
+	first := !r.failing
+	r.failing = true
+	if first {
+		r.failSince = now
+	}
+	r.p.update(func(st *PublisherStatus) {
+		st.StreamError = err.Error()
+		if first {
+			st.StreamErrorSince = now
+		}
+	})
+}
+
+// repair calls PublisherConfig.Repair once publishing has failed for
+// RepairAfter while connected, and not more often than that.
+func (r *pubRun) repair(now time.Time) {
+	cfg := r.p.cfg
+	if cfg.Repair == nil || r.spaceWait || !cfg.Conn.IsConnected() ||
+		now.Sub(r.failSince) < cfg.RepairAfter || now.Sub(r.repairedAt) < cfg.RepairAfter {
+		return
+	}
+	if cfg.Space != nil && cfg.Space() != nil {
+		return // a restart on a full disk could fail to bring JetStream back
+	}
+	r.repairedAt = now
+	r.p.log.Warn("publishing has kept failing: restarting the stream's store", "since", r.failSince, "backlog", r.backlog())
+	if err := cfg.Repair(); err != nil {
+		r.p.log.Error("restarting the stream's store failed", "error", err)
+	}
+}
+
+// checkSpace asks PublisherConfig.Space whether publishing may go on. A
+// pause is logged once when it starts and once when it ends, whatever the
+// number of checks in between.
+func (r *pubRun) checkSpace(now time.Time) bool {
+	if r.p.cfg.Space == nil {
+		return true
+	}
+	err := r.p.cfg.Space()
+	if err == nil {
+		if r.spaceWait {
+			r.spaceWait = false
+			r.p.log.Info("disk space recovered: publishing resumes", "backlog", r.backlog())
+			r.p.update(func(st *PublisherStatus) { st.DiskFull = false })
+			// The stream is set up again and the backlog published; the
+			// failure clears with the first acknowledgement.
+			r.ready = false
+		}
+		return true
+	}
+	if !r.spaceWait {
+		r.spaceWait = true
+		r.p.log.Error("disk full: publishing paused until space is freed; the backlog waits in the change log",
+			"error", err, "backlog", r.backlog())
+	}
+	r.retryAt = now.Add(spaceRetry)
+	r.streamFailing(now, fmt.Errorf("publishing paused: %w", err))
+	r.p.update(func(st *PublisherStatus) {
+		st.DiskFull, st.Connected = true, false
+		st.LastError, st.LastErrorAt = err.Error(), now
+	})
+	return false
 }
 
 // acked records the acknowledgement of e.
@@ -567,6 +675,9 @@ func (r *pubRun) failed(err error) {
 	r.ready = false
 	r.retryAt = time.Now().Add(r.bo.next())
 	r.p.fails.fail("publishing", err, "backlog", r.backlog())
+	now := time.Now()
+	r.streamFailing(now, err)
+	r.repair(now)
 	r.p.update(func(st *PublisherStatus) {
 		st.Connected = false
 		st.LastError, st.LastErrorAt = err.Error(), time.Now()

@@ -53,6 +53,10 @@ type Config struct {
 	TrimGrace      time.Duration
 	Window         int
 	PublishTimeout time.Duration
+	// Space, Repair and RepairAfter: see PublisherConfig.
+	Space       func() error
+	Repair      func() error
+	RepairAfter time.Duration
 
 	// Link tunables: see LinkConfig.
 	Batch     int
@@ -132,7 +136,7 @@ func New(cfg Config) (*Replicator, error) {
 		Region: cfg.Region, Log: cfg.Store, Conn: cfg.Conn,
 		StreamMaxAge: cfg.StreamMaxAge, StreamMaxBytes: cfg.StreamMaxBytes, Duplicates: cfg.Duplicates,
 		TrimGrace: cfg.TrimGrace, Window: cfg.Window, PublishTimeout: cfg.PublishTimeout,
-		Logger: cfg.Logger,
+		Space: cfg.Space, Repair: cfg.Repair, RepairAfter: cfg.RepairAfter, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -56,6 +56,11 @@ func (db *DB) Apply(ctx context.Context, source string, cursor uint64, changes [
 		return ApplyStats{}, err
 	}
 	defer db.exit()
+	// On a full disk nothing is applied: the caller keeps the changes
+	// (a link does not acknowledge them) and tries again later.
+	if err := db.space.admit(0, false); err != nil {
+		return ApplyStats{}, fmt.Errorf("apply %d changes from %s: %w", len(changes), source, err)
+	}
 	var total ApplyStats
 	rest, n := changes, len(changes)
 	for len(rest) > 0 || cursor > 0 {

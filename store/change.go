@@ -365,6 +365,11 @@ func (db *DB) TrimChanges(seqs ...uint64) error {
 	defer db.exit()
 	for len(seqs) > 0 {
 		n := min(len(seqs), trimBatch)
+		// Trimming frees space in the end (compaction drops the deleted
+		// records): a maintenance write.
+		if err := db.space.admit(uint64(n)*txBytes(changeKey(0), nil), true); err != nil {
+			return fmt.Errorf("trim changes: %w", err)
+		}
 		err := db.bdb.Update(func(txn *badger.Txn) error {
 			for _, s := range seqs[:n] {
 				if err := txn.Delete(changeKey(s)); err != nil {

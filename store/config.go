@@ -24,6 +24,20 @@ const (
 	DefaultGCDiscardRatio = 0.5
 )
 
+// DefaultDiskReserve returns the free space the store keeps on its disk
+// with memtables of memTableSize bytes (see space.go): what Badger may still
+// allocate through its mmaps once the store stops accepting writes. In
+// memtables: 2 for flushing the memtables (the active one and the one being
+// flushed), 5 for an L0→L1 compaction of the NumLevelZeroTables (4) tables
+// that start one plus the L1 tables they overlap (its output is written
+// before its input is deleted), 2 for a value-log GC rewrite (a value-log
+// file is 2 memtables long), and 8 MiB for new files' headers, the discard
+// statistics, the manifest and sequence leases. 296 MiB with the default
+// 32 MiB memtables.
+func DefaultDiskReserve(memTableSize int64) int64 {
+	return 9*memTableSize + 8<<20
+}
+
 // valueThreshold is the value size from which Badger stores a value in the
 // value log rather than in the LSM tree, on disk.
 const valueThreshold = 4 << 10
@@ -66,6 +80,12 @@ type Config struct {
 	// GCInterval is how often value-log GC runs. Default 5m; negative
 	// disables it. Ignored when InMemory.
 	GCInterval time.Duration
+	// DiskReserve is the free space, in bytes, below which the store
+	// refuses writes (with a *DiskFullError) rather than let Badger fault
+	// on a full disk; see space.go. Default
+	// DefaultDiskReserve(MemTableSize); negative disables the check.
+	// Ignored when InMemory.
+	DiskReserve int64
 }
 
 // DefaultConfig returns a Config with every default filled in except Dir and
@@ -121,11 +141,14 @@ func (c Config) withDefaults() Config {
 	if c.GCInterval == 0 {
 		c.GCInterval = DefaultGCInterval
 	}
+	if c.DiskReserve == 0 {
+		c.DiskReserve = DefaultDiskReserve(c.MemTableSize)
+	}
 	return c
 }
 
 // badgerOptions translates c into Badger's options.
-func (c Config) badgerOptions(logger hclog.Logger) badger.Options {
+func (c Config) badgerOptions(logger hclog.Logger, readOnly bool) badger.Options {
 	dir := c.Dir
 	if c.InMemory {
 		dir = ""
@@ -143,6 +166,7 @@ func (c Config) badgerOptions(logger hclog.Logger) badger.Options {
 	}
 	return opts.
 		WithInMemory(c.InMemory).
+		WithReadOnly(readOnly).
 		// SyncWrites is the store's own group commit (see sync.go); Badger's
 		// would fsync once per transaction.
 		WithSyncWrites(false).
@@ -155,8 +179,9 @@ func (c Config) badgerOptions(logger hclog.Logger) badger.Options {
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		// Small value-log files let GC reclaim space from a laptop-sized
-		// database at all.
-		WithValueLogFileSize(64 << 20).
+		// database at all; two memtables long (64 MiB by default), which
+		// DefaultDiskReserve counts on.
+		WithValueLogFileSize(min(2*c.MemTableSize, 1<<30)).
 		// Badger's metrics are process-global expvars, shared by every DB in
 		// the process; we don't use them.
 		WithMetricsEnabled(false)

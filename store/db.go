@@ -57,6 +57,7 @@ type DB struct {
 	seq   *badger.Sequence
 	group *groupSync  // nil unless SyncWrites on disk
 	files *fileSyncer // the group's sync, nil with it
+	space *spaceGuard // nil in memory or with DiskReserve negative
 
 	// commitMu serializes the assignment of change sequence numbers with
 	// the hand-off of their transaction to Badger, so that sequence order is
@@ -86,6 +87,12 @@ type DB struct {
 	changed  chan struct{}          // closed on the next commit with change records
 	closed   bool
 	inflight sync.WaitGroup // public calls in progress; Close waits for them
+	// readOnly is set while Badger is open read-only (opened on a full
+	// disk); reopening is set while reopenWritable swaps bdb, and enter
+	// waits on reopened until it is done.
+	readOnly  bool
+	reopening bool
+	reopened  *sync.Cond // on mu
 
 	cancel   context.CancelFunc // stops the background goroutines
 	bg       sync.WaitGroup     // background goroutines: value-log GC, sync rounds
@@ -100,18 +107,37 @@ func Open(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	log := cfg.Logger.Named("store")
-	bdb, err := badger.Open(cfg.badgerOptions(log.Named("badger")))
+	space, readOnly, free, err := openSpace(cfg, log)
 	if err != nil {
+		return nil, err
+	}
+	var bdb *badger.DB
+	if readOnly {
+		bdb, err = openReadOnly(cfg, log.Named("badger"))
+	} else {
+		bdb, err = badger.Open(cfg.badgerOptions(log.Named("badger"), false))
+	}
+	if err != nil {
+		if readOnly {
+			return nil, fmt.Errorf("open badger at %s read-only: %w (%w)", cfg.Dir, err,
+				&DiskFullError{Dir: cfg.Dir, Free: free, Reserve: uint64(cfg.DiskReserve), ReadOnly: true})
+		}
 		return nil, fmt.Errorf("open badger at %s: %w", cfg.Dir, err)
 	}
 	db := &DB{
-		cfg:     cfg,
-		log:     log,
-		bdb:     bdb,
-		clock:   cfg.Clock,
-		tables:  make(map[string]*cachedTable),
-		stats:   make(map[uint64]*tableStats),
-		changed: make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		bdb:      bdb,
+		clock:    cfg.Clock,
+		space:    space,
+		readOnly: readOnly,
+		tables:   make(map[string]*cachedTable),
+		stats:    make(map[uint64]*tableStats),
+		changed:  make(chan struct{}),
+	}
+	db.reopened = sync.NewCond(&db.mu)
+	if readOnly {
+		space.setReadOnly(true, free)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
@@ -133,29 +159,38 @@ func Open(cfg Config) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	if !cfg.InMemory && cfg.GCInterval > 0 {
+	if readOnly {
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.reopenWhenSpace(ctx)
+		}()
+	} else {
+		db.startGC(ctx)
+	}
+	log.Info("opened", "dir", cfg.Dir, "in_memory", cfg.InMemory, "sync_writes", cfg.SyncWrites, "tables", len(db.tables),
+		"read_only", readOnly, "disk_reserve", cfg.DiskReserve)
+	return db, nil
+}
+
+// startGC starts value-log GC, if the configuration wants it.
+func (db *DB) startGC(ctx context.Context) {
+	if !db.cfg.InMemory && db.cfg.GCInterval > 0 {
 		db.bg.Add(1)
 		go func() {
 			defer db.bg.Done()
 			db.gcLoop(ctx)
 		}()
 	}
-	log.Info("opened", "dir", cfg.Dir, "in_memory", cfg.InMemory, "sync_writes", cfg.SyncWrites, "tables", len(db.tables))
-	return db, nil
 }
 
 // init loads metadata, finishes interrupted table drops, leases change
 // sequence numbers and loads or recounts statistics.
 func (db *DB) init() error {
-	seq, err := db.bdb.GetSequence(keySeq, seqBandwidth)
-	if err != nil {
-		return fmt.Errorf("lease change sequence: %w", err)
-	}
-	db.seq = seq
-	if err := db.loadTables(); err != nil {
+	if err := db.initWrites(); err != nil {
 		return err
 	}
-	if err := db.resumeDrops(); err != nil {
+	if err := db.loadTables(); err != nil {
 		return err
 	}
 	if err := db.loadConflicts(); err != nil {
@@ -170,6 +205,21 @@ func (db *DB) init() error {
 	return db.loadStats()
 }
 
+// initWrites leases change sequence numbers and finishes interrupted table
+// drops: the part of init that writes, skipped while read-only and run by
+// reopenWritable.
+func (db *DB) initWrites() error {
+	if db.readOnly {
+		return nil
+	}
+	seq, err := db.bdb.GetSequence(keySeq, seqBandwidth)
+	if err != nil {
+		return fmt.Errorf("lease change sequence: %w", err)
+	}
+	db.seq = seq
+	return db.resumeDrops()
+}
+
 // Close stops background work, waits for calls in progress, saves the
 // statistics and closes Badger. It is idempotent.
 func (db *DB) Close() error {
@@ -179,6 +229,7 @@ func (db *DB) Close() error {
 	db.once.Do(func() {
 		db.mu.Lock()
 		db.closed = true
+		db.reopened.Broadcast()
 		close(db.changed) // wake publishers; WaitChanges returns a closed channel from now on
 		db.mu.Unlock()
 		db.inflight.Wait()
@@ -186,14 +237,21 @@ func (db *DB) Close() error {
 		db.bg.Wait()
 
 		var errs []error
-		if err := db.seq.Release(); err != nil {
-			errs = append(errs, fmt.Errorf("release change sequence: %w", err))
+		if db.seq != nil {
+			if err := db.seq.Release(); err != nil {
+				errs = append(errs, fmt.Errorf("release change sequence: %w", err))
+			}
 		}
-		if err := db.saveStats(); err != nil {
+		if db.readOnly || db.space.admit(4096, true) != nil {
+			// Nothing can be written: the next Open recounts.
+			db.log.Warn("statistics not saved: the disk is full; the next start recounts them")
+		} else if err := db.saveStats(); err != nil {
 			errs = append(errs, err)
 		}
-		if err := db.bdb.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close badger: %w", err))
+		if db.bdb != nil {
+			if err := db.bdb.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close badger: %w", err))
+			}
 		}
 		db.closeErr = errors.Join(errs...)
 		db.log.Info("closed")
@@ -206,6 +264,9 @@ func (db *DB) Close() error {
 func (db *DB) enter() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	for db.reopening && !db.closed {
+		db.reopened.Wait()
+	}
 	if db.closed {
 		return ErrClosed
 	}
@@ -227,7 +288,10 @@ func (db *DB) gcLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		rewritten := 0
-		for ctx.Err() == nil {
+		// A GC pass rewrites the live values of a file at least half
+		// garbage, at most one memtable's worth (a file is two), before it
+		// deletes the file: a maintenance write.
+		for ctx.Err() == nil && db.space.admit(uint64(db.cfg.MemTableSize), true) == nil {
 			err := db.bdb.RunValueLogGC(DefaultGCDiscardRatio)
 			if err != nil {
 				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {

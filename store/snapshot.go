@@ -254,6 +254,9 @@ func (db *DB) purgeBatch(start []byte, cut int64) (n int, next []byte, err error
 	if n == 0 {
 		return 0, next, nil
 	}
+	if err := db.space.admit(uint64(n)*txBytes(nil, nil), true); err != nil {
+		return 0, nil, err
+	}
 	if err := txn.Commit(); err != nil {
 		return 0, nil, err
 	}

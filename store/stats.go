@@ -95,6 +95,16 @@ func (db *DB) loadStats() error {
 			s.size.Store(v[1])
 		}
 	}
+	return db.consumeStatsSnapshot()
+}
+
+// consumeStatsSnapshot deletes the statistics snapshot once loaded, so that
+// a crash before the next Close forces a recount. A read-only store keeps
+// it until reopenWritable calls this again.
+func (db *DB) consumeStatsSnapshot() error {
+	if db.readOnly {
+		return nil
+	}
 	if err := db.bdb.Update(func(txn *badger.Txn) error { return txn.Delete(keyStats) }); err != nil {
 		return fmt.Errorf("consume stats snapshot: %w", err)
 	}

@@ -477,6 +477,9 @@ func (db *DB) CreateTableLogged(t *Table, payload []byte) error {
 func (db *DB) metaUpdate(fn func(tx *Tx) error) error {
 	// The table's JSON may exceed valueThreshold, and metadata changes are
 	// rare: always sync the value log too.
+	if err := db.space.admit(0, false); err != nil {
+		return err
+	}
 	tx := &Tx{db: db, txn: db.bdb.NewTransaction(true), wrote: true, bigValues: true}
 	defer tx.discard()
 	if err := fn(tx); err != nil {
@@ -746,6 +749,9 @@ func (db *DB) resumeDrops() error {
 // under p any more (its table or index ID is gone from the metadata), so one
 // snapshot pass finds every key.
 func (db *DB) purge(p []byte) error {
+	if err := db.space.admit(0, true); err != nil {
+		return fmt.Errorf("purge %x: %w", p, err)
+	}
 	wb := db.bdb.NewWriteBatch()
 	defer wb.Cancel()
 	n := 0
@@ -897,6 +903,9 @@ func (db *DB) backfillBatch(name string, tid uint64, iid uint32, cursor []byte) 
 		return nil
 	}()
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := db.space.admit(0, false); err != nil {
 		return 0, nil, err
 	}
 	if err := txn.Commit(); err != nil {

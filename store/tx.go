@@ -44,6 +44,9 @@ type Tx struct {
 	bigValues bool
 	// lazy commits without waiting for a sync round (see applyBatch).
 	lazy bool
+	// bytes approximates what the writes add to Badger's logs, for the
+	// disk-space check at commit.
+	bytes uint64
 }
 
 // set writes one key in the transaction.
@@ -52,12 +55,14 @@ func (tx *Tx) set(k, v []byte) error {
 		tx.bigValues = true
 	}
 	tx.wrote = true
+	tx.bytes += txBytes(k, v)
 	return txErr(tx.txn.Set(k, v))
 }
 
 // del deletes one key in the transaction.
 func (tx *Tx) del(k []byte) error {
 	tx.wrote = true
+	tx.bytes += txBytes(k, nil)
 	return txErr(tx.txn.Delete(k))
 }
 
@@ -69,12 +74,17 @@ func (tx *Tx) del(k []byte) error {
 // from fn aborts the transaction (nothing is written) and is returned
 // unchanged.
 //
-// With SyncWrites, Update returns only after the commit is on disk.
+// With SyncWrites, Update returns only after the commit is on disk. On a
+// disk short of Config.DiskReserve it writes nothing and returns a
+// *DiskFullError.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := db.enter(); err != nil {
 		return err
 	}
 	defer db.exit()
+	if err := db.space.admit(0, false); err != nil {
+		return err
+	}
 	var fnErr error
 	err := retry(ctx, func() error {
 		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true)}
@@ -379,6 +389,11 @@ func project(t *Table, ix *Index, item attr.Item) attr.Item {
 func (tx *Tx) commit() error {
 	tx.done = true
 	db := tx.db
+	if tx.wrote {
+		if err := db.space.admit(tx.bytes, false); err != nil {
+			return err
+		}
+	}
 	if len(tx.changes) == 0 && len(tx.conflicts) == 0 {
 		if err := tx.txn.Commit(); err != nil {
 			return err

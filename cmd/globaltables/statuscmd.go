@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -96,6 +97,9 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		}
 		if len(st.CatchingUp) > 0 {
 			note = fmt.Sprintf("filling new replicas of %v", st.CatchingUp)
+		}
+		if alarm := diskAndStreamNote(st); alarm != "" {
+			note = strings.TrimSuffix(alarm+"; "+note, "; ")
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", st.Region, st.Endpoint, backlog, st.Conflicts, note)
 	}
@@ -193,4 +197,23 @@ than one region; it is listed once.`,
 	cmd.Flags().IntVar(&limit, "limit", 1000, "most records to read from each region")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
 	return cmd
+}
+
+// diskAndStreamNote says, loudly, that a region refuses writes for lack of
+// disk space, or that its stream cannot be set up or written (its writes
+// are kept and published once that clears); "" if neither.
+func diskAndStreamNote(st *region.Status) string {
+	var notes []string
+	if d := st.Disk; d != nil && (d.Full || d.ReadOnly) {
+		what := "DISK FULL: writes refused"
+		if d.ReadOnly {
+			what = "DISK FULL: started read-only, writes refused"
+		}
+		notes = append(notes, fmt.Sprintf("%s (%.1f MiB free, %.1f MiB reserved)", what,
+			float64(d.FreeBytes)/(1<<20), float64(d.ReserveBytes)/(1<<20)))
+	}
+	if p := st.Publisher; p != nil && p.StreamError != "" {
+		notes = append(notes, fmt.Sprintf("STREAM FAILING since %s: %s", p.StreamErrorSince.Format(time.TimeOnly), p.StreamError))
+	}
+	return strings.Join(notes, "; ")
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 )
 
@@ -120,6 +121,14 @@ func LimitExceeded(format string, args ...any) *Error {
 // the cause goes to the log, not to the client.
 func InternalServerError() *Error {
 	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "Internal server error")
+}
+
+// DiskFull returns DynamoDB's 500 error for a write the store refused for
+// lack of disk space, with the store's message (free and reserved space):
+// unlike other internal errors, the cause is the operator's to fix and
+// says nothing about the data, and a client retrying should know.
+func DiskFull(e *store.DiskFullError) *Error {
+	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", e.Error())
 }
 
 // RequestTooLarge is the error for a body over DynamoDB's 16 MB limit.

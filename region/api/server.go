@@ -236,7 +236,13 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 	resp, err := op(ctx, body)
 	if err != nil {
 		var ae *Error
-		if !errors.As(err, &ae) {
+		var full *store.DiskFullError
+		switch {
+		case errors.As(err, &ae):
+		case errors.As(err, &full):
+			// The store logs when refusals start and end, not each one.
+			ae = DiskFull(full)
+		default:
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}

@@ -3,11 +3,13 @@ package natsrv
 import (
 	"errors"
 	"fmt"
-	"github.com/nats-io/nats.go"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,11 +21,21 @@ const (
 	DefaultSyncInterval = time.Second
 	// DefaultMaxPayload is the largest message the server accepts, in bytes.
 	DefaultMaxPayload int32 = 8 << 20
+	// DefaultMaxStore is JetStream's limit on file storage, in bytes:
+	// 1 TiB, nats-server's own fallback. Left unset, nats-server fixes the
+	// limit at 75% of the disk free when it starts, and refuses for good
+	// (until a restart) a stream whose MaxBytes exceeds it: a region
+	// started on a nearly full disk never got its stream, even after space
+	// was freed (issue 7). The streams' own MaxBytes bound their size; a
+	// full disk shows as write errors, which the publisher retries.
+	DefaultMaxStore int64 = 1 << 40
 	// DefaultListen is where clients connect when ServerConfig.Listen is
 	// empty: the loopback interface, a random port.
 	DefaultListen = "127.0.0.1:0"
 	// readyTimeout bounds how long StartServer waits for the server.
 	readyTimeout = 30 * time.Second
+	// restartTimeout bounds how long Restart tries to bind the port again.
+	restartTimeout = 10 * time.Second
 )
 
 // ErrInvalidConfig is returned by Validate and StartServer for a bad
@@ -51,6 +63,9 @@ type ServerConfig struct {
 	// MaxPayload is the largest message the server accepts, in bytes.
 	// Default 8 MiB.
 	MaxPayload int32
+	// MaxStore is JetStream's limit on file storage, in bytes. Default
+	// DefaultMaxStore (see there for why it is not derived from the disk).
+	MaxStore int64
 	// Logger receives the server's log lines (its notices at Debug).
 	// Default: a null logger.
 	Logger hclog.Logger
@@ -63,6 +78,7 @@ func DefaultConfig() ServerConfig {
 		Listen:       DefaultListen,
 		SyncInterval: DefaultSyncInterval,
 		MaxPayload:   DefaultMaxPayload,
+		MaxStore:     DefaultMaxStore,
 		Logger:       hclog.NewNullLogger(),
 	}
 }
@@ -77,6 +93,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.MaxPayload == 0 {
 		c.MaxPayload = d.MaxPayload
+	}
+	if c.MaxStore == 0 {
+		c.MaxStore = d.MaxStore
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
@@ -107,6 +126,9 @@ func (c ServerConfig) Validate() error {
 	if c.MaxPayload < 0 {
 		problems = append(problems, fmt.Sprintf("MaxPayload %d is negative", c.MaxPayload))
 	}
+	if c.MaxStore < 0 {
+		problems = append(problems, fmt.Sprintf("MaxStore %d is negative", c.MaxStore))
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
 	}
@@ -132,6 +154,7 @@ func splitListen(listen string) (string, int, error) {
 
 // Server is a running embedded NATS server.
 type Server struct {
+	mu  sync.RWMutex // guards ns, which Restart replaces
 	ns  *server.Server
 	cfg ServerConfig
 }
@@ -142,19 +165,30 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	ns, err := startNATS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{ns: ns, cfg: cfg}, nil
+}
+
+// startNATS starts a nats-server for cfg (defaults filled in) and waits
+// until it accepts clients.
+func startNATS(cfg ServerConfig) (*server.Server, error) {
 	host, port, err := splitListen(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	opts := &server.Options{
-		ServerName:   cfg.Name,
-		Host:         host,
-		Port:         port,
-		JetStream:    true,
-		StoreDir:     cfg.StoreDir,
-		SyncInterval: cfg.SyncInterval,
-		MaxPayload:   cfg.MaxPayload,
-		NoSigs:       true,
+		ServerName:        cfg.Name,
+		Host:              host,
+		Port:              port,
+		JetStream:         true,
+		StoreDir:          cfg.StoreDir,
+		JetStreamMaxStore: cfg.MaxStore,
+		SyncInterval:      cfg.SyncInterval,
+		MaxPayload:        cfg.MaxPayload,
+		NoSigs:            true,
 		// The HTTP monitoring port, routes, gateways and leaf nodes stay
 		// off: one server per region, reached by clients only.
 	}
@@ -177,17 +211,47 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	log.Info("nats server started", "client_url", ns.ClientURL(), "store_dir", cfg.StoreDir,
 		"sync_interval", cfg.SyncInterval, "max_payload", cfg.MaxPayload)
-	return &Server{ns: ns, cfg: cfg}, nil
+	return ns, nil
+}
+
+// Restart shuts the server down and starts it again with the same
+// configuration, on the same port and store: clients reconnect by
+// themselves, and every stream reopens from disk. A JetStream file store
+// that met a write error (a full disk: "no space left on device") refuses
+// every later write with that error until it is reopened; this reopens it
+// once the cause is gone. (nats-server's EnableJetStream after
+// ShutdownJetStream would keep the server up, but races with JetStream API
+// requests in flight, as the race detector shows.)
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg := s.cfg
+	cfg.Listen = strings.TrimPrefix(s.ns.ClientURL(), "nats://")
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+	// The port was just released: binding it again can fail for a moment.
+	deadline := time.Now().Add(restartTimeout)
+	for {
+		ns, err := startNATS(cfg)
+		if err == nil {
+			s.ns = ns
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("restart nats server %s: %w", cfg.Name, err)
+		}
+		time.Sleep(100 * time.Millisecond) // pacing of the retries
+	}
 }
 
 // ClientURL returns the URL clients connect to (nats://host:port), with the
 // port actually bound.
-func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+func (s *Server) ClientURL() string { return s.server().ClientURL() }
 
 // Addr returns the host:port clients connect to, with the port actually
 // bound: what to pass as Listen to restart the server on the same port.
 func (s *Server) Addr() string {
-	return strings.TrimPrefix(s.ns.ClientURL(), "nats://")
+	return strings.TrimPrefix(s.server().ClientURL(), "nats://")
 }
 
 // Config returns the configuration the server runs with, defaults filled
@@ -195,11 +259,19 @@ func (s *Server) Addr() string {
 func (s *Server) Config() ServerConfig { return s.cfg }
 
 // NATS returns the underlying nats-server, for tests and diagnostics.
-func (s *Server) NATS() *server.Server { return s.ns }
+func (s *Server) NATS() *server.Server { return s.server() }
+
+func (s *Server) server() *server.Server {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ns
+}
 
 // Shutdown stops the server and waits until it has stopped. It is
 // idempotent.
 func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 }
