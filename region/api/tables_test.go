@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -105,21 +104,7 @@ func findGSI(d *types.TableDescription, name string) *types.GlobalSecondaryIndex
 // code (the part of __type after '#') and message, or "" for a success.
 func rawCall(t *testing.T, r *testRegion, op, body string) (code, msg string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.URL, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := rawRequest(t, http.MethodPost, r.URL, jsonHeaders(op, "application/x-amz-json-1.0"), strings.NewReader(body))
 	if resp.StatusCode == http.StatusOK {
 		return "", ""
 	}
@@ -127,7 +112,7 @@ func rawCall(t *testing.T, r *testRegion, op, body string) (code, msg string) {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := json.Unmarshal([]byte(b), &e); err != nil {
 		t.Fatalf("decode error body %q: %v", b, err)
 	}
 	return e.Type[strings.LastIndexByte(e.Type, '#')+1:], e.Message
