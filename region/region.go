@@ -104,6 +104,10 @@ type Config struct {
 	// the endpoint serves HTTPS with; unset, it serves plain HTTP.
 	TLSCertFile string
 	TLSKeyFile  string
+	// TransientStatusDelay is how long tables and indexes show CREATING,
+	// UPDATING or DELETING after a change, as DynamoDB Local's
+	// -delayTransientStatuses; default 0, changes show at once.
+	TransientStatusDelay time.Duration
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -280,6 +284,8 @@ func New(cfg Config) (*Region, error) {
 		Logger: cfg.Logger.Named("api"),
 		Now:    cfg.Now,
 		Clock:  r.clock,
+
+		TransientStatusDelay: cfg.TransientStatusDelay,
 	}
 	if r.auth != nil {
 		acfg.Auth = r.auth

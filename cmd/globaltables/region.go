@@ -122,6 +122,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if cfg.TTLInterval, err = t.TTL(); err != nil {
 			return cfg, "", err
 		}
+		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
+			return cfg, "", err
+		}
 		if len(t.Regions) > 1 {
 			d, err := t.ReplicationDurations()
 			if err != nil {

@@ -274,6 +274,7 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 	if class := t.Extra[extraTableClass]; class != "" {
 		d.TableClassSummary = &TableClassSummary{TableClass: class, LastUpdateDateTime: extraTime(t, extraTableClassAt)}
 	}
+	s.overlayTransient(d)
 	return d
 }
 

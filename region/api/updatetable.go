@@ -268,6 +268,7 @@ func (s *Server) updateTable(ctx context.Context, body []byte) (any, error) {
 		g.Backfilling = nil
 		d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, g)
 	}
+	s.markUpdated(d)
 	return tableDescriptionOutput{d}, nil
 }
 
