@@ -90,6 +90,9 @@ type Config struct {
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
+	// BackfillRate caps each index backfill, in rows read per second; 0
+	// (the default) is unlimited.
+	BackfillRate int
 	// ClientListen, if set, is a second endpoint, host:port, in front of
 	// the region's own through a shaping proxy: clients that use it see
 	// the latency and cuts set on the link named "client", as an
@@ -286,6 +289,7 @@ func New(cfg Config) (*Region, error) {
 		Clock:  r.clock,
 
 		TransientStatusDelay: cfg.TransientStatusDelay,
+		BackfillRate:         cfg.BackfillRate,
 	}
 	if r.auth != nil {
 		acfg.Auth = r.auth
@@ -301,6 +305,7 @@ func New(cfg Config) (*Region, error) {
 		acfg.GlobalByDefault = cfg.Replication.GlobalByDefault
 		acfg.Hooks.ReplicaJoined = repl.replicaJoined
 		acfg.Hooks.LinkDown = repl.linkDown
+		acfg.Hooks.JoinProgress = repl.joinProgress
 	}
 	srv, err := api.New(acfg)
 	if err != nil {

@@ -73,6 +73,10 @@ type Config struct {
 	// UPDATING or DELETING after a change (see transient.go); default 0,
 	// changes show at once.
 	TransientStatusDelay time.Duration
+	// BackfillRate caps each index backfill, in rows read per second, so
+	// that a backfill leaves room for foreground traffic (and, in the lab,
+	// lasts long enough to be interrupted on purpose). 0: unlimited.
+	BackfillRate int
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -89,6 +93,11 @@ type Hooks struct {
 	// LinkDown reports whether replication from region has been
 	// disconnected, and since when, for DescribeTable's replica details.
 	LinkDown func(region string) (since time.Time, down bool)
+	// JoinProgress reports how far the copy filling this region's new
+	// replica of table has come, in percent, for DescribeTable's
+	// ReplicaStatusPercentProgress; known is false when the region cannot
+	// tell (the figure is then left out, not shown as 0).
+	JoinProgress func(table string) (percent int, known bool)
 }
 
 // Clock mints and observes versions; *conflict.HLC implements it.
@@ -125,9 +134,10 @@ type Server struct {
 	transient transients
 
 	// bg owns the server's background work (GSI backfills, table deletes).
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+	bg        sync.WaitGroup
+	backfills backfills
 }
 
 // opFunc handles one operation: it decodes the body and returns the value
@@ -193,6 +203,10 @@ func New(cfg Config) (*Server, error) {
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
 	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
+	if err := s.resumeBackfills(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("resume index backfills: %w", err)
+	}
 	return s, nil
 }
 
