@@ -97,6 +97,15 @@ func (r *replication) startJoin(table, source string, resumed bool) {
 func (r *replication) catchUp(ctx context.Context, j *join) error {
 	table := j.table
 	start := time.Now()
+	pending, err := r.api.PendingJoins()
+	if err != nil {
+		return err
+	}
+	if _, ok := pending[table]; !ok {
+		// Removed (or dropped and re-made elsewhere) since: nothing to fill.
+		r.log.Info("new replica gone before its copy finished", "table", table)
+		return nil
+	}
 	source, err := r.snapshotSource(j)
 	if err != nil {
 		return err
@@ -129,7 +138,7 @@ func (r *replication) catchUp(ctx context.Context, j *join) error {
 	}
 	if err := r.api.ReplicaReady(table); err != nil {
 		if errors.Is(err, store.ErrTableNotFound) {
-			r.log.Info("new replica deleted before its copy finished", "table", table)
+			r.log.Info("new replica gone before its copy finished", "table", table)
 			return nil
 		}
 		return fmt.Errorf("mark replica active: %w", err)

@@ -38,7 +38,7 @@ func TestJoin_SIGKILLDuringCopyResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end join test: skipped in -short mode")
 	}
-	testJoinInterrupted(t, 3000, 48, sigkill)
+	testJoinInterrupted(t, 1000, 24, sigkill)
 }
 
 // TestJoin_SIGTERMDuringCopyResumes: finding 1 with a clean stop.
@@ -46,7 +46,7 @@ func TestJoin_SIGTERMDuringCopyResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end join test: skipped in -short mode")
 	}
-	testJoinInterrupted(t, 3000, 48, sigterm)
+	testJoinInterrupted(t, 1000, 24, sigterm)
 }
 
 // TestBackfill_SIGKILLInOriginResumes: finding 2, in the region that added
@@ -75,9 +75,11 @@ func TestBackfill_SIGKILLInApplyingRegionResumes(t *testing.T) {
 // meanwhile in either region.
 func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 	const table = "Join"
+	long := waitFor(items)
 	c := startCluster(t, twoRegions, fmt.Sprintf("link %q %q {\n  bandwidth_kbps = %d\n}", "us-east-1", "eu-west-1", bandwidthKB))
 	origin, joiner := "us-east-1", "eu-west-1"
 	ctx := context.Background()
+	stage := stages(t)
 	// The cap is for the copy: lifted while the table is loaded (the new
 	// replica's link reads the whole stream, this table's changes included,
 	// before it sees the control record that makes it join), and set again
@@ -85,7 +87,7 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 	c.cli(t, "link", "set", origin, joiner)
 	createTable(t, c.client(origin), table, nil)
 	loadItems(t, c.client(origin), table, items)
-	regiontest.WaitFor(t, 60*time.Second, func() error {
+	regiontest.WaitFor(t, long, func() error {
 		l, err := c.linkStatus(origin, joiner)
 		if err != nil {
 			return err
@@ -96,6 +98,7 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 		return nil
 	})
 	c.cli(t, "link", "set", origin, joiner, "--bandwidth", strconv.Itoa(bandwidthKB))
+	stage("table loaded")
 
 	w := startWriter(c, table, twoRegions)
 	defer w.stop()
@@ -124,10 +127,10 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 	if copied >= int64(items) {
 		t.Fatalf("the copy was over (%d items) before the interruption", copied)
 	}
-	checkReplicaCreating(t, c, joiner, table, true)
-	checkReplicaCreating(t, c, origin, table, false)
+	checkReplicaCreating(t, c, joiner, table, progressKnown)
+	checkReplicaCreating(t, c, origin, table, progressAbsent)
 	stop(c.proc(joiner), t)
-	t.Logf("interrupted the copy at %d of %d items", copied, items)
+	stage(fmt.Sprintf("interrupted the copy at %d of %d items", copied, items))
 
 	c.start(joiner)
 	waitLog(t, c.proc(joiner), "resuming the interrupted copy")
@@ -138,22 +141,31 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 		if err != nil {
 			return err
 		}
-		if !j.Resumed || j.Percent == nil {
-			return fmt.Errorf("the join is not marked resumed, or its progress is unknown: %+v", j)
+		if !j.Resumed {
+			return fmt.Errorf("the join is not marked resumed: %+v", j)
 		}
 		return nil
 	})
-	checkReplicaCreating(t, c, joiner, table, true)
-	checkReplicaCreating(t, c, origin, table, false)
+	checkReplicaCreating(t, c, joiner, table, progressMaybe)
+	checkReplicaCreating(t, c, origin, table, progressAbsent)
 	if out := c.cli(t, "status"); !strings.Contains(out, "new replica") || !strings.Contains(out, "resumed after a restart") {
 		t.Fatalf("status does not show the resumed copy:\n%s", out)
 	}
+	stage("resumed copy seen")
 	c.cli(t, "link", "set", origin, joiner)
 
-	c.waitReplicasActive(table, 90*time.Second)
+	c.waitReplicasActive(table, long)
+	for _, r := range twoRegions {
+		out, err := c.client(r).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil || out.Table.TableStatus != types.TableStatusActive {
+			t.Fatalf("%s: table status after the join: %+v (%v)", r, out, err)
+		}
+	}
+	stage("replica active")
 	w.stop()
-	c.waitConverged(table, 60*time.Second)
+	c.waitConverged(table, long)
 	checkContent(t, c, table, items, w)
+	stage("content checked")
 	// The status no longer lists the copy.
 	if st, err := c.status(joiner); err != nil || len(st.Joins) > 0 {
 		t.Fatalf("status of %s after the copy: %+v (%v)", joiner, st, err)
@@ -167,12 +179,15 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 // writes made meanwhile included; and that it can then be deleted.
 func testBackfillInterrupted(t *testing.T, items, rate int, victim string, stop stopper) {
 	const table, index = "Idx", "byG"
+	long := waitFor(items)
 	c := startClusterArgs(t, twoRegions, "global_tables = true", nil, []string{"--backfill-rate", strconv.Itoa(rate)})
 	ctx := context.Background()
+	stage := stages(t)
 	createTable(t, c.client("us-east-1"), table, nil)
 	c.waitReplicasActive(table, 30*time.Second)
 	loadItems(t, c.client("us-east-1"), table, items)
-	c.waitConverged(table, 60*time.Second)
+	c.waitConverged(table, long)
+	stage("table loaded")
 
 	w := startWriter(c, table, twoRegions)
 	defer w.stop()
@@ -199,7 +214,7 @@ func testBackfillInterrupted(t *testing.T, items, rate int, victim string, stop 
 	})
 	checkBackfilling(t, c, victim, table, index)
 	stop(c.proc(victim), t)
-	t.Logf("interrupted the backfill in %s at %d of %d rows", victim, rows, items)
+	stage(fmt.Sprintf("interrupted the backfill in %s at %d of %d rows", victim, rows, items))
 
 	c.start(victim)
 	waitLog(t, c.proc(victim), "resuming an interrupted index backfill")
@@ -216,8 +231,9 @@ func testBackfillInterrupted(t *testing.T, items, rate int, victim string, stop 
 	if out := c.cli(t, "status"); !strings.Contains(out, "index backfill") {
 		t.Fatalf("status does not show the backfill:\n%s", out)
 	}
+	stage("resumed backfill seen")
 
-	regiontest.WaitFor(t, 90*time.Second, func() error {
+	regiontest.WaitFor(t, long, func() error {
 		for _, r := range twoRegions {
 			out, err := c.client(r).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 			if err != nil {
@@ -231,8 +247,9 @@ func testBackfillInterrupted(t *testing.T, items, rate int, victim string, stop 
 		}
 		return nil
 	})
+	stage("index active")
 	w.stop()
-	c.waitConverged(table, 60*time.Second)
+	c.waitConverged(table, long)
 	got := checkContent(t, c, table, items, w)
 	for _, r := range twoRegions {
 		inIndex := queryIndex(t, c.client(r), table, index)
@@ -249,6 +266,22 @@ func testBackfillInterrupted(t *testing.T, items, rate int, victim string, stop 
 	if _, err := c.client(victim).UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table),
 		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String(index)}}}}); err != nil {
 		t.Fatalf("delete the index after the backfill: %v", err)
+	}
+}
+
+// waitFor is how long the tests wait for a copy, a backfill or a
+// convergence of a table of items.
+func waitFor(items int) time.Duration {
+	return 90*time.Second + time.Duration(items)*5*time.Millisecond
+}
+
+// stages returns a function that logs a test's stage and the time since
+// the previous one.
+func stages(t *testing.T) func(string) {
+	last := time.Now()
+	return func(what string) {
+		t.Logf("%s (%s)", what, time.Since(last).Round(100*time.Millisecond))
+		last = time.Now()
 	}
 }
 
@@ -277,12 +310,12 @@ func createTable(t *testing.T, client *dynamodb.Client, table string, gsis []typ
 	}
 }
 
-// itemOf is the item the tests write: key pk, value v (about 100 bytes),
+// itemOf is the item the tests write: key pk, value v,
 // and g, one of ten index keys.
 func itemOf(pk string, n int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: pk},
-		"v":  &types.AttributeValueMemberS{Value: fmt.Sprintf("%s-%090d", pk, n)},
+		"v":  &types.AttributeValueMemberS{Value: fmt.Sprintf("%s-%d", pk, n)},
 		"g":  &types.AttributeValueMemberS{Value: fmt.Sprintf("g%d", n%10)},
 	}
 }
@@ -444,10 +477,17 @@ func backfillOf(c *cluster, name, table, index string) (region.BackfillStatus, e
 	return region.BackfillStatus{}, fmt.Errorf("%s shows no backfill of %s on %s", name, index, table)
 }
 
+// What DescribeTable must say of a new replica's progress.
+const (
+	progressKnown  = iota // a percentage below 100 (the joining region, once the source's count is in)
+	progressAbsent        // nothing (the other regions cannot know it)
+	progressMaybe         // a percentage below 100, or nothing yet
+)
+
 // checkReplicaCreating checks that region name describes the eu-west-1
-// replica of table as CREATING, with its progress when withProgress (the
-// joining region knows it) or without (the others do not).
-func checkReplicaCreating(t *testing.T, c *cluster, name, table string, withProgress bool) {
+// replica of table as CREATING, and the table as UPDATING, with the
+// replica's progress as want says.
+func checkReplicaCreating(t *testing.T, c *cluster, name, table string, want int) {
 	t.Helper()
 	out, err := c.client(name).DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
@@ -460,15 +500,18 @@ func checkReplicaCreating(t *testing.T, c *cluster, name, table string, withProg
 		if r.ReplicaStatus != types.ReplicaStatusCreating {
 			t.Fatalf("%s describes the new replica as %s", name, r.ReplicaStatus)
 		}
-		pct := aws.ToString(r.ReplicaStatusPercentProgress)
-		if !withProgress {
-			if pct != "" {
-				t.Fatalf("%s claims a progress of %s%% it cannot know", name, pct)
-			}
-			return
+		if out.Table.TableStatus != types.TableStatusUpdating {
+			t.Fatalf("%s describes the table as %s while a replica is being created", name, out.Table.TableStatus)
 		}
-		if n, err := strconv.Atoi(pct); err != nil || n < 0 || n >= 100 {
-			t.Fatalf("%s gives the new replica's progress as %q", name, pct)
+		pct := aws.ToString(r.ReplicaStatusPercentProgress)
+		switch {
+		case want == progressAbsent && pct != "":
+			t.Fatalf("%s claims a progress of %s%% it cannot know", name, pct)
+		case want == progressMaybe && pct == "", want == progressAbsent:
+		default:
+			if n, err := strconv.Atoi(pct); err != nil || n < 0 || n >= 100 {
+				t.Fatalf("%s gives the new replica's progress as %q", name, pct)
+			}
 		}
 		return
 	}

@@ -41,7 +41,9 @@ func newStatusCmd() *cobra.Command {
 row per directed link (source → destination): whether it is connected, how
 many changes are not applied yet, the replication latency (from the commit
 in the source to the apply in the destination) over the last minute, and
-how many changes and conflicts it applied.`,
+how many changes and conflicts it applied. New replicas being filled and
+indexes being built are listed under IN PROGRESS, with their progress and
+whether they resumed after a restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := loadTopology(configPath)

@@ -444,7 +444,9 @@ func (s *Server) ExportControls() ([]*store.Change, error) {
 func (s *Server) ReplicaReady(table string) error {
 	_, err := s.db.UpdateTableLogged(table, func(t *store.Table) ([]byte, error) {
 		m := replicas(t)
-		if m == nil {
+		if m == nil || m[s.cfg.Region].Status != replicaCreating {
+			// Not a replica being created any more (removed meanwhile):
+			// marking it ACTIVE would bring it back.
 			return nil, nil
 		}
 		m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.succeed(m[s.cfg.Region].Version)}
@@ -541,4 +543,14 @@ func (s *Server) replicaDescriptions(t *store.Table) []ReplicaDescription {
 		out = append(out, d)
 	}
 	return out
+}
+
+// replicaBeingCreated reports whether one of reps is still CREATING.
+func replicaBeingCreated(reps []ReplicaDescription) bool {
+	for _, r := range reps {
+		if r.ReplicaStatus == replicaCreating {
+			return true
+		}
+	}
+	return false
 }

@@ -227,6 +227,11 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 	if reps := s.replicaDescriptions(t); len(reps) > 0 {
 		d.Replicas = reps
 		d.GlobalTableVersion = GlobalTableVersion
+		if d.TableStatus == store.StatusActive && replicaBeingCreated(reps) {
+			// As DynamoDB does: the table is UPDATING until every new
+			// replica is ACTIVE. It serves reads and writes meanwhile.
+			d.TableStatus = store.StatusUpdating
+		}
 	}
 	// DynamoDB returns the definitions sorted by name, whatever order the
 	// request used.
