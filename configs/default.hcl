@@ -24,6 +24,12 @@ max_clock_skew = "5m"
 max_connections = 4096
 idle_timeout    = "2m"
 
+# Tables and indexes change status at once. Set a duration here to have them
+# show CREATING, UPDATING and DELETING for that long after each change, as
+# DynamoDB does and DynamoDB Local's -delayTransientStatuses imitates, so that
+# client code that waits for ACTIVE is exercised.
+# transient_status_delay = "2s"
+
 replication {
   stream_max_age    = "24h"  # how long a region's stream keeps changes
   stream_max_mb     = 1024   # and how much of them

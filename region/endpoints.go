@@ -123,6 +123,11 @@ func (r *Region) Status() Status {
 	if r.repl != nil {
 		r.repl.status(&st)
 	}
+	for _, b := range r.api.Backfills() {
+		items, _ := r.db.Stats(b.Table)
+		st.Backfills = append(st.Backfills, BackfillStatus{Table: b.Table, Index: b.Index, Rows: b.Rows,
+			TableItems: items, Started: b.Started, Resumed: b.Resumed})
+	}
 	return st
 }
 

@@ -91,6 +91,9 @@ type Config struct {
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
+	// BackfillRate caps each index backfill, in rows read per second; 0
+	// (the default) is unlimited.
+	BackfillRate int
 	// ClientListen, if set, is a second endpoint, host:port, in front of
 	// the region's own through a shaping proxy: clients that use it see
 	// the latency and cuts set on the link named "client", as an
@@ -105,6 +108,10 @@ type Config struct {
 	// the endpoint serves HTTPS with; unset, it serves plain HTTP.
 	TLSCertFile string
 	TLSKeyFile  string
+	// TransientStatusDelay is how long tables and indexes show CREATING,
+	// UPDATING or DELETING after a change, as DynamoDB Local's
+	// -delayTransientStatuses; default 0, changes show at once.
+	TransientStatusDelay time.Duration
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -294,6 +301,9 @@ func New(cfg Config) (*Region, error) {
 		Logger: cfg.Logger.Named("api"),
 		Now:    cfg.Now,
 		Clock:  r.clock,
+
+		TransientStatusDelay: cfg.TransientStatusDelay,
+		BackfillRate:         cfg.BackfillRate,
 	}
 	if r.auth != nil {
 		acfg.Auth = r.auth
@@ -309,6 +319,7 @@ func New(cfg Config) (*Region, error) {
 		acfg.GlobalByDefault = cfg.Replication.GlobalByDefault
 		acfg.Hooks.ReplicaJoined = repl.replicaJoined
 		acfg.Hooks.LinkDown = repl.linkDown
+		acfg.Hooks.JoinProgress = repl.joinProgress
 	}
 	srv, err := api.New(acfg)
 	if err != nil {

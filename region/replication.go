@@ -52,14 +52,14 @@ type replication struct {
 	shape *shaper.Shaper // nil with NoShaper
 	self  string
 
-	// mu also guards rebuilds. run and wg own the goroutines started by hooks (catch-ups,
+	// run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
-	mu         sync.Mutex // guards runCtx, catchingUp, resyncing
-	runCtx     context.Context
-	wg         sync.WaitGroup
-	catchingUp map[string]bool
-	resyncing  map[string]bool
-	rebuilds   []RebuildReport // the last maxRebuildReports, oldest first
+	mu        sync.Mutex // guards runCtx, joins, resyncing, rebuilds
+	runCtx    context.Context
+	wg        sync.WaitGroup
+	joins     map[string]*join // by table: new replicas being filled
+	resyncing map[string]bool
+	rebuilds  []RebuildReport // the last maxRebuildReports, oldest first
 }
 
 func (c *ReplicationConfig) withDefaults() {
@@ -82,7 +82,7 @@ func (c *ReplicationConfig) withDefaults() {
 func startReplication(name, dataDir string, cfg ReplicationConfig, db *store.DB, clk *conflict.HLC, log hclog.Logger) (*replication, error) {
 	cfg.withDefaults()
 	r := &replication{cfg: cfg, log: log.Named("replication"), db: db, self: name, clock: clk,
-		catchingUp: map[string]bool{}, resyncing: map[string]bool{}}
+		joins: map[string]*join{}, resyncing: map[string]bool{}}
 	if id := cfg.Client.Identity; id != nil {
 		r.log.Info("NATS identity", "public_key", id.Public)
 	}
@@ -217,6 +217,7 @@ func (r *replication) run(ctx context.Context) error {
 	if r.srv != nil && len(r.srv.Config().Users) < len(r.cfg.Keys)+len(r.cfg.KeyDirs) {
 		r.spawn(r.watchKeys)
 	}
+	r.resumeJoins()
 	err := r.rep.Run(ctx)
 	cancel()
 	r.mu.Lock()
@@ -279,62 +280,6 @@ func (r *replication) stop() {
 	if r.srv != nil {
 		r.srv.Shutdown()
 	}
-}
-
-// replicaJoined is the API's hook for a table this region was just added
-// to: copy what the other replicas hold, then declare the replica ACTIVE.
-func (r *replication) replicaJoined(table, source string) {
-	r.mu.Lock()
-	r.catchingUp[table] = true
-	r.mu.Unlock()
-	ok := r.spawn(func(ctx context.Context) {
-		defer func() {
-			r.mu.Lock()
-			delete(r.catchingUp, table)
-			r.mu.Unlock()
-		}()
-		retry(ctx, r.log, "catch up "+table, func() error { return r.catchUp(ctx, table, source) })
-	})
-	if !ok {
-		r.mu.Lock()
-		delete(r.catchingUp, table)
-		r.mu.Unlock()
-	}
-}
-
-// catchUp fills a new replica: the changes to the table still in every
-// other replica's stream, then a snapshot from the region that added this
-// one. Everything goes through last-writer-wins, so the order in which live
-// changes, replayed changes and snapshot rows arrive does not matter.
-func (r *replication) catchUp(ctx context.Context, table, source string) error {
-	start := time.Now()
-	apply := func(from string) func([]*store.Change) error {
-		return func(chs []*store.Change) error {
-			_, err := r.db.Apply(ctx, from, 0, chs)
-			return err
-		}
-	}
-	for _, peer := range r.peersOf(table) {
-		conn := r.rep.Conn(peer)
-		if conn == nil {
-			continue
-		}
-		if err := replicator.CatchUp(ctx, conn, peer, table, r.ownRecordsOnly(peer, apply(peer))); err != nil {
-			return fmt.Errorf("replay %s's stream: %w", peer, err)
-		}
-	}
-	conn := r.rep.Conn(source)
-	if conn == nil {
-		return fmt.Errorf("no connection to %s", source)
-	}
-	if err := replicator.FetchSnapshot(ctx, conn, source, table, apply(source)); err != nil {
-		return fmt.Errorf("snapshot from %s: %w", source, err)
-	}
-	if err := r.api.ReplicaReady(table); err != nil {
-		return fmt.Errorf("mark replica active: %w", err)
-	}
-	r.log.Info("new replica caught up", "table", table, "snapshot_from", source, "took", time.Since(start).Round(time.Millisecond))
-	return nil
 }
 
 // peersOf lists the other regions holding a replica of table.
@@ -455,13 +400,10 @@ func (r *replication) status(st *Status) {
 	for s := range r.resyncing {
 		st.Resyncing = append(st.Resyncing, s)
 	}
-	for t := range r.catchingUp {
-		st.CatchingUp = append(st.CatchingUp, t)
-	}
 	st.Rebuilds = append([]RebuildReport(nil), r.rebuilds...)
 	r.mu.Unlock()
 	sort.Strings(st.Resyncing)
-	sort.Strings(st.CatchingUp)
+	r.joinStatus(st)
 }
 
 // replicatedStore is the store as the replicator sees it: item changes of

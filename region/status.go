@@ -58,6 +58,44 @@ type Status struct {
 	// Rebuilds are the last re-syncs of a table from a peer's snapshot,
 	// with what each dropped and kept, and why.
 	Rebuilds []RebuildReport `json:"rebuilds,omitempty"`
+	// Joins details those fills (one per table in CatchingUp).
+	Joins []JoinStatus `json:"joins,omitempty"`
+	// Backfills are the index backfills running here.
+	Backfills []BackfillStatus `json:"backfills,omitempty"`
+}
+
+// JoinStatus is a new replica being filled in this region: copied from the
+// other replicas' streams, then from a snapshot of Source.
+type JoinStatus struct {
+	Table  string `json:"table"`
+	Source string `json:"source"`
+	// Phase is "starting", "replaying streams" or "copying snapshot".
+	Phase string `json:"phase"`
+	// Items is how many live items the replica holds here now.
+	Items int64 `json:"items"`
+	// SourceItems is how many the source holds, and Percent the share of
+	// them here (at most 99 until the copy is done); both are absent until
+	// the source said its count.
+	SourceItems *int64    `json:"source_items,omitempty"`
+	Percent     *int      `json:"percent,omitempty"`
+	Started     time.Time `json:"started"`
+	// Resumed is true for a copy an earlier run of the region left
+	// unfinished (crash or stop), started again by this run.
+	Resumed bool `json:"resumed,omitempty"`
+}
+
+// BackfillStatus is an index being built from a table's items.
+type BackfillStatus struct {
+	Table string `json:"table"`
+	Index string `json:"index"`
+	// Rows is how many of the table's rows (items and tombstones) this run
+	// of the backfill has read; TableItems the table's live items now.
+	Rows       int64     `json:"rows"`
+	TableItems int64     `json:"table_items"`
+	Started    time.Time `json:"started"`
+	// Resumed is true for a backfill an earlier run of the region left
+	// unfinished, started again from the first row by this run.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // PublisherStatus is the state of the region's change publisher.

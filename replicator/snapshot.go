@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -131,6 +132,20 @@ type snapshotRequest struct {
 	// Controls asks for the region's global table definitions instead of
 	// a table's rows.
 	Controls bool `json:"controls,omitempty"`
+	// Count asks for the table's item count (header Gt-Items) instead of
+	// its rows. A server that predates it answers with the first page and
+	// no count.
+	Count bool `json:"count,omitempty"`
+}
+
+// hdrItems carries a table's count of live items in a Count reply.
+const hdrItems = "Gt-Items"
+
+// ItemCounter is optionally implemented by an Exporter (*store.DB does):
+// a table's count of live items and their size, for a joining replica's
+// progress.
+type ItemCounter interface {
+	Stats(table string) (itemCount, sizeBytes int64)
 }
 
 // ServeSnapshots answers snapshot page requests on gt.<region>.snapshot on
@@ -187,6 +202,11 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 	}
 	if err := json.Unmarshal(m.Data, &req); err != nil || req.Table == "" {
 		reply.Header.Set(hdrError, fmt.Sprintf("bad snapshot request: %v", err))
+		return reply
+	}
+	if ic, ok := ex.(ItemCounter); ok && req.Count {
+		n, _ := ic.Stats(req.Table)
+		reply.Header.Set(hdrItems, strconv.FormatInt(n, 10))
 		return reply
 	}
 	// The provenance is read before the first page: every row it claims
@@ -367,4 +387,29 @@ func FetchControls(ctx context.Context, conn *nats.Conn, source string) ([]*stor
 		return nil, fmt.Errorf("%w: %s", ErrSnapshot, e)
 	}
 	return decodePage(reply.Data)
+}
+
+// FetchItemCount asks region source how many live items its copy of table
+// holds (from its running statistics), for a joining replica's progress.
+// known is false when the source does not say.
+func FetchItemCount(ctx context.Context, conn *nats.Conn, source, table string) (n int64, known bool, err error) {
+	data, _ := json.Marshal(snapshotRequest{Table: table, Count: true})
+	rctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+	defer cancel()
+	reply, err := conn.RequestMsgWithContext(rctx, &nats.Msg{Subject: SnapshotSubject(source), Data: data})
+	if err != nil {
+		return 0, false, fmt.Errorf("item count of %s from %s: %w", table, source, err)
+	}
+	if e := reply.Header.Get(hdrError); e != "" {
+		return 0, false, fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e)
+	}
+	v := reply.Header.Get(hdrItems)
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err = strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: item count %q", ErrBadPage, v)
+	}
+	return n, true, nil
 }

@@ -32,6 +32,9 @@ var (
 	// ErrInvalidRange is returned for a RangeCond that does not fit the sort
 	// key (wrong operand count or type, a condition without a sort key).
 	ErrInvalidRange = errors.New("store: invalid range condition")
+	// ErrStartOutsideSegment is returned by Scan for a start key that
+	// does not belong to the scanned segment.
+	ErrStartOutsideSegment = errors.New("store: start key outside the scanned segment")
 	// ErrConflict is returned by Update when its transaction kept conflicting
 	// with concurrent ones and the retries ran out.
 	ErrConflict = errors.New("store: transaction conflict")

@@ -207,6 +207,9 @@ func (db *DB) Scan(in ScanInput, fn func(it attr.Item, lastKey attr.Item) bool) 
 		if err != nil {
 			return err
 		}
+		if bytes.Compare(sk, lo) < 0 || bytes.Compare(sk, hi) >= 0 {
+			return ErrStartOutsideSegment
+		}
 		lo = maxKey(lo, keySuccessor(sk))
 	}
 	return db.iterate(src, src.base, lo, hi, false, fn)

@@ -793,7 +793,20 @@ const backfillBatchSize = 256
 // index themselves; a batch that races one of them conflicts and is retried,
 // so the result is the same as if the index had always existed. Calling it
 // for an ACTIVE index does nothing.
+//
+// The backfill keeps no position of its own: an interrupted one (crash,
+// stop) is started again from the first row, which is correct for the same
+// reason a concurrent write is harmless (each batch indexes rows as they are
+// at its commit, and writes maintain the index from its creation on).
 func (db *DB) BackfillIndex(ctx context.Context, table, index string) error {
+	return db.BackfillIndexProgress(ctx, table, index, nil)
+}
+
+// BackfillIndexProgress is BackfillIndex that calls progress after each
+// batch with the number of rows read so far (items and tombstones). A
+// progress that returns an error stops the backfill with it; the index
+// stays CREATING, to be backfilled again later.
+func (db *DB) BackfillIndexProgress(ctx context.Context, table, index string, progress func(rows int) error) error {
 	if err := db.enter(); err != nil {
 		return err
 	}
@@ -825,6 +838,11 @@ func (db *DB) BackfillIndex(ctx context.Context, table, index string) error {
 		}
 		rows += n
 		cursor = next
+		if progress != nil {
+			if err := progress(rows); err != nil {
+				return fmt.Errorf("backfill index %s on %s: %w", index, table, err)
+			}
+		}
 	}
 	_, err = db.updateTable(table, func(t *Table) ([]byte, error) {
 		if t.ID != tid {

@@ -348,12 +348,19 @@ func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 }
 
 // indexEntryKey returns the key of rec's entry in ix; ok is false when rec
-// is not live or lacks an index key attribute (sparse index).
+// is not live or lacks an index key attribute (sparse index). An empty S
+// or B value is not a valid key either: writes refuse it once the index
+// exists, and items that held one before the index was added are left out
+// of it, as DynamoDB's backfill leaves them out.
 func indexEntryKey(t *Table, ix *Index, rec Record, pk, sk []byte) (key []byte, ok bool) {
 	if !rec.Exists() {
 		return nil, false
 	}
-	ipk, isk, ok := ix.schema().encode(rec.Item)
+	ks := ix.schema()
+	if emptyKeyValue(rec.Item, ks.hash) || (ks.rng != nil && emptyKeyValue(rec.Item, *ks.rng)) {
+		return nil, false
+	}
+	ipk, isk, ok := ks.encode(rec.Item)
 	if !ok {
 		return nil, false
 	}
@@ -515,4 +522,11 @@ func txErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrTxTooBig, err)
 	}
 	return err
+}
+
+// emptyKeyValue reports whether item's value of the key attribute el is an
+// empty string or binary.
+func emptyKeyValue(item attr.Item, el KeyElement) bool {
+	v, ok := item[el.Name]
+	return ok && ((v.Type == attr.TypeS && v.S == "") || (v.Type == attr.TypeB && len(v.B) == 0))
 }

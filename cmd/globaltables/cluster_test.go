@@ -35,6 +35,7 @@ type cluster struct {
 	listen map[string]string
 	nats   map[string]string // region -> NATS URL of its stream
 	topo   *topology.Topology
+	args   []string // region flags given on every start
 
 	mu    sync.Mutex // guards procs
 	procs map[string]*regionProc
@@ -51,9 +52,16 @@ func startCluster(t *testing.T, names []string, extra string) *cluster {
 // NATS servers: natsURLs maps a region to the server's URL.
 func startClusterWith(t *testing.T, names []string, extra string, natsURLs map[string]string) *cluster {
 	t.Helper()
+	return startClusterArgs(t, names, extra, natsURLs, nil)
+}
+
+// startClusterArgs is startClusterWith that gives every region, on every
+// start, the region flags args.
+func startClusterArgs(t *testing.T, names []string, extra string, natsURLs map[string]string, args []string) *cluster {
+	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 2*len(names))
-	c := &cluster{t: t, names: names, listen: map[string]string{}, nats: map[string]string{}, procs: map[string]*regionProc{}}
+	c := &cluster{t: t, names: names, listen: map[string]string{}, nats: map[string]string{}, procs: map[string]*regionProc{}, args: args}
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir = %q\nlog_level = \"info\"\n%s\n", filepath.Join(dir, "data"), extra)
 	for i, n := range names {
@@ -90,7 +98,7 @@ func startClusterWith(t *testing.T, names []string, extra string, natsURLs map[s
 // start starts (or restarts) region name.
 func (c *cluster) start(name string) {
 	c.t.Helper()
-	p := startRegionProc(c.t, "--config", c.path, "--name", name)
+	p := startRegionProc(c.t, append([]string{"--config", c.path, "--name", name}, c.args...)...)
 	c.mu.Lock()
 	c.procs[name] = p
 	c.mu.Unlock()

@@ -16,20 +16,21 @@ import (
 )
 
 type regionFlags struct {
-	config      string
-	name        string
-	listen      string
-	data        string
-	logLevel    string
-	ttlInterval time.Duration
-	noSync      bool
-	checkConfig bool
-	pprof       bool
-	maxSkew     time.Duration
-	maxConns    int
-	idleTimeout time.Duration
-	reserveMB   int64
-	memTableMB  int64
+	config       string
+	name         string
+	listen       string
+	data         string
+	logLevel     string
+	ttlInterval  time.Duration
+	noSync       bool
+	checkConfig  bool
+	pprof        bool
+	maxSkew      time.Duration
+	maxConns     int
+	idleTimeout  time.Duration
+	reserveMB    int64
+	memTableMB   int64
+	backfillRate int
 
 	topo *topology.Topology // the file read by resolve, if any
 }
@@ -93,6 +94,7 @@ or take the region from a topology file, where flags override the file:
 	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, "cap on concurrent client connections (default 4096, at most half the open-file limit)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close client connections idle this long (default 2m)")
+	fl.IntVar(&f.backfillRate, "backfill-rate", 0, "cap each index backfill at this many rows per second (default 0: unlimited)")
 	return cmd
 }
 
@@ -127,6 +129,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		if cfg.TTLInterval, err = t.TTL(); err != nil {
+			return cfg, "", err
+		}
+		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
 			return cfg, "", err
 		}
 		if len(t.Regions) > 1 {
@@ -189,6 +194,10 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		return cfg, "", usagef("--disk-reserve-mb and --memtable-mb must not be negative")
 	}
 	cfg.DiskReserve, cfg.MemTableSize = f.reserveMB<<20, f.memTableMB<<20
+	if f.backfillRate < 0 {
+		return cfg, "", usagef("--backfill-rate must be 0 (unlimited) or a number of rows per second, e.g. --backfill-rate 5000")
+	}
+	cfg.BackfillRate = f.backfillRate
 	if cfg.Listen == "" {
 		return cfg, "", usagef("--listen is required without --config (e.g. --listen 127.0.0.1:8000)")
 	}

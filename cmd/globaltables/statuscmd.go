@@ -41,7 +41,9 @@ func newStatusCmd() *cobra.Command {
 row per directed link (source → destination): whether it is connected, how
 many changes are not applied yet, the replication latency (from the commit
 in the source to the apply in the destination) over the last minute, and
-how many changes and conflicts it applied.`,
+how many changes and conflicts it applied. New replicas being filled and
+indexes being built are listed under IN PROGRESS, with their progress and
+whether they resumed after a restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := loadTopology(configPath)
@@ -98,6 +100,12 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 		if len(st.CatchingUp) > 0 {
 			note = fmt.Sprintf("filling new replicas of %v", st.CatchingUp)
 		}
+		if len(st.Backfills) > 0 {
+			if note != "" {
+				note += "; "
+			}
+			note += fmt.Sprintf("building %d index(es)", len(st.Backfills))
+		}
 		if alarm := diskAndStreamNote(st); alarm != "" {
 			note = strings.TrimSuffix(alarm+"; "+note, "; ")
 		}
@@ -125,6 +133,52 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	w.Flush()
 	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
 	printRebuilds(out, statuses)
+	printWork(out, statuses)
+}
+
+// printWork lists the replica copies and index backfills in progress, if
+// any.
+func printWork(out io.Writer, statuses []*region.Status) {
+	var lines []string
+	for _, st := range statuses {
+		if st == nil {
+			continue
+		}
+		for _, j := range st.Joins {
+			detail := fmt.Sprintf("%s, from %s: %d items here", j.Phase, j.Source, j.Items)
+			if j.SourceItems != nil {
+				detail += fmt.Sprintf(" of %d at the source", *j.SourceItems)
+			}
+			if j.Percent != nil {
+				detail += fmt.Sprintf(" (%d%%)", *j.Percent)
+			}
+			lines = append(lines, fmt.Sprintf("%s\tnew replica\t%s\t%s\t%s\t%s", st.Region, j.Table, detail, since(st.Time, j.Started), resumedNote(j.Resumed)))
+		}
+		for _, b := range st.Backfills {
+			detail := fmt.Sprintf("index %s: %d rows read, table holds %d items", b.Index, b.Rows, b.TableItems)
+			lines = append(lines, fmt.Sprintf("%s\tindex backfill\t%s\t%s\t%s\t%s", st.Region, b.Table, detail, since(st.Time, b.Started), resumedNote(b.Resumed)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(out)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "IN PROGRESS\tWORK\tTABLE\tDETAIL\tRUNNING\t")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	w.Flush()
+}
+
+// since is how long ago start was, at now, rounded to the second.
+func since(now, start time.Time) string { return now.Sub(start).Round(time.Second).String() }
+
+func resumedNote(resumed bool) string {
+	if resumed {
+		return "resumed after a restart"
+	}
+	return ""
 }
 
 // printRebuilds lists the re-syncs that rebuilt a table from a peer's

@@ -50,15 +50,3 @@ func (s *Server) describeLimits(ctx context.Context, body []byte) (any, error) {
 		TableMaxWriteCapacityUnits:   tableMaxCapacityUnits,
 	}, nil
 }
-
-// legacyGlobalTablesMessage explains why the 2017 global tables API is
-// refused, and what to use instead.
-const legacyGlobalTablesMessage = invalidParams + "DynamoDB global tables version 2017.11.29 is not supported. " +
-	"globaltables implements global tables version 2019.11.21: add or remove replicas with UpdateTable ReplicaUpdates, " +
-	"and see them in DescribeTable's Replicas."
-
-// describeGlobalTableUnsupported answers the legacy (version 2017.11.29)
-// global tables API, which DynamoDB itself now refuses for new tables.
-func (s *Server) describeGlobalTableUnsupported(ctx context.Context, body []byte) (any, error) {
-	return nil, Validation(legacyGlobalTablesMessage)
-}

@@ -52,9 +52,9 @@ func checkRequestItems[T any](c *checker, items map[string]T, max int, count fun
 	}
 }
 
-// sortedTables returns the map's table names in order, so that batches run
-// in a deterministic order.
-func sortedTables[T any](m map[string]T) []string {
+// sortedKeys returns the map's keys (table or attribute names) in order, so
+// that batches run, and checks report, in a deterministic order.
+func sortedKeys[T any](m map[string]T) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
@@ -95,7 +95,7 @@ func (s *Server) batchGetItem(ctx context.Context, body []byte) (any, error) {
 	}
 	plans := map[string]plan{}
 	total := 0
-	for _, name := range sortedTables(in.RequestItems) {
+	for _, name := range sortedKeys(in.RequestItems) {
 		req := in.RequestItems[name]
 		proj, err := parseProjection(&req.exprInput, req.ProjectionExpression, req.AttributesToGet)
 		if err != nil {
@@ -120,13 +120,18 @@ func (s *Server) batchGetItem(ctx context.Context, body []byte) (any, error) {
 			}
 			seen[ks] = true
 		}
+		if proj != nil {
+			if err := checkKeyPaths(t, proj.Paths()); err != nil {
+				return nil, err
+			}
+		}
 		plans[name] = plan{table: t, req: req, proj: proj}
 	}
 
 	out := &batchGetResponse{Responses: map[string][]attr.Item{}, UnprocessedKeys: map[string]*keysAndAttributes{}}
 	m := newMeter(in.ReturnConsumedCapacity)
 	size := 0
-	for _, name := range sortedTables(plans) {
+	for _, name := range sortedKeys(plans) {
 		p := plans[name]
 		consistent := p.req.ConsistentRead != nil && *p.req.ConsistentRead
 		items := []attr.Item{}
@@ -201,7 +206,7 @@ func (s *Server) batchWriteItem(ctx context.Context, body []byte) (any, error) {
 		req   writeRequest
 	}
 	total := 0
-	for _, name := range sortedTables(in.RequestItems) {
+	for _, name := range sortedKeys(in.RequestItems) {
 		reqs := in.RequestItems[name]
 		total += len(reqs)
 		if total > maxBatchWriteReqs {

@@ -60,6 +60,11 @@ func writeUnits(size int) float64 {
 type meter struct {
 	mode   string // "TOTAL", "INDEXES" or "" (none)
 	tables map[string]*meterEntry
+	// split reports read and write units beside the total. DynamoDB does
+	// so for transactions only; other operations report CapacityUnits
+	// alone (checked against the service by the conformance suite
+	// paritysuite/dynamodb-conformance).
+	split bool
 }
 
 type meterEntry struct {
@@ -217,9 +222,25 @@ func (m *meter) result() []ConsumedCapacity {
 				}
 			}
 		}
+		if !m.split {
+			cc.dropSplit()
+		}
 		out = append(out, cc)
 	}
 	return out
+}
+
+// dropSplit leaves only the totals of a ConsumedCapacity.
+func (cc *ConsumedCapacity) dropSplit() {
+	cc.ReadCapacityUnits, cc.WriteCapacityUnits = 0, 0
+	if cc.Table != nil {
+		cc.Table = &Capacity{CapacityUnits: cc.Table.CapacityUnits}
+	}
+	for _, m := range []map[string]Capacity{cc.GlobalSecondaryIndexes, cc.LocalSecondaryIndexes} {
+		for k, c := range m {
+			m[k] = Capacity{CapacityUnits: c.CapacityUnits}
+		}
+	}
 }
 
 // one returns the single table's consumed capacity, for operations on one

@@ -276,6 +276,7 @@ func (s *Server) createTable(ctx context.Context, body []byte) (any, error) {
 		}
 		return nil, fmt.Errorf("create table %s: %w", t.Name, err)
 	}
+	s.markTransient(t.Name, store.StatusCreating, nil)
 	return tableDescriptionOutput{s.tableDescription(t)}, nil
 }
 

@@ -32,7 +32,7 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		if t.Extra[extraDeletionProtection] == "true" {
 			return Validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
 		}
-		if t.Status == store.StatusCreating {
+		if t.Status == store.StatusCreating || s.creatingNow(name) {
 			return ResourceInUse("Attempt to change a resource which is still in use: Table is being created: %s", name)
 		}
 		for _, ix := range t.GSIs {
@@ -53,7 +53,7 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		if err := s.removeSelf(name); err != nil {
 			return nil, err
 		}
-		return tableDescriptionOutput{d}, nil
+		return deletedTableOutput{deletedDescription(d)}, nil
 	}
 	if err := s.db.DeleteTable(name); err != nil {
 		if errors.Is(err, store.ErrTableNotFound) {
@@ -61,5 +61,41 @@ func (s *Server) deleteTable(ctx context.Context, body []byte) (any, error) {
 		}
 		return nil, fmt.Errorf("delete table %s: %w", name, err)
 	}
-	return tableDescriptionOutput{d}, nil
+	s.markTransient(name, store.StatusDeleting, d)
+	return deletedTableOutput{deletedDescription(d)}, nil
+}
+
+// deletedTableOutput is DeleteTable's response. DynamoDB describes a table
+// being deleted with a subset of DescribeTable's members: its name, status,
+// size and throughput and identity, but not its key schema, attribute
+// definitions, indexes or creation time.
+type deletedTableOutput struct {
+	TableDescription deletedTableDescription `json:"TableDescription"`
+}
+
+type deletedTableDescription struct {
+	TableName                 string                            `json:"TableName"`
+	TableStatus               string                            `json:"TableStatus"`
+	ProvisionedThroughput     *ProvisionedThroughputDescription `json:"ProvisionedThroughput,omitempty"`
+	TableSizeBytes            int64                             `json:"TableSizeBytes"`
+	ItemCount                 int64                             `json:"ItemCount"`
+	TableArn                  string                            `json:"TableArn"`
+	TableID                   string                            `json:"TableId,omitempty"`
+	BillingModeSummary        *BillingModeSummary               `json:"BillingModeSummary,omitempty"`
+	DeletionProtectionEnabled bool                              `json:"DeletionProtectionEnabled"`
+}
+
+// deletedDescription is the part of d that DeleteTable returns.
+func deletedDescription(d *TableDescription) deletedTableDescription {
+	return deletedTableDescription{
+		TableName:                 d.TableName,
+		TableStatus:               d.TableStatus,
+		ProvisionedThroughput:     d.ProvisionedThroughput,
+		TableSizeBytes:            d.TableSizeBytes,
+		ItemCount:                 d.ItemCount,
+		TableArn:                  d.TableArn,
+		TableID:                   d.TableID,
+		BillingModeSummary:        d.BillingModeSummary,
+		DeletionProtectionEnabled: d.DeletionProtectionEnabled,
+	}
 }

@@ -32,6 +32,11 @@ func (s *Server) describeTable(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	t, err := s.controlTable(*in.TableName)
+	if isNotFound(err) {
+		if d, ok := s.deletingDescription(*in.TableName); ok {
+			return describeTableOutput{d}, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,13 @@
 // transaction, so a cancelled transaction leaves no trace.
 //
 // The pre-expression "legacy" parameters (Expected, AttributeUpdates,
-// KeyConditions, QueryFilter, ScanFilter, ConditionalOperator) are rejected
-// with a ValidationException that says so; AttributesToGet is accepted.
+// KeyConditions, QueryFilter, ScanFilter, ConditionalOperator,
+// AttributesToGet) are validated here (legacy.go) with DynamoDB's messages
+// and translated by region/expr onto the expression engine, so they are
+// evaluated by the same code as expressions. Operations DynamoDB has and
+// globaltables does not answer UnknownOperationException with a message
+// naming the alternative (unsupported.go). wire.go holds DynamoDB's HTTP
+// behaviour around the protocol: content types, CORS, oversized bodies.
+// docs/api.md records the choices made where DynamoDB's documentation is
+// silent.
 package api

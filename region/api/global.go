@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -404,6 +405,8 @@ func (s *Server) joinReplica(ctx context.Context, source string, def *globalDef)
 	}
 	t.Extra["api.tableId"] = newUUID()
 	t.Extra[extraSettings] = def.Settings
+	// Kept for a copy that an interrupted run leaves to the next one.
+	t.Extra[extraJoinSource] = source
 	setReplicas(t, def.Replicas)
 	if err := s.db.CreateTable(t); err != nil {
 		if errors.Is(err, store.ErrTableExists) {
@@ -441,11 +444,14 @@ func (s *Server) ExportControls() ([]*store.Change, error) {
 func (s *Server) ReplicaReady(table string) error {
 	_, err := s.db.UpdateTableLogged(table, func(t *store.Table) ([]byte, error) {
 		m := replicas(t)
-		if m == nil {
+		if m == nil || m[s.cfg.Region].Status != replicaCreating {
+			// Not a replica being created any more (removed meanwhile):
+			// marking it ACTIVE would bring it back.
 			return nil, nil
 		}
 		m[s.cfg.Region] = replicaState{Status: replicaActive, Version: s.succeed(m[s.cfg.Region].Version)}
 		setReplicas(t, m)
+		delete(t.Extra, extraJoinSource)
 		return defOf(t), nil
 	})
 	return err
@@ -516,6 +522,13 @@ func (s *Server) replicaDescriptions(t *store.Table) []ReplicaDescription {
 			continue
 		}
 		d := ReplicaDescription{RegionName: r, ReplicaStatus: st.Status}
+		if r == s.cfg.Region && st.Status == replicaCreating && s.cfg.Hooks.JoinProgress != nil {
+			// Only the joining region knows how far its copy has come;
+			// the others leave the figure out rather than guess.
+			if pct, ok := s.cfg.Hooks.JoinProgress(t.Name); ok {
+				d.ReplicaStatusPercentProgress = strconv.Itoa(pct)
+			}
+		}
 		if r != s.cfg.Region && s.cfg.Hooks.LinkDown != nil {
 			if since, down := s.cfg.Hooks.LinkDown(r); down {
 				// The replica exists, but this region has not heard from it
@@ -530,4 +543,14 @@ func (s *Server) replicaDescriptions(t *store.Table) []ReplicaDescription {
 		out = append(out, d)
 	}
 	return out
+}
+
+// replicaBeingCreated reports whether one of reps is still CREATING.
+func replicaBeingCreated(reps []ReplicaDescription) bool {
+	for _, r := range reps {
+		if r.ReplicaStatus == replicaCreating {
+			return true
+		}
+	}
+	return false
 }

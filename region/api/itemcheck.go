@@ -194,6 +194,9 @@ func checkItem(t *store.Table, it attr.Item, sizeMsg string) error {
 	if err := checkIndexKeys(t, it); err != nil {
 		return err
 	}
+	if !attrNamesFit(it) {
+		return Validation("1 validation error detected: Attribute name is too large, must be less than 65536 bytes")
+	}
 	if attr.ItemSize(it) > maxItemBytes {
 		return Validation("%s", sizeMsg)
 	}
@@ -259,4 +262,64 @@ func checkUpdatePaths(t *store.Table, paths []expr.Path) error {
 		}
 	}
 	return nil
+}
+
+// checkKeyPaths refuses paths of a projection or filter that reach into a
+// key attribute of the table or of one of its indexes (k.a, k[0]): key
+// attributes are scalars. Table keys are checked before index keys, as
+// DynamoDB reports them.
+func checkKeyPaths(t *store.Table, paths []expr.Path) error {
+	nested := map[string]bool{}
+	for _, p := range paths {
+		if len(p) > 1 {
+			nested[p[0].Name] = true
+		}
+	}
+	if len(nested) == 0 {
+		return nil
+	}
+	for _, ke := range tableKeys(t) {
+		if nested[ke.Name] {
+			return Validation("Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: %s", ke.Name)
+		}
+	}
+	for _, group := range [][]store.Index{t.GSIs, t.LSIs} {
+		for _, idx := range group {
+			for _, ke := range []*store.KeyElement{&idx.Hash, idx.Range} {
+				if ke != nil && nested[ke.Name] {
+					return Validation("Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: %s", ke.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// maxAttrNameBytes is the size limit of an attribute name (at any depth):
+// DynamoDB's documented 64 KB, which it enforces as less than 65536 bytes.
+const maxAttrNameBytes = 65535
+
+// attrNamesFit reports whether every attribute name of an item, map keys
+// at every depth included, is within maxAttrNameBytes.
+func attrNamesFit(it attr.Item) bool {
+	for name, v := range it {
+		if len(name) > maxAttrNameBytes || !valueNamesFit(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func valueNamesFit(v attr.Value) bool {
+	switch v.Type {
+	case attr.TypeM:
+		return attrNamesFit(v.M)
+	case attr.TypeL:
+		for _, e := range v.L {
+			if !valueNamesFit(e) {
+				return false
+			}
+		}
+	}
+	return true
 }

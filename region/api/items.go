@@ -14,42 +14,56 @@ import (
 // that they share.
 type commonWrite struct {
 	exprInput
-	TableName                           *string `json:"TableName"`
-	ConditionExpression                 *string `json:"ConditionExpression"`
-	ReturnValues                        *string `json:"ReturnValues"`
-	ReturnConsumedCapacity              *string `json:"ReturnConsumedCapacity"`
-	ReturnItemCollectionMetrics         *string `json:"ReturnItemCollectionMetrics"`
-	ReturnValuesOnConditionCheckFailure *string `json:"ReturnValuesOnConditionCheckFailure"`
-	Expected                            any     `json:"Expected"`
-	ConditionalOperator                 *string `json:"ConditionalOperator"`
+	TableName                           *string          `json:"TableName"`
+	ConditionExpression                 *string          `json:"ConditionExpression"`
+	ReturnValues                        *string          `json:"ReturnValues"`
+	ReturnConsumedCapacity              *string          `json:"ReturnConsumedCapacity"`
+	ReturnItemCollectionMetrics         *string          `json:"ReturnItemCollectionMetrics"`
+	ReturnValuesOnConditionCheckFailure *string          `json:"ReturnValuesOnConditionCheckFailure"`
+	Expected                            legacyConditions `json:"Expected"`
+	ConditionalOperator                 *string          `json:"ConditionalOperator"`
 }
 
-// check runs the constraint checks common to single-item writes.
-func (w *commonWrite) check(c *checker) {
-	c.enum("returnValues", w.ReturnValues, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+// validate runs the checks that open every single-item write: the
+// constraints of its members, then the rule against mixing expression and
+// legacy parameters. member names the item or key member and present says
+// whether the request carried it; update and updates are UpdateItem's
+// UpdateExpression and AttributeUpdates (nil for the other writes).
+//
+// The constraint violations are listed in the order DynamoDB lists them,
+// measured against the service (paritysuite/dynamodb-conformance, 2026):
+// ReturnConsumedCapacity, TableName, ReturnValues, then the others, and
+// the missing item or key last.
+func (w *commonWrite) validate(member string, present bool, update *string, updates map[string]*attributeUpdate) error {
+	c := &checker{}
 	c.enum("returnConsumedCapacity", w.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
+	itemTableName(c, w.TableName)
+	c.enum("returnValues", w.ReturnValues, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW")
 	c.enum("returnItemCollectionMetrics", w.ReturnItemCollectionMetrics, "SIZE", "NONE")
 	c.enum("returnValuesOnConditionCheckFailure", w.ReturnValuesOnConditionCheckFailure, "ALL_OLD", "NONE")
-}
-
-// validate runs the checks that open every single-item write, in the order
-// DynamoDB reports them: the table name and the item or key member (member
-// names it, present says whether the request carried it), the enumerations,
-// then the legacy parameters (extra adds name, value pairs to those).
-func (w *commonWrite) validate(member string, present bool, extra ...any) error {
-	if err := requireTableName(w.TableName); err != nil {
-		return err
-	}
-	c := &checker{}
-	c.tableName("tableName", w.TableName)
+	c.enum("conditionalOperator", w.ConditionalOperator, conditionalOperators...)
+	checkExpected(c, w.Expected)
+	checkAttributeUpdates(c, updates)
 	if !present {
 		c.fail(nil, member, "Member must not be null")
 	}
-	w.check(c)
 	if err := c.err(); err != nil {
 		return err
 	}
-	return legacy(append([]any{"Expected", w.Expected, "ConditionalOperator", w.ConditionalOperator}, extra...)...)
+	return mixingRule(
+		[]param{{"UpdateExpression", update != nil}, {"ConditionExpression", w.ConditionExpression != nil}},
+		[]param{{"AttributeUpdates", updates != nil}, {"Expected", w.Expected != nil}, {"ConditionalOperator", w.ConditionalOperator != nil}})
+}
+
+// itemTableName checks the TableName of an item operation. DynamoDB now
+// accepts a table ARN there, so an empty name violates only the minimum
+// length of 1; other names are checked as table names.
+func itemTableName(c *checker, name *string) {
+	if name != nil && *name == "" {
+		c.fail("", "tableName", "Member must have length greater than or equal to 1")
+		return
+	}
+	c.tableName("tableName", name)
 }
 
 // onlyCondition parses the request of a PutItem or DeleteItem, whose one
@@ -73,8 +87,12 @@ func (w *commonWrite) onlyCondition() (*expr.Condition, error) {
 	return cond, nil
 }
 
-// condition parses the ConditionExpression, if the request has one.
+// condition parses the ConditionExpression, or translates the legacy
+// Expected, if the request has one.
 func (w *commonWrite) condition(ectx *expr.Context) (*expr.Condition, error) {
+	if w.Expected != nil {
+		return expectedCondition(w.Expected, w.ConditionalOperator)
+	}
 	if w.ConditionExpression == nil {
 		return nil, nil
 	}
@@ -83,22 +101,6 @@ func (w *commonWrite) condition(ectx *expr.Context) (*expr.Condition, error) {
 		return nil, exprError(err)
 	}
 	return cond, nil
-}
-
-// legacy rejects the pre-expression parameters, which this tool does not
-// implement (current SDKs and the CLI use expressions).
-func legacy(params ...any) error {
-	for i := 0; i+1 < len(params); i += 2 {
-		if params[i+1] != nil && !isNilPtr(params[i+1]) {
-			return Validation("The legacy parameter %s is not supported by globaltables; use the expression parameters instead", params[i])
-		}
-	}
-	return nil
-}
-
-func isNilPtr(v any) bool {
-	p, ok := v.(*string)
-	return ok && p == nil
 }
 
 // writeResponse is the response of PutItem, UpdateItem and DeleteItem.
@@ -203,7 +205,7 @@ func (s *Server) putItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("item", in.Item != nil); err != nil {
+	if err := in.validate("item", in.Item != nil, nil, nil); err != nil {
 		return nil, err
 	}
 	cond, err := in.onlyCondition()
@@ -253,7 +255,7 @@ func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("key", in.Key != nil); err != nil {
+	if err := in.validate("key", in.Key != nil, nil, nil); err != nil {
 		return nil, err
 	}
 	cond, err := in.onlyCondition()
@@ -273,9 +275,9 @@ func (s *Server) deleteItem(ctx context.Context, body []byte) (any, error) {
 
 type updateItemInput struct {
 	commonWrite
-	Key              attr.Item `json:"Key"`
-	UpdateExpression *string   `json:"UpdateExpression"`
-	AttributeUpdates any       `json:"AttributeUpdates"`
+	Key              attr.Item                   `json:"Key"`
+	UpdateExpression *string                     `json:"UpdateExpression"`
+	AttributeUpdates map[string]*attributeUpdate `json:"AttributeUpdates"`
 }
 
 func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
@@ -283,7 +285,7 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := in.validate("key", in.Key != nil, "AttributeUpdates", in.AttributeUpdates); err != nil {
+	if err := in.validate("key", in.Key != nil, in.UpdateExpression, in.AttributeUpdates); err != nil {
 		return nil, err
 	}
 	present := presentExprs("UpdateExpression", in.UpdateExpression, "ConditionExpression", in.ConditionExpression)
@@ -295,6 +297,11 @@ func (s *Server) updateItem(ctx context.Context, body []byte) (any, error) {
 	if in.UpdateExpression != nil {
 		if update, err = expr.ParseUpdate(ectx, *in.UpdateExpression); err != nil {
 			return nil, exprError(err)
+		}
+	}
+	if in.AttributeUpdates != nil {
+		if update, err = legacyUpdate(in.AttributeUpdates); err != nil {
+			return nil, err
 		}
 	}
 	cond, err := in.condition(ectx)
@@ -351,15 +358,12 @@ func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := requireTableName(in.TableName); err != nil {
-		return nil, err
-	}
 	c := &checker{}
-	c.tableName("tableName", in.TableName)
+	c.enum("returnConsumedCapacity", in.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
+	itemTableName(c, in.TableName)
 	if in.Key == nil {
 		c.fail(nil, "key", "Member must not be null")
 	}
-	c.enum("returnConsumedCapacity", in.ReturnConsumedCapacity, "INDEXES", "TOTAL", "NONE")
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -373,6 +377,11 @@ func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 	}
 	if err := checkKey(t, in.Key); err != nil {
 		return nil, err
+	}
+	if proj != nil {
+		if err := checkKeyPaths(t, proj.Paths()); err != nil {
+			return nil, err
+		}
 	}
 	rec, err := s.db.Get(t, in.Key)
 	if err != nil {
@@ -430,6 +439,9 @@ func parseProjection(in *exprInput, projection *string, attributesToGet []string
 func projectionOf(names []string) (*expr.Projection, error) {
 	if len(names) == 0 {
 		return nil, Validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	if err := checkAttributesToGet(names); err != nil {
+		return nil, err
 	}
 	ph := map[string]string{}
 	list := ""

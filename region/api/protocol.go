@@ -35,7 +35,7 @@ func decode(body []byte, v any) error {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Serialization("Malformed JSON at offset %d: %v", se.Offset, se)
+		return Serialization("") // DynamoDB says no more about a body that is not JSON
 	}
 	return Serialization("%v", err)
 }
@@ -203,7 +203,7 @@ func (s *Server) activeTable(name string) (*store.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.Status == "DELETING" {
+	if t.Status == "DELETING" || (s.cfg.TransientStatusDelay > 0 && s.creatingNow(name)) {
 		return nil, ResourceNotFound("Requested resource not found")
 	}
 	return t, nil

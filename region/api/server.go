@@ -69,6 +69,14 @@ type Config struct {
 	// Auth, if set, checks every API request's signature (SigV4) before it
 	// is handled; nil accepts any request, signed or not.
 	Auth Authenticator
+	// TransientStatusDelay is how long tables and indexes show CREATING,
+	// UPDATING or DELETING after a change (see transient.go); default 0,
+	// changes show at once.
+	TransientStatusDelay time.Duration
+	// BackfillRate caps each index backfill, in rows read per second, so
+	// that a backfill leaves room for foreground traffic (and, in the lab,
+	// lasts long enough to be interrupted on purpose). 0: unlimited.
+	BackfillRate int
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -85,6 +93,11 @@ type Hooks struct {
 	// LinkDown reports whether replication from region has been
 	// disconnected, and since when, for DescribeTable's replica details.
 	LinkDown func(region string) (since time.Time, down bool)
+	// JoinProgress reports how far the copy filling this region's new
+	// replica of table has come, in percent, for DescribeTable's
+	// ReplicaStatusPercentProgress; known is false when the region cannot
+	// tell (the figure is then left out, not shown as 0).
+	JoinProgress func(table string) (percent int, known bool)
 }
 
 // Clock mints and observes versions; *conflict.HLC implements it.
@@ -117,11 +130,14 @@ type Server struct {
 	idBase string
 	tokens *tokenCache
 	clock  Clock
+	// transient holds the statuses shown for TransientStatusDelay.
+	transient transients
 
 	// bg owns the server's background work (GSI backfills, table deletes).
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+	bg        sync.WaitGroup
+	backfills backfills
 }
 
 // opFunc handles one operation: it decodes the body and returns the value
@@ -186,6 +202,11 @@ func New(cfg Config) (*Server, error) {
 		"UntagResource":       s.untagResource,
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
+	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
+	if err := s.resumeBackfills(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("resume index backfills: %w", err)
+	}
 	return s, nil
 }
 
@@ -221,10 +242,10 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
 	if !ok || op == nil {
-		return s.encodeError(out, UnknownOperation()), nil
+		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return s.encodeError(out, Serialization("Start of structure or map found where not expected")), nil
+		return s.encodeError(out, Serialization("")), nil
 	}
 	resp, err := op(ctx, body)
 	if err != nil {
@@ -307,9 +328,9 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "healthy: dynamodb.%s.amazonaws.com ", s.cfg.Region)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("x-amz-crc32", unknownOperationPageCRC)
 	w.WriteHeader(http.StatusNotFound)
-	io.WriteString(w, "<UnknownOperationException/>\n")
+	io.WriteString(w, unknownOperationPage)
 }
 
 // encode writes v as the JSON body of a response and returns status.
@@ -346,6 +367,9 @@ type errorBody struct {
 
 // encodeError writes an error response body and returns its status.
 func (s *Server) encodeError(out *bytes.Buffer, e *Error) int {
+	if e.Code() == "SerializationException" {
+		return s.encode(out, e.Status, serializationBody{Type: e.Type, Message: e.Message})
+	}
 	body := errorBody{Type: e.Type, Message: e.Message, CancellationReasons: e.Reasons}
 	if e.Item != nil {
 		body.Item = e.Item

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
@@ -58,6 +59,24 @@ type sseSpecInput struct {
 
 const mustNotBeNull = "Member must not be null"
 
+// maxKeyNameLen is the length limit of the names of key attributes (of the
+// table and its indexes) and of projected attributes; other attribute
+// names may be up to 64 KB (maxAttrNameBytes).
+const maxKeyNameLen = 255
+
+// checkKeyNameLength checks a key attribute name's length.
+func checkKeyNameLength(c *checker, path string, name *string) {
+	if name == nil {
+		return
+	}
+	switch l := utf8.RuneCountInString(*name); {
+	case l < 1:
+		c.fail(*name, path, "Member must have length greater than or equal to 1")
+	case l > maxKeyNameLen:
+		c.fail(*name, path, "Member must have length less than or equal to 255")
+	}
+}
+
 func memberPath(path string, i int) string { return path + "." + strconv.Itoa(i+1) + ".member" }
 
 func checkAttributeDefinitions(c *checker, defs []attributeDefinitionInput) {
@@ -70,6 +89,7 @@ func checkAttributeDefinitions(c *checker, defs []attributeDefinitionInput) {
 		if d.AttributeName == nil {
 			c.fail(nil, p+".attributeName", mustNotBeNull)
 		}
+		checkKeyNameLength(c, p+".attributeName", d.AttributeName)
 		if d.AttributeType == nil {
 			c.fail(nil, p+".attributeType", mustNotBeNull)
 		}
@@ -116,6 +136,7 @@ func checkKeySchema(c *checker, path string, ks []keySchemaInput, keyTypeEnum bo
 		if k.AttributeName == nil {
 			c.fail(nil, p+".attributeName", mustNotBeNull)
 		}
+		checkKeyNameLength(c, p+".attributeName", k.AttributeName)
 		if k.KeyType == nil {
 			c.fail(nil, p+".keyType", mustNotBeNull)
 		}
@@ -153,6 +174,12 @@ func checkProjection(c *checker, path string, p *projectionInput) {
 		}
 		if len(p.NonKeyAttributes) > maxNonKeyAttrs {
 			c.fail(p.NonKeyAttributes, path+".nonKeyAttributes", "Member must have length less than or equal to "+strconv.Itoa(maxNonKeyAttrs))
+		}
+		for _, n := range p.NonKeyAttributes {
+			if l := utf8.RuneCountInString(n); l < 1 || l > maxKeyNameLen {
+				c.fail(p.NonKeyAttributes, path+".nonKeyAttributes", "Member must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 1]")
+				break
+			}
 		}
 	}
 }

@@ -143,7 +143,9 @@ type LocalSecondaryIndexDescription struct {
 }
 
 // GlobalSecondaryIndexDescription describes a global secondary index.
-// Backfilling is present (true) only while the index is being built.
+// Backfilling is present (true) only while the index is being built; so
+// are IndexSizeBytes and ItemCount absent then, since nobody knows them
+// until the backfill ends (0 would claim an empty index).
 type GlobalSecondaryIndexDescription struct {
 	IndexName             string                            `json:"IndexName"`
 	KeySchema             []KeySchemaElement                `json:"KeySchema"`
@@ -151,8 +153,8 @@ type GlobalSecondaryIndexDescription struct {
 	IndexStatus           string                            `json:"IndexStatus"`
 	Backfilling           *bool                             `json:"Backfilling,omitempty"`
 	ProvisionedThroughput *ProvisionedThroughputDescription `json:"ProvisionedThroughput"`
-	IndexSizeBytes        int64                             `json:"IndexSizeBytes"`
-	ItemCount             int64                             `json:"ItemCount"`
+	IndexSizeBytes        *int64                            `json:"IndexSizeBytes,omitempty"`
+	ItemCount             *int64                            `json:"ItemCount,omitempty"`
 	IndexArn              string                            `json:"IndexArn"`
 }
 
@@ -225,6 +227,11 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 	if reps := s.replicaDescriptions(t); len(reps) > 0 {
 		d.Replicas = reps
 		d.GlobalTableVersion = GlobalTableVersion
+		if d.TableStatus == store.StatusActive && replicaBeingCreated(reps) {
+			// As DynamoDB does: the table is UPDATING until every new
+			// replica is ACTIVE. It serves reads and writes meanwhile.
+			d.TableStatus = store.StatusUpdating
+		}
 	}
 	// DynamoDB returns the definitions sorted by name, whatever order the
 	// request used.
@@ -274,6 +281,7 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 	if class := t.Extra[extraTableClass]; class != "" {
 		d.TableClassSummary = &TableClassSummary{TableClass: class, LastUpdateDateTime: extraTime(t, extraTableClassAt)}
 	}
+	s.overlayTransient(d)
 	return d
 }
 
@@ -295,6 +303,9 @@ func gsiDescription(tableArn string, ix store.Index) GlobalSecondaryIndexDescrip
 	if g.IndexStatus == store.StatusCreating {
 		backfilling := true
 		g.Backfilling = &backfilling
+	} else {
+		var zero int64
+		g.IndexSizeBytes, g.ItemCount = &zero, &zero
 	}
 	return g
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -105,21 +104,7 @@ func findGSI(d *types.TableDescription, name string) *types.GlobalSecondaryIndex
 // code (the part of __type after '#') and message, or "" for a success.
 func rawCall(t *testing.T, r *testRegion, op, body string) (code, msg string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.URL, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := rawRequest(t, http.MethodPost, r.URL, jsonHeaders(op, "application/x-amz-json-1.0"), strings.NewReader(body))
 	if resp.StatusCode == http.StatusOK {
 		return "", ""
 	}
@@ -127,7 +112,7 @@ func rawCall(t *testing.T, r *testRegion, op, body string) (code, msg string) {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := json.Unmarshal([]byte(b), &e); err != nil {
 		t.Fatalf("decode error body %q: %v", b, err)
 	}
 	return e.Type[strings.LastIndexByte(e.Type, '#')+1:], e.Message
@@ -936,6 +921,27 @@ func TestUpdateTable_CreatedIndexBackfillsThroughTheHook(t *testing.T) {
 	}
 }
 
+// addColorIndex adds the global secondary index by-color (hash key color,
+// a string) to a table and waits until it is ACTIVE.
+func addColorIndex(t *testing.T, r *testRegion, table string, projection types.ProjectionType) {
+	t.Helper()
+	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName:  aws.String("by-color"),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: projection},
+		}}},
+	})
+	regiontest.WaitFor(t, 10*time.Second, func() error {
+		if g := findGSI(mustDescribeTable(t, r, table), "by-color"); g.IndexStatus != types.IndexStatusActive {
+			return fmt.Errorf("index is %s", g.IndexStatus)
+		}
+		return nil
+	})
+}
+
 func TestUpdateTable_CreatedIndexBackfillsByItself(t *testing.T) {
 	r := startRegion(t)
 	mustCreateTable(t, r, ppHashTable("auto"))
@@ -951,21 +957,7 @@ func TestUpdateTable_CreatedIndexBackfillsByItself(t *testing.T) {
 			t.Fatalf("PutItem: %v", err)
 		}
 	}
-	mustUpdateTable(t, r, &dynamodb.UpdateTableInput{
-		TableName:            aws.String("auto"),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("color"), AttributeType: types.ScalarAttributeTypeS}},
-		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
-			IndexName:  aws.String("by-color"),
-			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String("color"), KeyType: types.KeyTypeHash}},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-		}}},
-	})
-	regiontest.WaitFor(t, 10*time.Second, func() error {
-		if g := findGSI(mustDescribeTable(t, r, "auto"), "by-color"); g.IndexStatus != types.IndexStatusActive {
-			return fmt.Errorf("index is %s", g.IndexStatus)
-		}
-		return nil
-	})
+	addColorIndex(t, r, "auto", types.ProjectionTypeKeysOnly)
 	out, err := r.Client.Query(t.Context(), &dynamodb.QueryInput{
 		TableName:                 aws.String("auto"),
 		IndexName:                 aws.String("by-color"),
@@ -1383,9 +1375,9 @@ func TestDescribeLimits_ReportsTheDefaults(t *testing.T) {
 func TestDescribeGlobalTable_ExplainsTheSupportedVersion(t *testing.T) {
 	r := startRegion(t)
 	_, err := r.Client.DescribeGlobalTable(t.Context(), &dynamodb.DescribeGlobalTableInput{GlobalTableName: aws.String("any")})
-	wantAPIError(t, err, "ValidationException",
-		"One or more parameter values were invalid: DynamoDB global tables version 2017.11.29 is not supported. "+
-			"globaltables implements global tables version 2019.11.21: add or remove replicas with UpdateTable ReplicaUpdates, and see them in DescribeTable's Replicas.")
+	wantAPIError(t, err, "UnknownOperationException",
+		"Global tables version 2017.11.29 (CreateGlobalTable, UpdateGlobalTable, DescribeGlobalTable, ListGlobalTables and their settings) is not implemented by globaltables; "+
+			"it implements version 2019.11.21: add or remove replicas with UpdateTable ReplicaUpdates, and see them in DescribeTable's Replicas.")
 }
 
 // ---------------------------------------------------------------------------
@@ -1399,6 +1391,7 @@ func TestDescribeTable_CreationDateTimeIsEpochSecondsWithFraction(t *testing.T) 
 		t.Fatal(err)
 	}
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.DescribeTable")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -155,6 +155,7 @@ func (s *Server) transactWriteItems(ctx context.Context, body []byte) (any, erro
 		return nil, err
 	}
 	m := newMeter(in.ReturnConsumedCapacity)
+	m.split = true
 	out := &transactWriteResponse{}
 	for i, p := range plans {
 		if p.act.kind == actCheck {
@@ -415,6 +416,7 @@ func (s *Server) transactGetItems(ctx context.Context, body []byte) (any, error)
 		return nil, err
 	}
 	m := newMeter(in.ReturnConsumedCapacity)
+	m.split = true
 	for i, p := range plans {
 		m.read(p.table, "", sizes[i], true, 2)
 	}

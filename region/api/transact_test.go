@@ -216,24 +216,11 @@ func TestTransactWriteItems(t *testing.T) {
 // post sends a raw request to the endpoint.
 func post(t *testing.T, url, target, contentType, body string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := map[string]string{"Content-Type": contentType}
 	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
+		h["X-Amz-Target"] = target
 	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return rawRequest(t, http.MethodPost, url, h, strings.NewReader(body))
 }
 
 func TestProtocol_HeadersAndErrors(t *testing.T) {

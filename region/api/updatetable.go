@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -268,26 +267,8 @@ func (s *Server) updateTable(ctx context.Context, body []byte) (any, error) {
 		g.Backfilling = nil
 		d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, g)
 	}
+	s.markUpdated(d)
 	return tableDescriptionOutput{d}, nil
-}
-
-// startBackfill fills a new global secondary index with the table's items:
-// through the region's hook if it has one, or in a goroutine of the server.
-func (s *Server) startBackfill(table, index string) {
-	if s.cfg.Hooks.IndexAdded != nil {
-		s.cfg.Hooks.IndexAdded(table, index)
-		return
-	}
-	s.goBackground(func(ctx context.Context) {
-		err := s.db.BackfillIndex(ctx, table, index)
-		switch {
-		case err == nil, ctx.Err() != nil, errors.Is(err, store.ErrClosed),
-			// The table or index was dropped meanwhile: nothing to build.
-			errors.Is(err, store.ErrTableNotFound), errors.Is(err, store.ErrIndexNotFound):
-		default:
-			s.log.Error("index backfill failed", "table", table, "index", index, "error", err)
-		}
-	})
 }
 
 // applyTableUpdate applies an UpdateTable request to t, a private copy of

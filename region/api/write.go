@@ -103,6 +103,12 @@ func (a *writeAction) do(tx *store.Tx) (writeResult, error) {
 		}
 		return a.stamp(tx, writeResult{old: old})
 	case actUpdate:
+		if old == nil && a.update != nil && a.update.HasOnlyRemovals() {
+			// Removing from an item that does not exist leaves nothing to
+			// store: DynamoDB creates no item (and so nothing replicates),
+			// and ignores removed paths, nested ones included.
+			return writeResult{}, nil
+		}
 		base := old
 		if base == nil {
 			base = a.key.Clone()

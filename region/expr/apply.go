@@ -197,11 +197,18 @@ func (ap *applier) leaf(act int, cur attr.Value, ok bool) (attr.Value, bool, err
 	case actRemove:
 		return attr.Value{}, false, nil
 	case actAdd:
-		v, err := addValue(cur, ok, a.val.val)
+		add := addValue
+		if ap.u.legacy {
+			add = legacyAdd
+		}
+		v, err := add(cur, ok, a.val.val)
 		return v, err == nil, err
 	}
 	if !ok {
 		return attr.Value{}, false, nil
+	}
+	if ap.u.legacy {
+		return legacyDelete(cur, a.val.val)
 	}
 	return deleteValue(cur, a.val.val)
 }

@@ -34,7 +34,7 @@ func parseConditionTree(c *Context, kind, s string) (*node, error) {
 	if err := prepare(kind, s); err != nil {
 		return nil, err
 	}
-	p := newParser(kind, s, true, conditionKeyword)
+	p := newParser(kind, s, conditionKeyword)
 	root, err := p.parseOr()
 	if err != nil {
 		return nil, err

@@ -35,6 +35,14 @@
 // follow dynalite's test suite, which was recorded against the real service,
 // and, where dynalite is silent, DynamoDB Local.
 //
+// # Legacy parameters
+//
+// legacy.go translates the pre-expression parameters (Expected, QueryFilter,
+// ScanFilter, KeyConditions' operators, AttributeUpdates) node by node into
+// the trees the parsers build, so that Eval and Apply serve both. The only
+// difference kept is the legacy API's own: AttributeUpdates' ADD appends to
+// lists, and its type errors have their own message (Update.legacy).
+//
 // # Invariants
 //
 //   - No input makes a parser, Eval, Apply or ProjectPaths panic; fuzz

@@ -53,8 +53,28 @@ func flipped(op string) string {
 // the key schema, with DynamoDB's messages: the expression must be an AND
 // of at most one condition per key attribute, an equality on the partition
 // key, and =, <, <=, >, >=, BETWEEN or begins_with on the sort key, with the
-// key on either side of a comparison.
+// key on either side of a comparison. It is PrepareKeyCondition followed by
+// Resolve.
 func ParseKeyCondition(c *Context, s string, ks KeySchema) (*KeyCondition, error) {
+	p, err := PrepareKeyCondition(c, s)
+	if err != nil {
+		return nil, err
+	}
+	return p.Resolve(ks)
+}
+
+// PendingKeyCondition is a key condition parsed and checked as far as can
+// be without the key schema.
+type PendingKeyCondition struct {
+	conds map[string]keyCond
+}
+
+// PrepareKeyCondition makes the checks of a KeyConditionExpression that do
+// not need the key schema: syntax, placeholders, operand types, the
+// structure of the conditions and their number. DynamoDB makes them before
+// it looks the table up, so a malformed expression on a missing table is a
+// ValidationException.
+func PrepareKeyCondition(c *Context, s string) (*PendingKeyCondition, error) {
 	root, err := parseConditionTree(c, KindKeyCondition, s)
 	if err != nil {
 		return nil, err
@@ -66,6 +86,13 @@ func ParseKeyCondition(c *Context, s string, ks KeySchema) (*KeyCondition, error
 	if len(conds) != 1 && len(conds) != 2 {
 		return nil, &Error{Message: "Conditions can be of length 1 or 2 only"}
 	}
+	return &PendingKeyCondition{conds: conds}, nil
+}
+
+// Resolve checks the key condition against the key schema of the table or
+// index queried.
+func (p *PendingKeyCondition) Resolve(ks KeySchema) (*KeyCondition, error) {
+	conds := p.conds
 	if ks.Range == "" && len(conds) > 1 {
 		return nil, &Error{Message: "Query key condition not supported"}
 	}

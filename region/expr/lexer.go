@@ -123,17 +123,17 @@ func lex(s string) []token {
 	return append(toks, token{kind: tEOF, start: len(s), end: len(s)})
 }
 
+// isIdentStart reports the characters that start a name: letters only. An
+// underscore may follow but not start one, in every grammar: DynamoDB
+// reports "SET _a = :v" as a syntax error at the token "_", so "_" is a
+// token of its own.
 func isIdentStart(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-}
-
-func isLetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func isWordChar(c byte) bool { return isIdentStart(c) || isDigit(c) }
+func isWordChar(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '_' }
 
 // scanWord returns the index after the run of word characters from i.
 func scanWord(s string, i int) int {

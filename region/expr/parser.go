@@ -34,10 +34,6 @@ type parser struct {
 	toks []token
 	pos  int
 	kind string
-	// letterStart: path names must start with a letter, not an underscore.
-	// DynamoDB's condition grammar is stricter than its update and
-	// projection grammars here.
-	letterStart bool
 	// keyword reports whether an identifier is a keyword of this grammar,
 	// which can then be neither a path name nor a function name.
 	keyword func(upper string) bool
@@ -58,8 +54,8 @@ func prepare(kind, s string) error {
 	return nil
 }
 
-func newParser(kind, src string, letterStart bool, keyword func(string) bool) *parser {
-	return &parser{src: src, toks: lex(src), kind: kind, letterStart: letterStart, keyword: keyword}
+func newParser(kind, src string, keyword func(string) bool) *parser {
+	return &parser{src: src, toks: lex(src), kind: kind, keyword: keyword}
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -173,7 +169,7 @@ func (p *parser) pathName() (rawElem, error) {
 	case t.kind == tName:
 		p.pos++
 		return rawElem{text: t.text, placeholder: true}, nil
-	case p.isWord(t) && (!p.letterStart || isLetter(t.text[0])):
+	case p.isWord(t):
 		p.pos++
 		return rawElem{text: t.text}, nil
 	}

@@ -19,7 +19,7 @@ func ParseProjection(c *Context, s string) (*Projection, error) {
 	if err := prepare(KindProjection, s); err != nil {
 		return nil, err
 	}
-	p := newParser(KindProjection, s, false, nil)
+	p := newParser(KindProjection, s, nil)
 	var raws []rawPath
 	for {
 		raw, err := p.parsePath()

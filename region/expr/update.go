@@ -11,6 +11,10 @@ import (
 // it was parsed with and is safe for concurrent use by Apply.
 type Update struct {
 	actions []*action
+	// legacy marks an Update translated from AttributeUpdates, whose ADD
+	// also appends to lists and whose type errors DynamoDB words
+	// differently.
+	legacy bool
 }
 
 type actionKind uint8
@@ -70,7 +74,7 @@ func ParseUpdate(c *Context, s string) (*Update, error) {
 	if err := prepare(KindUpdate, s); err != nil {
 		return nil, err
 	}
-	p := newParser(KindUpdate, s, false, updateKeyword)
+	p := newParser(KindUpdate, s, updateKeyword)
 	u := &Update{}
 	var sections []actionKind
 	for {
@@ -326,6 +330,14 @@ func (ck *updateChecker) checkFunction(n *node) {
 		return
 	case fnListAppend:
 		want = "L"
+		for _, a := range n.args {
+			if isFuncNamed(a, fnListAppend) {
+				// DynamoDB parses a nested list_append but refuses it;
+				// if_not_exists inside list_append is fine.
+				ck.function = "The function is not allowed to be used this way in an expression; function: " + fnListAppend
+				return
+			}
+		}
 	}
 	for _, a := range n.args {
 		if a.kind == nValue && a.val.Type.String() != want {

@@ -64,6 +64,8 @@ func TestParseUpdate_SyntaxErrorToken(t *testing.T) {
 		{"ADD numx", "<EOF>", "numx"},
 		{"SET #as, #x", ",", "#as, #x"},
 		{"REMOVE a, #, b", "#", ", #,"},
+		{"SET _123 = :v", "_", "SET _123"},
+		{"SET a = :v, _a = :v", "_", ", _a"},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			_, err := ParseUpdate(NewContext(nil, nil), tc.expr)
@@ -204,7 +206,7 @@ func TestParseUpdate_Accepts(t *testing.T) {
 		"SET a = list_append(if_not_exists(a, :l), :l)",
 		"SET a = list_append((b), (:l))",
 		"SET a.b[1].c = :v, a.b[2] = :v",
-		"SET _a = :v, a_b9 = :v",
+		"SET a_b9 = :v, a_ = :v",
 		"REMOVE a[0], a[1], b.c",
 		"ADD s :s, n :n",
 	} {

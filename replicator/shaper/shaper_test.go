@@ -122,8 +122,18 @@ func TestShaper_LatencyStallCutHeal(t *testing.T) {
 		t.Fatalf("the healed link does not listen on its old address: %v", err)
 	}
 	defer healed.Close()
-	if d, err := roundTrip(t, healed); err != nil || d > 100*time.Millisecond {
-		t.Fatalf("healed link: %v %v", d, err)
+	// The fastest of a few round trips: one alone can be slow on a busy
+	// machine, but a link still shaped never gets below its latency.
+	fastest := time.Hour
+	for range 5 {
+		d, err := roundTrip(t, healed)
+		if err != nil {
+			t.Fatalf("healed link: %v", err)
+		}
+		fastest = min(fastest, d)
+	}
+	if fastest > 100*time.Millisecond {
+		t.Fatalf("healed link still slow: fastest round trip %v", fastest)
 	}
 	if sh, _ := s.Shape("src->dst"); sh != (Shape{}) {
 		t.Fatalf("shape after heal: %+v", sh)

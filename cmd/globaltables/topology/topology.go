@@ -44,6 +44,11 @@ type Topology struct {
 	// once, for experiments. Default false: tables are local until
 	// UpdateTable adds replicas, as in DynamoDB.
 	GlobalTables bool `hcl:"global_tables,optional"`
+	// TransientStatusDelay, a duration string, makes tables and indexes
+	// show CREATING, UPDATING and DELETING for that long after a change,
+	// as DynamoDB Local's -delayTransientStatuses does, so that client
+	// waiters are exercised. Default "" (changes show at once).
+	TransientStatusDelay string `hcl:"transient_status_delay,optional"`
 	// Replication holds the settings every region's replication shares.
 	Replication *Replication `hcl:"replication,block"`
 	// Regions are the regions, in file order.
@@ -425,6 +430,9 @@ func (t *Topology) Validate() error {
 	if _, err := t.TTL(); err != nil {
 		errs = append(errs, fmt.Errorf("ttl_interval: %w", err))
 	}
+	if _, err := t.TransientDelay(); err != nil {
+		errs = append(errs, fmt.Errorf("transient_status_delay: %w", err))
+	}
 	maxSkew, err := positive(t.MaxClockSkew)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("max_clock_skew: %w", err))
@@ -563,6 +571,21 @@ func (t *Topology) TTL() (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, fmt.Errorf("%s is not positive", t.TTLInterval)
+	}
+	return d, nil
+}
+
+// TransientDelay returns the parsed transient_status_delay, 0 when unset.
+func (t *Topology) TransientDelay() (time.Duration, error) {
+	if t.TransientStatusDelay == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(t.TransientStatusDelay)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s is negative", t.TransientStatusDelay)
 	}
 	return d, nil
 }

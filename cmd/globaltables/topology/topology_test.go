@@ -54,6 +54,8 @@ region "b" { listen = "127.0.0.1:1" }`, "both listen on"},
 		{"bad name", `region "a b" { listen = "127.0.0.1:1" }`, "a name is 1 to 64"},
 		{"bad ttl", `ttl_interval = "soon"
 region "a" { listen = "127.0.0.1:1" }`, "ttl_interval"},
+		{"bad transient delay", `transient_status_delay = "-1s"
+region "a" { listen = "127.0.0.1:1" }`, "transient_status_delay"},
 		{"bad level", `log_level = "loud"
 region "a" { listen = "127.0.0.1:1" }`, "log_level"},
 		{"missing listen", `region "a" {}`, "listen"},
@@ -92,6 +94,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted a topology without regions")
 		}
 	})
+}
+
+func TestParse_TransientStatusDelay(t *testing.T) {
+	top, err := Parse([]byte(`transient_status_delay = "2s"
+region "a" { listen = "127.0.0.1:1" }`), "test.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := top.TransientDelay(); err != nil || d != 2*time.Second {
+		t.Fatalf("TransientDelay = %v, %v; want 2s", d, err)
+	}
+	top, err = Parse([]byte(`region "a" { listen = "127.0.0.1:1" }`), "test.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := top.TransientDelay(); err != nil || d != 0 {
+		t.Fatalf("default TransientDelay = %v, %v; want 0", d, err)
+	}
 }
 
 func TestParse_Credentials(t *testing.T) {
