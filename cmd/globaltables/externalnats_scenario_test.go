@@ -14,7 +14,7 @@ import (
 	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
-// TestExternalNATS_ClusterCutAndFailover runs three regions, each on its
+// TestScenario_ExternalNATSClusterCutAndFailover runs three regions, each on its
 // own external NATS, with link shaping on: us-east on a TLS server with
 // per-region nkeys, eu-west on a three-server cluster with stream_replicas
 // = 3, ap-south on a server whose password is in the URL. It checks that
@@ -25,7 +25,7 @@ import (
 // restart on the cluster re-sends nothing; that strangers are refused and
 // no region can publish into another's stream; and that no secret reaches
 // a log line.
-func TestExternalNATS_ClusterCutAndFailover(t *testing.T) {
+func TestScenario_ExternalNATSClusterCutAndFailover(t *testing.T) {
 	const password = "Pw-0a1b2c3d4e5f"
 	dir := t.TempDir()
 	p := newPKI(t)
