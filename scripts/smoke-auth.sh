@@ -8,17 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-bin/globaltables}
 
-export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1
+name=smoke-auth
+. scripts/smoke-lib.sh
 key_id=AKIDSMOKETEST
 secret="smoke-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
@@ -37,23 +30,9 @@ region "us-east-1" {
 }
 HCL
 
-: >"$work/log"
-"$bin" region --config "$work/topology.hcl" --name us-east-1 >"$work/log" 2>&1 &
-pid=$!
-endpoint=""
-for _ in $(seq 1 100); do
-  endpoint=$(grep -o 'endpoint=https://[0-9.:]*' "$work/log" | head -1 | cut -d= -f2 || true)
-  [ -n "$endpoint" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/log"; echo "smoke-auth: region exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$endpoint" ] || { cat "$work/log"; echo "smoke-auth: region did not start" >&2; exit 1; }
+start_region --config "$work/topology.hcl" --name us-east-1
 
 export AWS_CA_BUNDLE="$work/cert.pem"
-fails=0 passes=0
-check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL $1: want [$2] got [$3]" >&2; fi
-}
 # refused NAME CODE [aws arguments...]: the call fails with CODE.
 refused() {
   local name=$1 code=$2; shift 2
@@ -80,5 +59,4 @@ refused "wrong secret" InvalidSignatureException \
 
 if grep -qF "$secret" "$work/log"; then fails=$((fails+1)); echo "FAIL the secret is in the region's log" >&2; else passes=$((passes+1)); fi
 
-echo "smoke-auth: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -5,34 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-bin/globaltables}
 
-export AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1
-export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
+name=smoke
+export AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy
+. scripts/smoke-lib.sh
 
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-: >"$work/log"
-"$bin" region --name us-east-1 --listen 127.0.0.1:0 --data "$work/data" >"$work/log" 2>&1 &
-pid=$!
-endpoint=""
-for _ in $(seq 1 100); do
-  endpoint=$(grep -o 'endpoint=http://[0-9.:]*' "$work/log" | head -1 | cut -d= -f2 || true)
-  [ -n "$endpoint" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/log"; echo "smoke: region exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$endpoint" ] || { cat "$work/log"; echo "smoke: region did not start" >&2; exit 1; }
+start_region --name us-east-1 --listen 127.0.0.1:0 --data "$work/data"
 
 ddb() { aws dynamodb --endpoint-url "$endpoint" --output text "$@"; }
-fails=0 passes=0
-check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then passes=$((passes+1)); else fails=$((fails+1)); echo "FAIL $1: want [$2] got [$3]" >&2; fi
-}
 
 ddb create-table --table-name Music \
   --attribute-definitions AttributeName=Artist,AttributeType=S AttributeName=SongTitle,AttributeType=S \
@@ -92,5 +71,4 @@ ddb describe-table --table-name Music >/dev/null 2>"$work/err"
 set -e
 check "deleted table is gone" yes "$(grep -q ResourceNotFoundException "$work/err" && echo yes || echo no)"
 
-echo "smoke: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish
