@@ -157,6 +157,11 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	}
 	fl := cmd.Flags()
 	if fl.Changed("listen") {
+		// Port 0 (a free port, logged at start) only for a region alone:
+		// in a topology the other regions and commands must find it.
+		if err := topology.CheckAddress(f.listen, "127.0.0.1:8000", f.config == ""); err != nil {
+			return cfg, "", usagef("--listen %v", err)
+		}
 		cfg.Listen = f.listen
 	}
 	if fl.Changed("data") {

@@ -10,25 +10,44 @@ import (
 // (they may live on another host).
 func (r Region) validateNATS() []error {
 	var errs []error
+	ref := inRegion(r.Name)
+	add := func(summary, key string, err error, where ...blockRef) {
+		errs = append(errs, at(summary, key, err, append([]blockRef{ref}, where...)...))
+	}
 	if r.NATSURL != "" {
-		if _, err := natsauth.ParseURLs(r.NATSURL); err != nil {
-			errs = append(errs, fmt.Errorf("region %q: nats_url: %w", r.Name, err))
+		if seeds, err := natsauth.ParseURLs(r.NATSURL); err != nil {
+			add("Invalid NATS URL", "nats_url", fmt.Errorf("region %q: nats_url: %w", r.Name, err))
+		} else {
+			for _, s := range seeds {
+				if err := CheckAddress(s.Host, "127.0.0.1:4222", false); err != nil {
+					add("Invalid NATS URL", "nats_url", fmt.Errorf("region %q: nats_url %s: %w", r.Name, natsauth.Redact(r.NATSURL), err))
+				}
+			}
 		}
 	}
 	if r.NATSNkey != "" {
 		if err := natsauth.ValidPublic(r.NATSNkey); err != nil {
-			errs = append(errs, fmt.Errorf("region %q: nats_nkey: %w", r.Name, err))
+			add("Invalid nkey", "nats_nkey", fmt.Errorf("region %q: nats_nkey: %w", r.Name, err))
 		}
 	}
 	if r.StreamReplicas < 0 || r.StreamReplicas > 5 {
-		errs = append(errs, fmt.Errorf("region %q: stream_replicas %d: JetStream allows 1 to 5", r.Name, r.StreamReplicas))
+		add("Invalid number", "stream_replicas", fmt.Errorf("region %q: stream_replicas %d: JetStream allows 1 to 5", r.Name, r.StreamReplicas))
 	}
 	tls := r.NATSTLS.get()
+	tlsRef := blockRef{typ: "nats_tls"}
 	if (tls.CertFile == "") != (tls.KeyFile == "") {
-		errs = append(errs, fmt.Errorf("region %q: nats_tls: cert_file and key_file go together", r.Name))
+		key := "cert_file"
+		if tls.CertFile == "" {
+			key = "key_file"
+		}
+		add("Incomplete TLS settings", key, fmt.Errorf("region %q: nats_tls: cert_file and key_file go together: set both, or neither", r.Name), tlsRef)
 	}
 	if r.NATSURL == "" && (tls.CAFile != "" || tls.ServerName != "") {
-		errs = append(errs, fmt.Errorf("region %q: nats_tls ca_file and server_name describe an external NATS (nats_url); the embedded server speaks plain NATS with nkey authentication", r.Name))
+		key := "ca_file"
+		if tls.CAFile == "" {
+			key = "server_name"
+		}
+		add("Misplaced TLS setting", key, fmt.Errorf("region %q: nats_tls ca_file and server_name describe an external NATS (nats_url); the embedded server speaks plain NATS with nkey authentication: remove them, or set nats_url", r.Name), tlsRef)
 	}
 	return errs
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -19,7 +20,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
@@ -247,6 +248,24 @@ func (l Link) Shape() (shaper.Shape, error) {
 	return sh, nil
 }
 
+// shapeKey names the attribute that makes Shape fail, "" if none alone.
+func (l Link) shapeKey() string {
+	switch {
+	case l.Latency != "" && !parses(l.Latency):
+		return "latency"
+	case l.Jitter != "" && !parses(l.Jitter):
+		return "jitter"
+	case l.BandwidthKBps < 0:
+		return "bandwidth_kbps"
+	}
+	return ""
+}
+
+func parses(d string) bool {
+	_, err := time.ParseDuration(d)
+	return err == nil
+}
+
 // LinksTo returns the configured shapes of the links into region to, by
 // source.
 func (t *Topology) LinksTo(to string) map[string]shaper.Shape {
@@ -291,33 +310,32 @@ func (r Region) URL() string {
 
 // Load reads and validates a topology file.
 func Load(path string) (*Topology, error) {
-	p := hclparse.NewParser()
-	f, diags := p.ParseHCLFile(path)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("read topology: %w", diags)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
 	}
-	return decode(f.Body, path)
+	return Parse(src, path)
 }
 
-// Parse reads a topology from HCL source; name is used in error messages.
+// Parse reads and validates a topology from HCL source; name is used in
+// error messages. Its error is an *Error, which shows every problem with
+// its place in the source.
 func Parse(src []byte, name string) (*Topology, error) {
-	p := hclparse.NewParser()
-	f, diags := p.ParseHCL(src, name)
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("read topology: %w", diags)
+		return nil, newError(name, src, diags, nil)
 	}
-	return decode(f.Body, name)
-}
-
-func decode(body hcl.Body, path string) (*Topology, error) {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil, fmt.Errorf("read topology %s: not native HCL syntax", name)
+	}
 	var t Topology
-	if diags := gohcl.DecodeBody(body, nil, &t); diags.HasErrors() {
-		return nil, fmt.Errorf("read topology: %w", diags)
-	}
-	t.Path = path
+	diags = gohcl.DecodeBody(body, nil, &t)
+	t.Path = name
 	t.applyDefaults()
-	if err := t.Validate(); err != nil {
-		return nil, fmt.Errorf("topology %s: %w", path, err)
+	found, errs := diagnose(body, t.problems(), diags)
+	if diags = append(diags, found...); diags.HasErrors() {
+		return nil, newError(name, src, diags, errs)
 	}
 	return &t, nil
 }
@@ -376,29 +394,41 @@ type Durations struct {
 
 // ReplicationDurations parses the replication block's durations.
 func (t *Topology) ReplicationDurations() (Durations, error) {
+	d, errs := t.replicationDurations()
+	return d, errors.Join(errs...)
+}
+
+func (t *Topology) replicationDurations() (Durations, []error) {
 	var d Durations
 	var errs []error
-	parse := func(name, s string, dst *time.Duration) {
-		v, err := time.ParseDuration(s)
-		if err == nil && v <= 0 {
-			err = fmt.Errorf("%s is not positive", s)
-		}
+	parse := func(name, example, s string, dst *time.Duration) {
+		v, err := positive(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("replication.%s: %w", name, err))
+			errs = append(errs, at("Invalid duration", name, fmt.Errorf("replication.%s: %w; write a positive duration such as %q", name, err, example), blockRef{typ: "replication"}))
 		}
 		*dst = v
 	}
-	parse("stream_max_age", t.Replication.StreamMaxAge, &d.StreamMaxAge)
-	parse("sync_interval", t.Replication.SyncInterval, &d.SyncInterval)
-	parse("tombstone_horizon", t.Replication.TombstoneHorizon, &d.TombstoneHorizon)
-	if err := errors.Join(errs...); err != nil {
-		return d, err
+	parse("stream_max_age", "24h", t.Replication.StreamMaxAge, &d.StreamMaxAge)
+	parse("sync_interval", "1s", t.Replication.SyncInterval, &d.SyncInterval)
+	parse("tombstone_horizon", "48h", t.Replication.TombstoneHorizon, &d.TombstoneHorizon)
+	if len(errs) == 0 && d.TombstoneHorizon < d.StreamMaxAge {
+		errs = append(errs, at("Tombstone horizon too short", "tombstone_horizon", fmt.Errorf("replication.tombstone_horizon (%s) must be at least stream_max_age (%s): a purged tombstone must not be older than a change that can still arrive",
+			d.TombstoneHorizon, d.StreamMaxAge), blockRef{typ: "replication"}))
 	}
-	if d.TombstoneHorizon < d.StreamMaxAge {
-		return d, fmt.Errorf("replication.tombstone_horizon (%s) must be at least stream_max_age (%s): a purged tombstone must not be older than a change that can still arrive",
-			d.TombstoneHorizon, d.StreamMaxAge)
+	return d, errs
+}
+
+// replicationProblems lists the replication block's problems.
+func (t *Topology) replicationProblems() []error {
+	_, errs := t.replicationDurations()
+	ref := blockRef{typ: "replication"}
+	if t.Replication.StreamMaxMB < 1 {
+		errs = append(errs, at("Invalid number", "stream_max_mb", errors.New("replication.stream_max_mb must be at least 1 (MiB); leave it out for the default, 1024"), ref))
 	}
-	return d, nil
+	if n := t.Replication.StreamReplicas; n < 0 || n > 5 {
+		errs = append(errs, at("Invalid number", "stream_replicas", fmt.Errorf("replication.stream_replicas %d: JetStream allows 1 to 5", n), ref))
+	}
+	return errs
 }
 
 // Peers returns, for region self, every other region's NATS URL.
@@ -422,103 +452,124 @@ func (t *Topology) Names() []string {
 }
 
 // Validate reports every problem in the topology at once.
-func (t *Topology) Validate() error {
+func (t *Topology) Validate() error { return errors.Join(t.problems()...) }
+
+// problems lists every problem in the topology, each with its place in
+// the file where it can tell (see problem).
+func (t *Topology) problems() []error {
 	var errs []error
+	top := func(summary, key string, err error) { errs = append(errs, at(summary, key, err)) }
 	if len(t.Regions) == 0 {
-		errs = append(errs, errors.New(`no regions: add at least one region "name" { listen = "127.0.0.1:8000" } block`))
+		top("No regions", "", errors.New(`no regions: add at least one region "name" { listen = "127.0.0.1:8000" } block`))
 	}
 	if _, err := t.TTL(); err != nil {
-		errs = append(errs, fmt.Errorf("ttl_interval: %w", err))
+		top("Invalid duration", "ttl_interval", fmt.Errorf("ttl_interval: %w; write a positive duration such as \"10s\"", err))
 	}
 	if _, err := t.TransientDelay(); err != nil {
-		errs = append(errs, fmt.Errorf("transient_status_delay: %w", err))
+		top("Invalid duration", "transient_status_delay", fmt.Errorf("transient_status_delay: %w; write a duration such as \"2s\", or leave it out", err))
 	}
 	maxSkew, err := positive(t.MaxClockSkew)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("max_clock_skew: %w", err))
+		top("Invalid duration", "max_clock_skew", fmt.Errorf("max_clock_skew: %w; write a positive duration such as \"5m\"", err))
 	}
 	if _, err := positive(t.IdleTimeout); err != nil {
-		errs = append(errs, fmt.Errorf("idle_timeout: %w", err))
+		top("Invalid duration", "idle_timeout", fmt.Errorf("idle_timeout: %w; write a positive duration such as \"2m\"", err))
 	}
 	if t.MaxConnections < 0 {
-		errs = append(errs, errors.New("max_connections must not be negative"))
+		top("Invalid number", "max_connections", errors.New("max_connections must not be negative; leave it out for the default, 4096"))
 	}
 	if t.Replication != nil {
-		if _, err := t.ReplicationDurations(); err != nil {
-			errs = append(errs, err)
-		}
-		if t.Replication.StreamMaxMB < 1 {
-			errs = append(errs, fmt.Errorf("replication.stream_max_mb must be at least 1"))
-		}
-		if n := t.Replication.StreamReplicas; n < 0 || n > 5 {
-			errs = append(errs, fmt.Errorf("replication.stream_replicas %d: JetStream allows 1 to 5", n))
-		}
+		errs = append(errs, t.replicationProblems()...)
 	}
 	known := map[string]bool{}
 	for _, r := range t.Regions {
 		known[r.Name] = true
 	}
+	seenLinks := map[[2]string]int{}
 	for _, l := range t.Links {
+		ref := blockRef{typ: "link", labels: []string{l.From, l.To}, nth: seenLinks[[2]string{l.From, l.To}]}
+		seenLinks[[2]string{l.From, l.To}]++
 		if !known[l.From] || !known[l.To] || l.From == l.To {
-			errs = append(errs, fmt.Errorf("link %q -> %q: both ends must be different regions of this topology", l.From, l.To))
+			errs = append(errs, at("Invalid link", "", fmt.Errorf("link %q -> %q: both ends must be different regions of this topology (it has %v)", l.From, l.To, t.Names()), ref))
 		}
 		if _, err := l.Shape(); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, at("Invalid link shape", l.shapeKey(), err, ref))
 		}
 	}
 	natsAddrs := map[string]string{}
 	switch t.LogLevel {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
-		errs = append(errs, fmt.Errorf("log_level %q: use trace, debug, info, warn, error or off", t.LogLevel))
+		top("Invalid log level", "log_level", fmt.Errorf("log_level %q: use trace, debug, info, warn, error or off", t.LogLevel))
 	}
-	names := map[string]bool{}
+	names := map[string]int{}
 	listens := map[string]string{}
 	dirs := map[string]string{}
 	for _, r := range t.Regions {
+		ref := inRegion(r.Name)
+		ref.nth = names[r.Name]
+		names[r.Name]++
+		add := func(summary, key string, err error) { errs = append(errs, at(summary, key, err, ref)) }
 		if !validName(r.Name) {
-			errs = append(errs, fmt.Errorf("region %q: a name is 1 to 64 letters, digits and dashes", r.Name))
+			add("Invalid region name", "", fmt.Errorf("region %q: a name is 1 to 64 letters, digits and dashes", r.Name))
 		}
-		if names[r.Name] {
-			errs = append(errs, fmt.Errorf("region %q is defined twice", r.Name))
+		if ref.nth > 0 {
+			add("Duplicate region", "", fmt.Errorf("region %q is defined twice; rename or remove one of its blocks", r.Name))
+			continue // its data folder and ports would clash with the first's, which says nothing new
 		}
-		names[r.Name] = true
-		if _, port, err := net.SplitHostPort(r.Listen); err != nil || port == "" {
-			errs = append(errs, fmt.Errorf("region %q: listen %q is not host:port", r.Name, r.Listen))
-		} else if other, dup := listens[r.Listen]; dup && port != "0" {
-			errs = append(errs, fmt.Errorf("regions %q and %q both listen on %s", other, r.Name, r.Listen))
+		if err := CheckAddress(r.Listen, "127.0.0.1:8000", false); err != nil {
+			add("Invalid address", "listen", fmt.Errorf("region %q: listen %w", r.Name, err))
+		} else if other, dup := listens[r.Listen]; dup {
+			add("Duplicate address", "listen", fmt.Errorf("regions %q and %q both listen on %s; give each region its own port", other, r.Name, r.Listen))
 		}
 		listens[r.Listen] = r.Name
+		if r.ClientListen != "" {
+			if err := CheckAddress(r.ClientListen, "127.0.0.1:8100", false); err != nil {
+				add("Invalid address", "client_listen", fmt.Errorf("region %q: client_listen %w", r.Name, err))
+			}
+		}
 		if other, dup := dirs[filepath.Clean(r.DataDir)]; dup {
-			errs = append(errs, fmt.Errorf("regions %q and %q share the data folder %s", other, r.Name, r.DataDir))
+			add("Shared data folder", "data_dir", fmt.Errorf("regions %q and %q share the data folder %s; give each region its own", other, r.Name, r.DataDir))
 		}
 		dirs[filepath.Clean(r.DataDir)] = r.Name
 		if off, drift, err := r.Clock(); err != nil {
-			errs = append(errs, err)
+			key := "clock_offset"
+			if _, derr := clock.ParseDrift(r.ClockDrift); derr != nil {
+				key = "clock_drift"
+			}
+			add("Invalid clock skew", key, err)
 		} else if err := clock.Check(off, drift, maxSkew); err != nil {
-			errs = append(errs, fmt.Errorf("region %q: clock_offset: %w", r.Name, err))
+			add("Invalid clock skew", "clock_offset", fmt.Errorf("region %q: clock_offset: %w", r.Name, err))
 		}
 		if (r.APITLSCert == "") != (r.APITLSKey == "") {
-			errs = append(errs, fmt.Errorf("region %q: api_tls_cert and api_tls_key go together", r.Name))
+			key := "api_tls_cert"
+			if r.APITLSCert == "" {
+				key = "api_tls_key"
+			}
+			add("Incomplete TLS settings", key, fmt.Errorf("region %q: api_tls_cert and api_tls_key go together: set both, or neither for plain HTTP", r.Name))
 		}
 		if creds := t.CredentialsFor(r.Name); len(creds) > 0 {
 			if _, err := sigv4.New(creds, nil); err != nil {
-				errs = append(errs, fmt.Errorf("region %q: credentials: %w", r.Name, err))
+				add("Invalid credentials", "", fmt.Errorf("region %q: credentials: %w", r.Name, err))
 			}
 		}
 		errs = append(errs, r.validateNATS()...)
 		if r.NATSURL == "" {
-			if _, _, err := net.SplitHostPort(r.NATSListen); err != nil {
-				errs = append(errs, fmt.Errorf("region %q: nats_listen %q is not host:port (or give nats_url for an external server)", r.Name, r.NATSListen))
+			if r.NATSListen == "" && CheckAddress(r.Listen, "127.0.0.1:8000", false) == nil {
+				add("Invalid address", "listen", fmt.Errorf("region %q: listen %s leaves no room for the default nats_listen (its port plus 1000 is over %d); set nats_listen, or give nats_url for an external server", r.Name, r.Listen, MaxPort))
+			} else if r.NATSListen == "" {
+				// listen is wrong, and said so.
+			} else if err := CheckAddress(r.NATSListen, "127.0.0.1:9000", false); err != nil {
+				add("Invalid address", "nats_listen", fmt.Errorf("region %q: nats_listen %w (or give nats_url for an external server)", r.Name, err))
 			} else if other, dup := natsAddrs[r.NATSListen]; dup {
-				errs = append(errs, fmt.Errorf("regions %q and %q both use NATS on %s", other, r.Name, r.NATSListen))
+				add("Duplicate address", "nats_listen", fmt.Errorf("regions %q and %q both use NATS on %s; give each region its own nats_listen", other, r.Name, r.NATSListen))
 			} else if other, dup := listens[r.NATSListen]; dup && other != "" {
-				errs = append(errs, fmt.Errorf("region %q: nats_listen %s is region %q's DynamoDB endpoint", r.Name, r.NATSListen, other))
+				add("Duplicate address", "nats_listen", fmt.Errorf("region %q: nats_listen %s is region %q's DynamoDB endpoint; use another port", r.Name, r.NATSListen, other))
 			}
 			natsAddrs[r.NATSListen] = r.Name
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func validName(s string) bool {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckConfig_RefusesBadPorts checks that --check-config refuses a
+// port out of 1..65535, from a flag or from a topology file, with a
+// sentence that says what to write instead (issue 9: port 99999 passed).
+// Port 0, a free port, is refused in a topology, where the other regions
+// and commands must find the region, and taken by a region run alone.
+func TestCheckConfig_RefusesBadPorts(t *testing.T) {
+	dir := t.TempDir()
+	topo := func(port string) string {
+		path := filepath.Join(dir, "port"+port+".hcl")
+		src := "region \"a\" {\n  listen      = \"127.0.0.1:" + port + "\"\n  nats_listen = \"127.0.0.1:9000\"\n}\n"
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := topo("8000")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"flag 99999", []string{"region", "--name", "a", "--listen", "127.0.0.1:99999", "--data", dir, "--check-config"}, 2,
+			[]string{`--listen "127.0.0.1:99999": port 99999 is out of range`, `e.g. "127.0.0.1:8000"`}},
+		{"flag -1", []string{"region", "--name", "a", "--listen", "127.0.0.1:-1", "--data", dir, "--check-config"}, 2,
+			[]string{"port -1 is out of range"}},
+		{"flag 0 with a topology", []string{"region", "--config", good, "--name", "a", "--listen", "127.0.0.1:0", "--check-config"}, 2,
+			[]string{"port 0 would pick a random free port"}},
+		{"file 99999 via region", []string{"region", "--config", topo("99999"), "--name", "a", "--check-config"}, 1,
+			[]string{"port99999.hcl:2:17", "port 99999 is out of range; use 1 to 65535"}},
+		{"file 0 via up", []string{"up", "--config", topo("0"), "--check-config"}, 1,
+			[]string{"port0.hcl:2:17", "port 0 would pick a random free port"}},
+		{"file -1 via up", []string{"up", "--config", topo("-1"), "--check-config"}, 1,
+			[]string{"port-1.hcl:2:17", "port -1 is out of range"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command(binary, tt.args...).CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != tt.code {
+				t.Fatalf("exit = %v, want status %d; output:\n%s", err, tt.code, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output does not mention %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"region", "--name", "a", "--listen", "127.0.0.1:0", "--data", dir, "--check-config"},
+		{"region", "--config", good, "--name", "a", "--check-config"},
+		{"region", "--config", good, "--name", "a", "--listen", "127.0.0.1:65535", "--check-config"},
+	} {
+		if out, err := exec.Command(binary, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "config ok") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// TestCheckConfig_ShowsEveryError checks that the command line shows
+// every mistake of a topology file, each with its place, not the first
+// one and "and 1 other diagnostic(s)" (issue 9).
+func TestCheckConfig_ShowsEveryError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "two.hcl")
+	src := "colour = \"red\"\nregion \"a\" {\n  listen = \"127.0.0.1:99999\"\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "up", "--config", path, "--check-config").CombinedOutput()
+	if err == nil {
+		t.Fatalf("accepted:\n%s", out)
+	}
+	for _, w := range []string{"2 errors", path + ":1:1:", `"colour" is not expected here`, path + ":3:12, in region \"a\":", "port 99999 is out of range"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("output does not mention %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(string(out), "other diagnostic") {
+		t.Errorf("output hides diagnostics:\n%s", out)
+	}
+}
