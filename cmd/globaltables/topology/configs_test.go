@@ -1,0 +1,42 @@
+package topology
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestLoad_DockerTopology checks configs/docker.hcl, the topology of the
+// container image: it is valid, its endpoints listen on every interface
+// (published ports cannot reach a container's loopback), its NATS servers
+// stay on loopback, and its regions and ports are default.hcl's, so that
+// the CLI on the host, with the default topology, reaches the published
+// endpoints.
+func TestLoad_DockerTopology(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	configs := filepath.Join(filepath.Dir(file), "..", "..", "..", "configs")
+	docker, err := Load(filepath.Join(configs, "docker.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Load(filepath.Join(configs, "default.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docker.Regions) != len(def.Regions) {
+		t.Fatalf("docker.hcl has %d regions, default.hcl %d", len(docker.Regions), len(def.Regions))
+	}
+	for i, r := range docker.Regions {
+		d := def.Regions[i]
+		if r.Name != d.Name || r.Listen != "0.0.0.0:"+portOf(d.Listen) {
+			t.Errorf("docker.hcl region %s listens on %s; want %s on 0.0.0.0:%s", r.Name, r.Listen, d.Name, portOf(d.Listen))
+		}
+		if !strings.HasPrefix(r.NATSListen, "127.0.0.1:") {
+			t.Errorf("docker.hcl region %s: NATS on %s, want loopback", r.Name, r.NATSListen)
+		}
+		if !filepath.IsAbs(r.DataDir) {
+			t.Errorf("docker.hcl region %s: data folder %s is not the image's volume", r.Name, r.DataDir)
+		}
+	}
+}
