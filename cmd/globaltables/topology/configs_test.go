@@ -2,7 +2,6 @@ package topology
 
 import (
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -14,13 +13,11 @@ import (
 // the CLI on the host, with the default topology, reaches the published
 // endpoints.
 func TestLoad_DockerTopology(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	configs := filepath.Join(filepath.Dir(file), "..", "..", "..", "configs")
-	docker, err := Load(filepath.Join(configs, "docker.hcl"))
+	docker, err := Load(repoFile("configs", "docker.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := Load(filepath.Join(configs, "default.hcl"))
+	def, err := Load(repoFile("configs", "default.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}

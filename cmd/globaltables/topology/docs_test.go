@@ -86,8 +86,7 @@ func undocumentedKeys(typ reflect.Type, sections map[string]string) []string {
 // heading (backquotes removed).
 func readDocSections(t *testing.T) map[string]string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	src, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "docs", "configuration.md"))
+	src, err := os.ReadFile(repoFile("docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +96,11 @@ func readDocSections(t *testing.T) map[string]string {
 		out[strings.ReplaceAll(strings.TrimSpace(heading), "`", "")] = "\n" + body
 	}
 	return out
+}
+
+// repoFile returns the path of a file of the repository, from the folder
+// of this package.
+func repoFile(parts ...string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(append([]string{filepath.Dir(file), "..", "..", ".."}, parts...)...)
 }
