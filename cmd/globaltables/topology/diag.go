@@ -23,8 +23,8 @@ import (
 type Error struct {
 	// Path is the file's name as given.
 	Path string
-	// Diags are the problems, in file order for the parser's and the
-	// decoder's, then Validate's.
+	// Diags are the problems in file order, those of the whole file
+	// (no place) first.
 	Diags hcl.Diagnostics
 
 	src  []byte  // the file's text, for the snippets
@@ -58,9 +58,17 @@ func (e *Error) Error() string {
 	} else {
 		fmt.Fprintf(&b, "topology %s: %d errors\n", e.Path, n)
 	}
+	f, _ := hclsyntax.ParseConfig(e.src, e.Path, hcl.InitialPos)
+	var body *hclsyntax.Body
+	if f != nil {
+		body, _ = f.Body.(*hclsyntax.Body)
+	}
+	secret := map[int]bool{}
+	secretLines(body, secret)
+	secretSourceLines(e.src, secret)
 	for _, d := range e.Diags {
 		b.WriteString("\n")
-		e.write(&b, d)
+		e.write(&b, d, body, secret)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -68,14 +76,16 @@ func (e *Error) Error() string {
 // Unwrap returns Validate's errors.
 func (e *Error) Unwrap() []error { return e.errs }
 
-func (e *Error) write(b *strings.Builder, d *hcl.Diagnostic) {
+// write renders one diagnostic; body is the file as parsed (nil if it
+// could not be), secret the numbers of the lines that hold a secret.
+func (e *Error) write(b *strings.Builder, d *hcl.Diagnostic, body *hclsyntax.Body, secret map[int]bool) {
 	fmt.Fprintf(b, "Error: %s\n", d.Summary)
 	if d.Subject == nil {
 		fmt.Fprintf(b, "  in %s\n", e.Path)
 	} else {
 		s := d.Subject
-		fmt.Fprintf(b, "  on %s:%d:%d%s:\n", s.Filename, s.Start.Line, s.Start.Column, e.context(s))
-		e.snippet(b, *s)
+		fmt.Fprintf(b, "  on %s:%d:%d%s:\n", s.Filename, s.Start.Line, s.Start.Column, context(body, s, secret))
+		e.snippet(b, *s, secret[s.Start.Line])
 	}
 	for _, line := range strings.Split(strings.TrimSpace(d.Detail), "\n") {
 		fmt.Fprintf(b, "  %s\n", line)
@@ -83,20 +93,18 @@ func (e *Error) write(b *strings.Builder, d *hcl.Diagnostic) {
 }
 
 // context names the blocks holding r (`, in region "a" > nats_tls`), or
-// "" at the top level.
-func (e *Error) context(r *hcl.Range) string {
-	f, _ := hclsyntax.ParseConfig(e.src, e.Path, hcl.InitialPos)
-	if f == nil {
-		return ""
-	}
-	body, _ := f.Body.(*hclsyntax.Body)
+// "" at the top level; secret is as for write.
+func context(body *hclsyntax.Body, r *hcl.Range, secret map[int]bool) string {
 	var path []string
 	for body != nil {
 		var next *hclsyntax.Body
 		for _, blk := range body.Blocks {
 			if blk.Range().ContainsOffset(r.Start.Byte) {
 				name := blk.Type
-				for _, l := range blk.Labels {
+				for i, l := range blk.Labels {
+					if i < len(blk.LabelRanges) && secret[blk.LabelRanges[i].Start.Line] {
+						l = "<redacted>" // a broken file can make a label of a secret
+					}
 					name += " " + strconv.Quote(l)
 				}
 				path, next = append(path, name), blk.Body
@@ -111,8 +119,9 @@ func (e *Error) context(r *hcl.Range) string {
 	return ", in " + strings.Join(path, " > ")
 }
 
-// snippet writes r's first line of source, numbered, with r underlined.
-func (e *Error) snippet(b *strings.Builder, r hcl.Range) {
+// snippet writes r's first line of source, numbered, with r underlined;
+// secret says the line holds (part of) a secret's value.
+func (e *Error) snippet(b *strings.Builder, r hcl.Range, secret bool) {
 	if r.Start.Byte > len(e.src) {
 		return
 	}
@@ -135,6 +144,9 @@ func (e *Error) snippet(b *strings.Builder, r hcl.Range) {
 		}
 	}
 	shown := redact(line)
+	if secret && shown == line {
+		shown = "<redacted>" // a line inside a secret's value (a heredoc)
+	}
 	width := utf8.RuneCount(e.src[r.Start.Byte:max(to, r.Start.Byte)])
 	// A masked secret shortens the line: the mark must not run past it.
 	width = max(min(width, utf8.RuneCountInString(shown)-utf8.RuneCountInString(pad.String())), 1)
@@ -144,8 +156,14 @@ func (e *Error) snippet(b *strings.Builder, r hcl.Range) {
 }
 
 var (
-	// secretAttr matches an attribute line whose value is a secret.
-	secretAttr = regexp.MustCompile(`(?i)^(\s*"?[a-z0-9_]*(secret|password|token)[a-z0-9_]*"?\s*=\s*).*$`)
+	// secretName matches the name of a key whose value is a secret.
+	secretName = regexp.MustCompile(`(?i)secret|password|token`)
+	// secretAttr matches a line that starts with such a key, well formed
+	// or not ("secret_access_key "x"" lacks its "=").
+	secretAttr = regexp.MustCompile(`(?i)^(\s*"?[a-z0-9_]*(?:secret|password|token)[a-z0-9_]*"?)(\s*=?\s*)\S.*$`)
+	// secretHeredoc matches the first line of a secret written as a
+	// heredoc; its group is the closing marker.
+	secretHeredoc = regexp.MustCompile(`(?i)^\s*"?[a-z0-9_]*(?:secret|password|token)[a-z0-9_]*"?\s*=?\s*<<-?([a-z_][a-z0-9_-]*)\s*$`)
 	// urlUserinfo matches the credentials of a URL (nats://user:pass@host).
 	urlUserinfo = regexp.MustCompile(`://[^@/\s"]+@`)
 )
@@ -153,8 +171,26 @@ var (
 // redact masks secrets in a line of the file: an error message must not
 // show one (it may end up in a log or a bug report).
 func redact(line string) string {
-	line = secretAttr.ReplaceAllString(line, `${1}<redacted>`)
+	line = secretAttr.ReplaceAllString(line, `${1}${2}<redacted>`)
 	return urlUserinfo.ReplaceAllString(line, "://<redacted>@")
+}
+
+// secretLines adds to lines the numbers of the lines that hold the value
+// of a key named like a secret, in body and the blocks in it.
+func secretLines(body *hclsyntax.Body, lines map[int]bool) {
+	if body == nil {
+		return
+	}
+	for name, a := range body.Attributes {
+		if secretName.MatchString(name) {
+			for l := a.SrcRange.Start.Line; l <= a.SrcRange.End.Line; l++ {
+				lines[l] = true
+			}
+		}
+	}
+	for _, blk := range body.Blocks {
+		secretLines(blk.Body, lines)
+	}
 }
 
 // blockRef names a block of the file: its type and labels.
@@ -223,7 +259,7 @@ func (ref blockRef) find(body *hclsyntax.Body) *hclsyntax.Block {
 	return nil
 }
 
-// diagnose turns Validate's error into diagnostics placed in the file.
+// diagnose turns Validate's problems into diagnostics placed in the file.
 // When decoding failed (decoded holds its diagnostics), the topology was
 // read in part, so only problems with a value the file sets, and that the
 // decoder did not already report, are kept: the rest may come from what
@@ -257,4 +293,28 @@ func overlaps(diags hcl.Diagnostics, r hcl.Range) bool {
 		}
 	}
 	return false
+}
+
+// secretSourceLines adds to lines the numbers of the lines that start
+// with a secret's key, and of those inside a secret's heredoc, found by
+// reading lines, not by parsing: a syntax error before a secret (an open
+// quote) can hide it from the parser, not from an error's text.
+func secretSourceLines(src []byte, lines map[int]bool) {
+	marker := ""
+	for i, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case marker != "" && strings.TrimSpace(line) == marker:
+			marker = ""
+		case marker != "":
+			lines[i+1] = true
+		default:
+			if m := secretHeredoc.FindStringSubmatch(line); m != nil {
+				marker = m[1]
+			}
+			if secretAttr.MatchString(line) {
+				lines[i+1] = true
+			}
+		}
+	}
 }

@@ -188,3 +188,31 @@ link "a" "b" { latency = "fast" }
 		}
 	}
 }
+
+// FuzzParse_ErrorText checks that the text of any topology's error is
+// made without a panic (it slices the source by the diagnostics'
+// positions) and never shows the value of a secret_access_key put
+// anywhere in the file, well formed, without its "=", or in a heredoc.
+func FuzzParse_ErrorText(f *testing.F) {
+	f.Add("colour = 1\nregion \"a\" { listen = \"127.0.0.1:99999\" }", uint8(0), uint16(0))
+	f.Add("credentials {\n  access_key_id = \"A\"\n}\nregion \"a\" {\n\tlisten = \"é:0\"\n}", uint8(1), uint16(14))
+	f.Add("region \"a\" {\r\n  listen = \"x\"\r\n  nats_tls {\r\n    cert_file = \"c\"\r\n  }\r\n}", uint8(2), uint16(30))
+	f.Add("region \"a\" {", uint8(1), uint16(12))
+	const value = "zz-SECRET-zz"
+	forms := []string{
+		"\nsecret_access_key = \"" + value + "\"\n",
+		"\nsecret_access_key \"" + value + "\"\n",
+		"\nsecret_access_key = <<EOT\n" + value + "\nEOT\n",
+	}
+	f.Fuzz(func(t *testing.T, src string, form uint8, at uint16) {
+		if strings.Contains(src, value) {
+			return
+		}
+		pos := int(at) % (len(src) + 1)
+		src = src[:pos] + forms[int(form)%len(forms)] + src[pos:]
+		_, err := Parse([]byte(src), "fuzz.hcl")
+		if err != nil && strings.Contains(err.Error(), value) {
+			t.Fatalf("error shows the secret:\n%s", err)
+		}
+	})
+}
