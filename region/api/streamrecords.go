@@ -120,16 +120,9 @@ func (s *Server) getShardIterator(ctx context.Context, body []byte) (any, error)
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	info, err := s.streamByArn(*in.StreamArn)
+	info, shards, err := s.streamShards(*in.StreamArn)
 	if err != nil {
 		return nil, err
-	}
-	_, shards, err := s.db.Stream(info.ID)
-	if errors.Is(err, store.ErrStreamNotFound) {
-		return nil, streamNotFound(*in.StreamArn)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read stream %d: %w", info.ID, err)
 	}
 	sh, ok := findShard(shards, *in.ShardId)
 	if !ok {
