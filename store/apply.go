@@ -216,6 +216,7 @@ func (a *applier) apply(c *Change) error {
 		if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 			return err
 		}
+		tx.streamEvent(m, old, rec, v.Concurrent && old.Version.Region == db.cfg.Region, false)
 		a.stats.Applied++
 	} else {
 		if v.Duplicate {
