@@ -91,8 +91,8 @@ func testJoinInterrupted(t *testing.T, items, bandwidthKB int, stop stopper) {
 		if err != nil {
 			return err
 		}
-		if l.Pending > 0 || !l.Connected {
-			return fmt.Errorf("link %s→%s: %d pending, connected %v", origin, joiner, l.Pending, l.Connected)
+		if l.Pending == nil || *l.Pending > 0 || !l.Connected {
+			return fmt.Errorf("link %s→%s: %v pending, connected %v", origin, joiner, l.Pending, l.Connected)
 		}
 		return nil
 	})

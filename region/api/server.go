@@ -77,6 +77,9 @@ type Config struct {
 	// that a backfill leaves room for foreground traffic (and, in the lab,
 	// lasts long enough to be interrupted on purpose). 0: unlimited.
 	BackfillRate int
+	// Metrics, if set, is told each request's outcome and duration and
+	// the capacity it consumed (see metrics.go).
+	Metrics Metrics
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -132,6 +135,9 @@ type Server struct {
 	clock  Clock
 	// transient holds the statuses shown for TransientStatusDelay.
 	transient transients
+	// obs are the request observers by operation (metrics.go); nil
+	// without Config.Metrics.
+	obs map[string]RequestObserver
 
 	// bg owns the server's background work (GSI backfills, table deletes).
 	bgCtx     context.Context
@@ -203,6 +209,7 @@ func New(cfg Config) (*Server, error) {
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
 	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
+	s.obs = s.observers()
 	if err := s.resumeBackfills(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("resume index backfills: %w", err)
@@ -240,11 +247,18 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // fasthttp front ends share.
 func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) (int, [][2]string) {
 	name, ok := strings.CutPrefix(target, targetPrefix)
+	var errCode string // for the metrics: "" is success
+	if obs := s.observer(name, ok); obs != nil {
+		start := time.Now()
+		defer func() { obs.Done(errCode, time.Since(start)) }()
+	}
 	op := s.ops[name]
 	if !ok || op == nil {
+		errCode = "UnknownOperationException"
 		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		errCode = "SerializationException"
 		return s.encodeError(out, Serialization("")), nil
 	}
 	resp, err := op(ctx, body)
@@ -260,6 +274,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
+		errCode = ae.Code()
 		return s.encodeError(out, ae), nil
 	}
 	var hdr [][2]string
