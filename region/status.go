@@ -145,17 +145,17 @@ type LinkStatus struct {
 	// messages its consumer had not delivered yet. Null while the link is
 	// disconnected, when the destination cannot know; the source's
 	// OutboundStatus.Pending is right in every case.
-	Pending     *uint64   `json:"pending"`
-	Applied     uint64    `json:"applied"`
-	Conflicts   uint64    `json:"conflicts"`
-	P50Ms       float64   `json:"p50_ms"`
-	P99Ms       float64   `json:"p99_ms"`
-	MaxMs       float64   `json:"max_ms"`
-	P50AllMs    float64   `json:"p50_all_ms"`
-	P99AllMs    float64   `json:"p99_all_ms"`
-	MaxAllMs    float64   `json:"max_all_ms"`
-	Resyncs     int       `json:"resyncs"`
-	LastResync  time.Time `json:"last_resync,omitzero"`
+	Pending    *uint64   `json:"pending"`
+	Applied    uint64    `json:"applied"`
+	Conflicts  uint64    `json:"conflicts"`
+	P50Ms      float64   `json:"p50_ms"`
+	P99Ms      float64   `json:"p99_ms"`
+	MaxMs      float64   `json:"max_ms"`
+	P50AllMs   float64   `json:"p50_all_ms"`
+	P99AllMs   float64   `json:"p99_all_ms"`
+	MaxAllMs   float64   `json:"max_all_ms"`
+	Resyncs    int       `json:"resyncs"`
+	LastResync time.Time `json:"last_resync,omitzero"`
 	// LastError is the link's last failure, at LastErrorAt. Recovered is
 	// set once the link worked again after it, at RecoveredAt; the error
 	// is dropped a minute after that.

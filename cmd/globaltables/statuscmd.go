@@ -139,10 +139,7 @@ func printStatus(out io.Writer, rep *statusReport) {
 				now = st.Time
 			}
 		}
-		shape := l.Shape
-		if shape == "" {
-			shape = "-"
-		}
+		shape := shapeCell(l.Shape)
 		fmt.Fprintf(w, "%s → %s\t%v\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, pendingCell(lr), shape,
 			fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErrorCell(l, now))
 	}

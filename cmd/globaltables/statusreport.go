@@ -197,3 +197,13 @@ func lastErrorCell(l *region.LinkStatus, now time.Time) string {
 	}
 	return fmt.Sprintf("%s ago: %s", since(now, l.LastErrorAt), l.LastError)
 }
+
+// shapeCell renders a link's shape for a table cell: "-" when the region
+// runs without shaping, and without the brackets shaper.Shape.String puts
+// around several settings.
+func shapeCell(shape string) string {
+	if shape == "" {
+		return "-"
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(shape, "["), "]")
+}
