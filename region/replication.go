@@ -400,14 +400,7 @@ func (r *replication) status(st *Status) {
 		if l.Connected {
 			ls.Pending = &l.Pending
 		}
-		if l.LastError != "" && !(l.Recovered() && time.Since(l.RecoveredAt) > recentError) {
-			// A failure stays while it lasts, and a minute after the
-			// link recovered from it, marked as such.
-			ls.LastError, ls.LastErrorAt = l.LastError, l.LastErrorAt
-			if l.Recovered() {
-				ls.Recovered, ls.RecoveredAt = true, l.RecoveredAt
-			}
-		}
+		ls.setLastError(l, time.Now())
 		st.Links = append(st.Links, ls)
 	}
 	for _, o := range r.rep.Outbound(context.Background()) {

@@ -174,6 +174,19 @@ type LinkStatus struct {
 	Stalls uint64            `json:"stalls"`
 }
 
+// setLastError copies l's last error into the status at now: a failure
+// stays while it lasts, and for recentError after the link recovered from
+// it, marked as recovered; then it is dropped.
+func (ls *LinkStatus) setLastError(l replicator.LinkStatus, now time.Time) {
+	if l.LastError == "" || l.Recovered() && now.Sub(l.RecoveredAt) > recentError {
+		return
+	}
+	ls.LastError, ls.LastErrorAt = l.LastError, l.LastErrorAt
+	if l.Recovered() {
+		ls.Recovered, ls.RecoveredAt = true, l.RecoveredAt
+	}
+}
+
 // ms converts a duration to float milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
