@@ -87,9 +87,11 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		// A scrape reads the store's statistics and asks NATS for the
-		// stream's state: a few at a time are plenty.
+		// stream's state: a few at a time are plenty. No Timeout: it
+		// would derive a context from the request's, which under
+		// fasthttp's adaptor races with the server's shutdown; the
+		// collector bounds its own wait (scrapeTimeout).
 		MaxRequestsInFlight: 4,
-		Timeout:             10 * time.Second,
 	})
 }
 
