@@ -20,6 +20,7 @@ import (
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/region/listener"
+	"github.com/globaltables/globaltables/region/metrics"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
@@ -91,6 +92,11 @@ type Config struct {
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
+	// OpenMetrics serves GET /metrics to anyone who reaches the endpoint,
+	// without the control guard's Host check and credentials (for a
+	// Prometheus in another container). By default /metrics is guarded like
+	// /_globaltables/status: see docs/metrics.md.
+	OpenMetrics bool
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
@@ -216,6 +222,8 @@ type Region struct {
 	auth  *sigv4.Verifier
 	repl  *replication  // nil without replication
 	skew  *clock.Skewed // nil when Config.Now was given
+	// metrics are the region's Prometheus metrics, served at /metrics.
+	metrics *metrics.Metrics
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
 
@@ -309,6 +317,8 @@ func New(cfg Config) (*Region, error) {
 		TransientStatusDelay: cfg.TransientStatusDelay,
 		BackfillRate:         cfg.BackfillRate,
 	}
+	r.metrics = metrics.New(cfg.Name, metricsSource{r})
+	acfg.Metrics = r.metrics
 	if r.auth != nil {
 		acfg.Auth = r.auth
 	}
@@ -332,12 +342,14 @@ func New(cfg Config) (*Region, error) {
 	}
 	r.api = srv
 	if r.repl != nil {
+		r.repl.latency = r.latencyObserver
 		if err := r.repl.wire(cfg.Name, srv); err != nil {
 			r.closeResources()
 			return nil, fmt.Errorf("replication: %w", err)
 		}
 	}
 	r.mountEndpoints()
+	r.mountMetrics()
 	if cfg.Pprof {
 		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
 		srv.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
@@ -392,6 +404,9 @@ func (r *Region) AuthMode() string {
 
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
+
+// DataDir returns the region's data folder (its control token is there).
+func (r *Region) DataDir() string { return r.cfg.DataDir }
 
 // Run serves the API and runs the background loops until ctx is cancelled.
 // It returns nil after a clean stop.

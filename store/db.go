@@ -83,6 +83,8 @@ type DB struct {
 	conflictSeq uint64
 	// conflictCount is the number of records in the conflict log.
 	conflictCount atomic.Int64
+	// applied counts applied and conflicting changes by source and table.
+	applied applyCounts
 
 	// metaMu serializes metadata changes (CreateTable, UpdateTable,
 	// DeleteTable, DropIndex) so that the table cache is updated in commit

@@ -77,6 +77,9 @@ type Config struct {
 	// that a backfill leaves room for foreground traffic (and, in the lab,
 	// lasts long enough to be interrupted on purpose). 0: unlimited.
 	BackfillRate int
+	// Metrics, if set, is told each request's outcome and duration and
+	// the capacity it consumed (see metrics.go).
+	Metrics Metrics
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -134,6 +137,9 @@ type Server struct {
 	clock     Clock
 	// transient holds the statuses shown for TransientStatusDelay.
 	transient transients
+	// obs are the request observers by operation (metrics.go); nil
+	// without Config.Metrics.
+	obs map[string]RequestObserver
 
 	// bg owns the server's background work (GSI backfills, table deletes).
 	bgCtx     context.Context
@@ -206,6 +212,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
 	s.streamOps = s.streamOpsByName()
+	s.obs = s.observers()
 	if err := s.resumeBackfills(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("resume index backfills: %w", err)
@@ -248,10 +255,17 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 		name, ok = strings.CutPrefix(target, streamsTargetPrefix)
 		op = s.streamOps[name]
 	}
+	var errCode string // for the metrics: "" is success
+	if obs := s.observer(name, ok && op != nil); obs != nil {
+		start := time.Now()
+		defer func() { obs.Done(errCode, time.Since(start)) }()
+	}
 	if !ok || op == nil {
+		errCode = "UnknownOperationException"
 		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		errCode = "SerializationException"
 		return s.encodeError(out, Serialization("")), nil
 	}
 	resp, err := op(ctx, body)
@@ -267,6 +281,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
+		errCode = ae.Code()
 		return s.encodeError(out, ae), nil
 	}
 	var hdr [][2]string
