@@ -1,0 +1,287 @@
+package experiment
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/globaltables/globaltables/cmd/globaltables/bench"
+	"github.com/globaltables/globaltables/region"
+)
+
+// Probe timing. A probe follows one acknowledged write of its source
+// region and reads it in the destination, first every probePollMin, then
+// less often up to probePollMax, until the destination holds it; a link
+// starts a new probe at most every probeEvery. The measured latency is an
+// upper bound, within one poll of the truth: a few milliseconds while the
+// link is healthy.
+const (
+	probeEvery    = 200 * time.Millisecond
+	probePollMin  = 2 * time.Millisecond
+	probePollMax  = 50 * time.Millisecond
+	statusEvery   = time.Second
+	probeIdleWait = 20 * time.Millisecond
+)
+
+// Probe is one measured replication: a write acknowledged in the source
+// at Acked was first read in the destination at Seen. Both times are the
+// experiment's own clock, so skewed region clocks do not distort it.
+type Probe struct {
+	Acked time.Time `json:"acked"`
+	Seen  time.Time `json:"seen"`
+}
+
+// Ms is the probe's latency in milliseconds.
+func (p Probe) Ms() float64 { return float64(p.Seen.Sub(p.Acked)) / float64(time.Millisecond) }
+
+// PendingSample is a link's pending changes as its regions reported them;
+// Pending is nil when they could not be asked (a region down): unknown,
+// not zero.
+type PendingSample struct {
+	At      time.Time `json:"at"`
+	Pending *uint64   `json:"pending"`
+}
+
+// Writes is what a monitor follows: the run's acknowledged writes.
+type Writes interface {
+	LastAcked(region string) *Write
+	WriteByID(id string) *Write
+}
+
+// Monitor watches a run from outside. For every link from a writing region
+// it probes replication latency by following the run's own writes (so it
+// measures nothing from before the run), and once a second it reads every
+// region's status for the links' pending changes and the conflicts the
+// regions detected.
+type Monitor struct {
+	cfg     Config
+	clients map[string]*dynamodb.Client
+
+	mu        sync.Mutex // guards the fields below
+	probes    map[[2]string][]Probe
+	pending   map[[2]string][]PendingSample
+	conflicts map[string]*counter // by region
+	lastPend  map[[2]string]*uint64
+}
+
+// counter accumulates the increases of a region's conflict count, which
+// starts from zero again when the region restarts.
+type counter struct {
+	last, sum int64
+	seen      bool
+}
+
+func (c *counter) observe(v int64) {
+	if c.seen && v > c.last {
+		c.sum += v - c.last
+	}
+	c.last, c.seen = v, true
+}
+
+// NewMonitor returns a monitor of the regions and table of cfg.
+func NewMonitor(cfg Config) *Monitor {
+	cfg.defaults()
+	m := &Monitor{cfg: cfg, clients: map[string]*dynamodb.Client{}, probes: map[[2]string][]Probe{},
+		pending: map[[2]string][]PendingSample{}, conflicts: map[string]*counter{}, lastPend: map[[2]string]*uint64{}}
+	for r, ep := range cfg.Endpoints {
+		m.clients[r] = bench.Client(ep, 4)
+	}
+	return m
+}
+
+// Run monitors until ctx ends and returns once every goroutine it started
+// has stopped.
+func (m *Monitor) Run(ctx context.Context, ws Writes) {
+	var wg sync.WaitGroup
+	for _, src := range m.cfg.WriteRegions {
+		for dst := range m.cfg.Endpoints {
+			if dst == src {
+				continue
+			}
+			wg.Add(1)
+			go func(src, dst string) {
+				defer wg.Done()
+				m.probeLink(ctx, ws, src, dst)
+			}(src, dst)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(statusEvery)
+		defer t.Stop()
+		for {
+			m.pollStatus(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+// probeLink follows src's writes into dst until ctx ends.
+func (m *Monitor) probeLink(ctx context.Context, ws Writes, src, dst string) {
+	var prev *Write
+	for ctx.Err() == nil {
+		w := ws.LastAcked(src)
+		if w == nil || w == prev {
+			if !sleep(ctx, probeIdleWait) {
+				return
+			}
+			continue
+		}
+		prev = w
+		started := time.Now()
+		seen, ok := m.await(ctx, ws, dst, w)
+		if !ok {
+			return
+		}
+		m.mu.Lock()
+		m.probes[[2]string{src, dst}] = append(m.probes[[2]string{src, dst}], Probe{Acked: w.Acked, Seen: seen})
+		m.mu.Unlock()
+		if !sleep(ctx, time.Until(started.Add(probeEvery))) {
+			return
+		}
+	}
+}
+
+// await polls dst until it holds write w or a newer version of its item,
+// and returns when the read that found it was sent; ok is false if ctx
+// ended first.
+func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write) (time.Time, bool) {
+	poll := probePollMin
+	for {
+		at := time.Now()
+		out, err := m.clients[dst].GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.cfg.Table),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: w.Key}}})
+		if err == nil {
+			if v, ok := out.Item["w"].(*types.AttributeValueMemberS); ok {
+				if v.Value == w.ID {
+					return at, true
+				}
+				if held := ws.WriteByID(v.Value); held != nil && held.Err == "" && !held.Version.Less(w.Version) {
+					return at, true // w, or a write that overwrote it, arrived
+				}
+			}
+		}
+		if !sleep(ctx, poll) {
+			return time.Time{}, false
+		}
+		poll = min(poll*2, probePollMax)
+	}
+}
+
+// pollStatus reads every region's status once.
+func (m *Monitor) pollStatus(ctx context.Context) {
+	now := time.Now()
+	for name, ep := range m.cfg.Endpoints {
+		var st region.Status
+		rctx, cancel := context.WithTimeout(ctx, statusEvery)
+		err := region.GetJSON(rctx, ep+region.StatusPath, &st)
+		cancel()
+		m.mu.Lock()
+		if err != nil {
+			// The region cannot say: its inbound links' pending changes
+			// are unknown for now.
+			for l := range m.pending {
+				if l[1] == name {
+					m.pending[l] = append(m.pending[l], PendingSample{At: now})
+					m.lastPend[l] = nil
+				}
+			}
+			m.mu.Unlock()
+			continue
+		}
+		c := m.conflicts[name]
+		if c == nil {
+			c = &counter{}
+			m.conflicts[name] = c
+		}
+		c.observe(st.Conflicts)
+		for _, l := range st.Links {
+			dst := l.Dest
+			if dst == "" {
+				dst = name
+			}
+			if dst != name {
+				continue // a link the region reports as a source: its destination reports it too
+			}
+			p := l.Pending
+			id := [2]string{l.Source, dst}
+			m.pending[id] = append(m.pending[id], PendingSample{At: now, Pending: &p})
+			m.lastPend[id] = &p
+		}
+		m.mu.Unlock()
+	}
+}
+
+// Now returns the conflicts detected so far (the most any one region
+// detected since the monitor started) and the changes pending on all
+// links at the last reading; known is false when some link's pending count
+// is unknown.
+func (m *Monitor) Now() (conflicts int64, pending uint64, known bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conflicts {
+		conflicts = max(conflicts, c.sum)
+	}
+	known = len(m.lastPend) > 0
+	for _, p := range m.lastPend {
+		if p == nil {
+			known = false
+			continue
+		}
+		pending += *p
+	}
+	return conflicts, pending, known
+}
+
+// Links returns what the monitor measured on each link, sorted by link;
+// Analyse windows it.
+func (m *Monitor) Links() []LinkSeries {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := map[[2]string]bool{}
+	for id := range m.probes {
+		ids[id] = true
+	}
+	for id := range m.pending {
+		ids[id] = true
+	}
+	out := make([]LinkSeries, 0, len(ids))
+	for id := range ids {
+		out = append(out, LinkSeries{Source: id[0], Dest: id[1],
+			Probes:  append([]Probe(nil), m.probes[id]...),
+			Pending: append([]PendingSample(nil), m.pending[id]...)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Source != out[j].Source {
+			return out[i].Source < out[j].Source
+		}
+		return out[i].Dest < out[j].Dest
+	})
+	return out
+}
+
+// sleep waits d or until ctx ends, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
