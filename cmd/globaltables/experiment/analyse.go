@@ -265,6 +265,16 @@ func (r *Result) Headline() (string, bool) {
 		r.ConvergeAfter.Round(time.Millisecond), r.Conflicts, r.Lost, r.StaleReads, r.Reads), true
 }
 
+// StaleText says how many reads were stale and how old what they missed
+// was.
+func (r *Result) StaleText() string {
+	if r.StaleReads == 0 {
+		return fmt.Sprintf("0 of %d", r.Reads)
+	}
+	return fmt.Sprintf("%d of %d (the writes they missed were p50 %s, max %s old)",
+		r.StaleReads, r.Reads, r.StaleP50.Round(time.Microsecond), r.StaleMax.Round(time.Microsecond))
+}
+
 // CountsText renders counts by region as "eu-west-1 2, us-east-1 1",
 // sorted by region, or "none".
 func CountsText(m map[string]int) string {
@@ -338,8 +348,7 @@ func (r *Result) Summary(w io.Writer) {
 		r.WritesText(), r.Reads, r.Config.Keys, r.Config.Rate, strings.Join(r.Config.WriteRegions, ", "), r.Duration(), r.Config.Seed)
 	fmt.Fprintf(w, "conflicts: %d; acknowledged writes overwritten: %d (by the region that wrote them: %s); conflicts won by region: %s; decided by clock skew: %d\n",
 		r.Conflicts, r.Lost, CountsText(r.LostBy), CountsText(r.WonBy), r.SkewDecided)
-	fmt.Fprintf(w, "stale reads: %d of %d (missed writes were p50 %s, max %s old)\n",
-		r.StaleReads, r.Reads, r.StaleP50.Round(time.Microsecond), r.StaleMax.Round(time.Microsecond))
+	fmt.Fprintf(w, "stale reads: %s\n", r.StaleText())
 	switch {
 	case r.Interrupted:
 	case r.Converged:

@@ -179,47 +179,56 @@ func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write) (t
 	}
 }
 
-// pollStatus reads every region's status once.
+// pollStatus reads every region's status once. A link's pending count
+// comes from its source's report when the source gives one (measured at
+// the source, it stays right while the link is cut), else from its
+// destination's; a link neither could report on is unknown this round.
 func (m *Monitor) pollStatus(ctx context.Context) {
 	now := time.Now()
+	type reading struct {
+		pending    uint64
+		fromSource bool
+	}
+	round := map[[2]string]reading{}
 	for name, ep := range m.cfg.Endpoints {
 		var st region.Status
 		rctx, cancel := context.WithTimeout(ctx, statusEvery)
 		err := region.GetJSON(rctx, ep+region.StatusPath, &st)
 		cancel()
-		m.mu.Lock()
 		if err != nil {
-			// The region cannot say: its inbound links' pending changes
-			// are unknown for now.
-			for l := range m.pending {
-				if l[1] == name {
-					m.pending[l] = append(m.pending[l], PendingSample{At: now})
-					m.lastPend[l] = nil
-				}
-			}
-			m.mu.Unlock()
 			continue
 		}
+		m.mu.Lock()
 		c := m.conflicts[name]
 		if c == nil {
 			c = &counter{}
 			m.conflicts[name] = c
 		}
 		c.observe(st.Conflicts)
-		for _, l := range st.Links {
-			dst := l.Dest
-			if dst == "" {
-				dst = name
-			}
-			if dst != name {
-				continue // a link the region reports as a source: its destination reports it too
-			}
-			p := l.Pending
-			id := [2]string{l.Source, dst}
-			m.pending[id] = append(m.pending[id], PendingSample{At: now, Pending: &p})
-			m.lastPend[id] = &p
-		}
 		m.mu.Unlock()
+		for _, l := range st.Links {
+			id := [2]string{l.Source, l.Dest}
+			if id[1] == "" {
+				id[1] = name
+			}
+			if prev, ok := round[id]; ok && prev.fromSource {
+				continue
+			}
+			round[id] = reading{pending: l.Pending, fromSource: l.Source == name}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.pending {
+		if _, ok := round[id]; !ok {
+			m.pending[id] = append(m.pending[id], PendingSample{At: now}) // unknown
+			m.lastPend[id] = nil
+		}
+	}
+	for id, r := range round {
+		p := r.pending
+		m.pending[id] = append(m.pending[id], PendingSample{At: now, Pending: &p})
+		m.lastPend[id] = &p
 	}
 }
 

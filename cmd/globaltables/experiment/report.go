@@ -149,16 +149,27 @@ func (a axis) bands(b *strings.Builder, phases []Phase) {
 }
 
 // events draws the timeline as vertical markers, each labelled with its
-// number in the timeline table and the start of its text.
+// number in the timeline table and the start of its text; a marker too
+// close to the last labelled one gets its number only. Phase starts are
+// left to the bands.
 func (a axis) events(b *strings.Builder, evs []Event) {
+	lastX := math.Inf(-1)
 	for i, e := range evs {
-		x := a.x(e.At)
-		label := e.What
-		if r := []rune(label); len(r) > 38 {
-			label = string(r[:37]) + "…"
+		if strings.HasPrefix(e.What, "phase ") {
+			continue
 		}
-		fmt.Fprintf(b, `<g class="event"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text x="%.1f" y="%d" class="event-label" transform="rotate(90 %.1f %d)">%d %s</text><title>%s: %s</title></g>`,
-			x, padT, x, chartH-padB, x+3, padT+4, x+3, padT+4, i+1, template.HTMLEscapeString(label),
+		x := a.x(e.At)
+		label := fmt.Sprintf("%d %s", i+1, e.What)
+		if r := []rune(label); len(r) > 40 {
+			label = string(r[:39]) + "…"
+		}
+		if x-lastX < 12 {
+			label = fmt.Sprintf("%d", i+1)
+		} else {
+			lastX = x
+		}
+		fmt.Fprintf(b, `<g class="event"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d"/><text x="%.1f" y="%d" class="event-label" transform="rotate(90 %.1f %d)">%s</text><title>%s: %s</title></g>`,
+			x, padT, x, chartH-padB, x+3, padT+4, x+3, padT+4, template.HTMLEscapeString(label),
 			e.At.Format("15:04:05.000"), template.HTMLEscapeString(e.What))
 	}
 }
@@ -316,7 +327,7 @@ td.n,th.n{text-align:right}
 <h2>Figures</h2>
 <table>
 <tr><th>writes</th><td>{{.R.WritesText}}</td></tr>
-<tr><th>reads</th><td>{{.R.Reads}}, {{.R.StaleReads}} stale (missed writes p50 {{.StaleP50}}, max {{.StaleMax}} old)</td></tr>
+<tr><th>reads</th><td>{{.R.StaleText}}</td></tr>
 <tr><th>conflicts</th><td>{{.R.Conflicts}}; acknowledged writes overwritten: {{.R.Lost}}; decided by clock skew: {{.R.SkewDecided}}</td></tr>
 <tr><th>overwritten, by region that wrote them</th><td>{{.LostBy}}</td></tr>
 <tr><th>conflicts won, by region</th><td>{{.WonBy}}</td></tr>
@@ -388,7 +399,6 @@ func (r *Result) WriteHTML(w io.Writer, rep Report) error {
 	}
 	return reportTemplate.Execute(w, map[string]any{
 		"Rep": rep, "R": r, "Date": r.Began.Format("2006-01-02 15:04:05 MST"), "Duration": r.Duration(),
-		"StaleP50": r.StaleP50.Round(time.Microsecond), "StaleMax": r.StaleMax.Round(time.Microsecond),
 		"Convergence": convergence, "Regions": strings.Join(r.Config.WriteRegions, ", "),
 		"LostBy": CountsText(r.LostBy), "WonBy": CountsText(r.WonBy), "Legend": legend,
 		"Latency": r.latencyChart(&rep, t0, t1), "Pending": r.pendingChart(&rep, t0, t1), "Conflicts": r.conflictChart(&rep, t0, t1),
