@@ -88,7 +88,9 @@ step "assert" { converged_within = "10s" }
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(broken, "drill", drill).CombinedOutput()
+	run := exec.Command(broken, "drill", drill)
+	run.Dir = dir // where the region log file goes
+	out, err := run.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !strings.Contains(string(out), "FAIL") {
 		t.Fatalf("the drill passed a replicator that drops every tenth change: %v\n%s", err, out)
