@@ -179,17 +179,36 @@ func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write) (t
 	}
 }
 
+// linkReading is one region's report of one link's pending changes;
+// fromSource is set when the region is the link's source.
+type linkReading struct {
+	link       [2]string // source, destination
+	pending    *uint64   // nil: the region could not measure it
+	fromSource bool
+}
+
+// linkReadings returns what region name's status says about the pending
+// changes of the links it takes part in.
+func linkReadings(name string, st *region.Status) []linkReading {
+	var out []linkReading
+	for _, l := range st.Links {
+		dst := l.Dest
+		if dst == "" {
+			dst = name
+		}
+		p := l.Pending
+		out = append(out, linkReading{link: [2]string{l.Source, dst}, pending: &p, fromSource: l.Source == name})
+	}
+	return out
+}
+
 // pollStatus reads every region's status once. A link's pending count
 // comes from its source's report when the source gives one (measured at
 // the source, it stays right while the link is cut), else from its
 // destination's; a link neither could report on is unknown this round.
 func (m *Monitor) pollStatus(ctx context.Context) {
 	now := time.Now()
-	type reading struct {
-		pending    uint64
-		fromSource bool
-	}
-	round := map[[2]string]reading{}
+	round := map[[2]string]linkReading{}
 	for name, ep := range m.cfg.Endpoints {
 		var st region.Status
 		rctx, cancel := context.WithTimeout(ctx, statusEvery)
@@ -206,29 +225,23 @@ func (m *Monitor) pollStatus(ctx context.Context) {
 		}
 		c.observe(st.Conflicts)
 		m.mu.Unlock()
-		for _, l := range st.Links {
-			id := [2]string{l.Source, l.Dest}
-			if id[1] == "" {
-				id[1] = name
+		for _, r := range linkReadings(name, &st) {
+			if prev, ok := round[r.link]; ok && prev.pending != nil && (prev.fromSource || r.pending == nil) {
+				continue // a better reading of this link is in already
 			}
-			if prev, ok := round[id]; ok && prev.fromSource {
-				continue
-			}
-			round[id] = reading{pending: l.Pending, fromSource: l.Source == name}
+			round[r.link] = r
 		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for id := range m.pending {
 		if _, ok := round[id]; !ok {
-			m.pending[id] = append(m.pending[id], PendingSample{At: now}) // unknown
-			m.lastPend[id] = nil
+			round[id] = linkReading{link: id} // no region could say: unknown
 		}
 	}
 	for id, r := range round {
-		p := r.pending
-		m.pending[id] = append(m.pending[id], PendingSample{At: now, Pending: &p})
-		m.lastPend[id] = &p
+		m.pending[id] = append(m.pending[id], PendingSample{At: now, Pending: r.pending})
+		m.lastPend[id] = r.pending
 	}
 }
 
