@@ -15,15 +15,19 @@ import (
 )
 
 // Probe timing. A probe follows one acknowledged write of its source
-// region and reads it in the destination, first every probePollMin, then
-// less often up to probePollMax, until the destination holds it; a link
-// starts a new probe at most every probeEvery. The measured latency is an
-// upper bound, within one poll of the truth: a few milliseconds while the
-// link is healthy.
+// region and reads it in the destination until the destination holds it;
+// a link starts a new probe at most every probeEvery. So as not to load
+// the regions it measures, a probe reads nothing for the first half of
+// the link's last latency (at most probeSkipMax), then reads every tenth
+// of that latency (at least probePollMin and at most probePollMax apart),
+// and less often, up to probePollMax, once it has waited twice that
+// latency. The measured latency is an upper bound within one poll of the
+// truth: about a tenth, and never more than probePollMax.
 const (
 	probeEvery    = 200 * time.Millisecond
 	probePollMin  = 2 * time.Millisecond
 	probePollMax  = 50 * time.Millisecond
+	probeSkipMax  = 25 * time.Millisecond
 	statusEvery   = time.Second
 	probeIdleWait = 20 * time.Millisecond
 )
@@ -130,6 +134,7 @@ func (m *Monitor) Run(ctx context.Context, ws Writes) {
 // probeLink follows src's writes into dst until ctx ends.
 func (m *Monitor) probeLink(ctx context.Context, ws Writes, src, dst string) {
 	var prev *Write
+	var last time.Duration // the link's last measured latency
 	for ctx.Err() == nil {
 		w := ws.LastAcked(src)
 		if w == nil || w == prev {
@@ -140,10 +145,11 @@ func (m *Monitor) probeLink(ctx context.Context, ws Writes, src, dst string) {
 		}
 		prev = w
 		started := time.Now()
-		seen, ok := m.await(ctx, ws, dst, w)
+		seen, ok := m.await(ctx, ws, dst, w, last)
 		if !ok {
 			return
 		}
+		last = max(seen.Sub(w.Acked), 0)
 		m.mu.Lock()
 		m.probes[[2]string{src, dst}] = append(m.probes[[2]string{src, dst}], Probe{Acked: w.Acked, Seen: seen})
 		m.mu.Unlock()
@@ -155,9 +161,13 @@ func (m *Monitor) probeLink(ctx context.Context, ws Writes, src, dst string) {
 
 // await polls dst until it holds write w or a newer version of its item,
 // and returns when the read that found it was sent; ok is false if ctx
-// ended first.
-func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write) (time.Time, bool) {
-	poll := probePollMin
+// ended first. last is the link's last measured latency, which paces the
+// reads (see probeEvery).
+func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write, last time.Duration) (time.Time, bool) {
+	if !sleep(ctx, time.Until(w.Acked.Add(min(last/2, probeSkipMax)))) {
+		return time.Time{}, false
+	}
+	poll := min(max(last/10, probePollMin), probePollMax)
 	for {
 		at := time.Now()
 		out, err := m.clients[dst].GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.cfg.Table),
@@ -175,7 +185,9 @@ func (m *Monitor) await(ctx context.Context, ws Writes, dst string, w *Write) (t
 		if !sleep(ctx, poll) {
 			return time.Time{}, false
 		}
-		poll = min(poll*2, probePollMax)
+		if time.Since(w.Acked) > 2*last {
+			poll = min(poll*3/2, probePollMax)
+		}
 	}
 }
 
