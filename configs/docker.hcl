@@ -11,6 +11,13 @@ data_dir     = "/var/lib/globaltables"
 log_level    = "info"
 ttl_interval = "10s"
 
+# The Prometheus of compose.yaml, in its own container, scrapes
+# http://globaltables:8000/metrics: a Host the regions do not know, which
+# they refuse unless /metrics is open (docs/metrics.md, "Who may scrape").
+# The metrics hold no item and no secret; the ports are published on the
+# host's loopback only.
+open_metrics = true
+
 replication {
   stream_max_age    = "24h"
   stream_max_mb     = 1024

@@ -91,3 +91,39 @@ func TestCheckConfig_ShowsEveryError(t *testing.T) {
 		t.Errorf("output hides diagnostics:\n%s", out)
 	}
 }
+
+// TestRegionFlags_OpenMetricsFromTopology checks that a topology's
+// open_metrics reaches the region, as `up`, which passes no flags, needs
+// for the compose file's Prometheus, and that --open-metrics overrides it.
+func TestRegionFlags_OpenMetricsFromTopology(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "open.hcl")
+	src := "open_metrics = true\nregion \"a\" {\n  listen = \"127.0.0.1:8000\"\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		flag string // "" for none
+		want bool
+	}{{"from the file", "", true}, {"flag overrides", "false", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := newRegionCmd()
+			args := []string{"--config", path, "--name", "a"}
+			if tt.flag != "" {
+				args = append(args, "--open-metrics="+tt.flag)
+			}
+			if err := cmd.ParseFlags(args); err != nil {
+				t.Fatal(err)
+			}
+			f := regionFlags{config: path, name: "a", openMetrics: tt.flag == "true"}
+			cfg, _, err := f.resolve(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.OpenMetrics != tt.want {
+				t.Fatalf("OpenMetrics = %v, want %v", cfg.OpenMetrics, tt.want)
+			}
+		})
+	}
+}

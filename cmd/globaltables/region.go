@@ -200,7 +200,11 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	}
 	cfg.NoSync = f.noSync
 	cfg.Pprof = f.pprof
-	cfg.OpenMetrics = f.openMetrics
+	if fl.Changed("open-metrics") || f.topo == nil {
+		cfg.OpenMetrics = f.openMetrics
+	} else {
+		cfg.OpenMetrics = f.topo.OpenMetrics
+	}
 	if f.reserveMB < 0 || f.memTableMB < 0 {
 		return cfg, "", usagef("--disk-reserve-mb and --memtable-mb must not be negative")
 	}

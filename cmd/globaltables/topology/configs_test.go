@@ -21,6 +21,9 @@ func TestLoad_DockerTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !docker.OpenMetrics || def.OpenMetrics {
+		t.Errorf("open_metrics: docker.hcl %v, default.hcl %v; want the Prometheus container to scrape, and only it", docker.OpenMetrics, def.OpenMetrics)
+	}
 	if len(docker.Regions) != len(def.Regions) {
 		t.Fatalf("docker.hcl has %d regions, default.hcl %d", len(docker.Regions), len(def.Regions))
 	}

@@ -57,6 +57,13 @@ type Topology struct {
 	// TrimmedDataAccessException.
 	StreamsShardPeriod string `hcl:"streams_shard_period,optional"`
 	StreamsRetention   string `hcl:"streams_retention,optional"`
+	// OpenMetrics serves every region's GET /metrics to any scraper,
+	// without the Host check and credentials that guard it by default,
+	// as `region --open-metrics` does for one region: `up` starts its
+	// regions with no flags, and a Prometheus in another container (the
+	// compose file) names a region by a host name it does not know.
+	// Default false.
+	OpenMetrics bool `hcl:"open_metrics,optional"`
 	// Replication holds the settings every region's replication shares.
 	Replication *Replication `hcl:"replication,block"`
 	// Regions are the regions, in file order.
@@ -475,8 +482,10 @@ func (t *Topology) problems() []error {
 	if _, err := t.TransientDelay(); err != nil {
 		top("Invalid duration", "transient_status_delay", fmt.Errorf("transient_status_delay: %w; write a duration such as \"2s\", or leave it out", err))
 	}
-	if _, _, err := t.Streams(); err != nil {
-		errs = append(errs, err)
+	for _, d := range [][2]string{{"streams_shard_period", t.StreamsShardPeriod}, {"streams_retention", t.StreamsRetention}} {
+		if _, err := positive(d[1]); d[1] != "" && err != nil {
+			top("Invalid duration", d[0], fmt.Errorf("%s: %w; write a positive duration such as \"4h\", or leave it out", d[0], err))
+		}
 	}
 	maxSkew, err := positive(t.MaxClockSkew)
 	if err != nil {
