@@ -170,6 +170,7 @@ replication {
 region "a" { listen = "127.0.0.1:8000" }
 region "a" { listen = "127.0.0.1:8001" }
 link "a" "b" { latency = "fast" }
+streams_retention = "0s"
 `), "v.hcl")
 	if err == nil {
 		t.Fatal("accepted")
@@ -182,6 +183,7 @@ link "a" "b" { latency = "fast" }
 		"v.hcl:7:1, in region \"a\":", "defined twice",
 		"v.hcl:8:1, in link \"a\" \"b\":", "both ends must be different regions",
 		"v.hcl:8:26, in link \"a\" \"b\":", "latency",
+		"v.hcl:9:21:", "streams_retention: 0s is not positive",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not contain %q", want)
