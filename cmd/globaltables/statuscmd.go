@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -232,69 +230,6 @@ func fmtMs(v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
-}
-
-func newConflictsCmd() *cobra.Command {
-	var configPath, table string
-	var limit int
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "conflicts",
-		Short: "List the writes that last-writer-wins overwrote, from every region",
-		Long: `Read the conflict logs of every region of a topology: each entry is a write
-that was overwritten by a concurrent write from another region (neither
-writer had seen the other's write). A conflict is usually detected in more
-than one region; it is listed once.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := loadTopology(configPath)
-			if err != nil {
-				return err
-			}
-			var all []region.ConflictRecord
-			seen := map[string]bool{}
-			for _, r := range t.Regions {
-				q := url.Values{"limit": {strconv.Itoa(limit)}}
-				if table != "" {
-					q.Set("table", table)
-				}
-				var c region.Conflicts
-				if err := regionGet(cmd.Context(), t, r, region.ConflictsPath+"?"+q.Encode(), &c); err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", r.Name, err)
-					continue
-				}
-				for _, rec := range c.Records {
-					id := rec.Table + "\x00" + string(rec.Key) + "\x00" + rec.Loser
-					if seen[id] {
-						continue
-					}
-					seen[id] = true
-					all = append(all, rec)
-				}
-			}
-			sort.Slice(all, func(i, j int) bool { return all[i].DetectedAt.Before(all[j].DetectedAt) })
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(all)
-			}
-			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "DETECTED\tIN\tTABLE\tKEY\tWINNER\tLOSER (overwritten)")
-			for _, rec := range all {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", rec.DetectedAt.Format(time.RFC3339Nano), rec.DetectedIn, rec.Table,
-					rec.Key, rec.Winner, rec.Loser)
-			}
-			w.Flush()
-			fmt.Fprintf(out, "%d conflicts\n", len(all))
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
-	cmd.Flags().StringVar(&table, "table", "", "only this table")
-	cmd.Flags().IntVar(&limit, "limit", 1000, "most records to read from each region")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
-	return cmd
 }
 
 // diskAndStreamNote says, loudly, that a region refuses writes for lack of
