@@ -134,6 +134,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
 			return cfg, "", err
 		}
+		if cfg.Triggers, err = t.TriggersFor(r.Name); err != nil {
+			return cfg, "", err
+		}
 		if len(t.Regions) > 1 {
 			d, err := t.ReplicationDurations()
 			if err != nil {

@@ -134,6 +134,7 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
 	printRebuilds(out, statuses)
 	printWork(out, statuses)
+	printTriggers(out, statuses)
 }
 
 // printWork lists the replica copies and index backfills in progress, if
