@@ -455,3 +455,19 @@ func (db *DB) streamLoop(ctx context.Context) {
 		}
 	}
 }
+
+// StreamTrimHorizon returns the greatest sequence number trimmed from the
+// stream (0 if none): a TRIM_HORIZON reader starts after it.
+func (db *DB) StreamTrimHorizon(id uint64) (uint64, error) {
+	if err := db.enter(); err != nil {
+		return 0, err
+	}
+	defer db.exit()
+	var h uint64
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		var err error
+		h, err = trimHorizon(txn, id)
+		return err
+	})
+	return h, err
+}

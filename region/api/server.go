@@ -121,15 +121,17 @@ func (c Config) Validate() error {
 
 // Server serves DynamoDB's JSON 1.0 protocol over HTTP for one region.
 type Server struct {
-	cfg    Config
-	db     *store.DB
-	log    hclog.Logger
-	ops    map[string]opFunc
-	extra  *http.ServeMux // GET endpoints beside the API: status, conflicts, pprof
-	reqID  atomic.Uint64
-	idBase string
-	tokens *tokenCache
-	clock  Clock
+	cfg Config
+	db  *store.DB
+	log hclog.Logger
+	ops map[string]opFunc
+	// streamOps are DynamoDB Streams' operations (streams.go).
+	streamOps map[string]opFunc
+	extra     *http.ServeMux // GET endpoints beside the API: status, conflicts, pprof
+	reqID     atomic.Uint64
+	idBase    string
+	tokens    *tokenCache
+	clock     Clock
 	// transient holds the statuses shown for TransientStatusDelay.
 	transient transients
 
@@ -203,6 +205,7 @@ func New(cfg Config) (*Server, error) {
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
 	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
+	s.streamOps = s.streamOpsByName()
 	if err := s.resumeBackfills(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("resume index backfills: %w", err)
@@ -241,6 +244,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) (int, [][2]string) {
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
+	if !ok {
+		name, ok = strings.CutPrefix(target, streamsTargetPrefix)
+		op = s.streamOps[name]
+	}
 	if !ok || op == nil {
 		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
@@ -299,7 +306,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = s.encodeError(out, e)
 			break
 		}
-		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
+		status, extra = s.handle(withExtensions(r.Context(), r.Header.Get(ExtensionsHeader)), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
 	for _, kv := range extra {
 		h.Set(kv[0], kv[1])
