@@ -218,7 +218,11 @@ func printTriggers(out io.Writer, statuses []*region.Status) bool {
 					pending += "+"
 				}
 			}
-			if tr.LagMs != nil {
+			switch {
+			case tr.LagMs == nil:
+			case *tr.LagMs == 0:
+				lag = "0" // nothing pending
+			default:
 				lag = fmtMs(*tr.LagMs)
 			}
 			last := tr.LastError

@@ -45,6 +45,7 @@ type Source interface {
 	Stream(id uint64) (*store.StreamInfo, []store.Shard, error)
 	StreamRecords(id uint64, shard uint32, after uint64, limit, maxBytes int) (*store.StreamPage, error)
 	StreamLatest(id uint64) (uint64, error)
+	StreamTrimHorizon(id uint64) (uint64, error)
 }
 
 // Config configures a Manager.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -297,14 +296,14 @@ func (w *worker) startOf(id uint64, where string) (Position, error) {
 	return Position{Set: true, Stream: id, Shard: sh.Index, After: max(sh.Start-1, h)}, nil
 }
 
-// horizon returns the stream's trim horizon: StreamRecords reports it on
-// a read from a position no record can follow.
-func (w *worker) horizon(id uint64, shard uint32) (uint64, error) {
-	page, err := w.m.cfg.Source.StreamRecords(id, shard, math.MaxUint64-1, 1, 1)
+// horizon returns the stream's trim horizon: records at or below it are
+// gone.
+func (w *worker) horizon(id uint64, _ uint32) (uint64, error) {
+	h, err := w.m.cfg.Source.StreamTrimHorizon(id)
 	if err != nil {
 		return 0, fmt.Errorf("read stream: %w", err)
 	}
-	return page.Horizon, nil
+	return h, nil
 }
 
 // nextShard moves from an exhausted shard to its child, or, when the
