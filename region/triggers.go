@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 
 	"github.com/globaltables/globaltables/region/trigger"
 )
@@ -51,6 +52,13 @@ func (r *Region) serveAddTrigger(w http.ResponseWriter, req *http.Request) {
 	}
 	if s.Name != req.PathValue("name") || s.Source == trigger.SourceTopology {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the trigger's name must be the path's, and its source api"})
+		return
+	}
+	if s.Command != "" && !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") {
+		// A command runs on the region's machine: an access key, which any
+		// DynamoDB client of the region may hold, must not be enough.
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "a command trigger runs on the region's machine: " +
+			"add it with the region's control token (" + ControlTokenFile + " in its data folder), or use a url trigger"})
 		return
 	}
 	st, err := r.triggers.Add(s)

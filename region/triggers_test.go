@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/globaltables/globaltables/region"
+	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/trigger"
 )
 
@@ -15,7 +16,9 @@ import (
 // unknown trigger is not found.
 func TestRegion_TriggerEndpoints(t *testing.T) {
 	dir := t.TempDir()
-	r, _ := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: dir, TTLInterval: -1})
+	key := sigv4.Credential{AccessKeyID: "AKIDTRIGGER", SecretAccessKey: "secret"}
+	r, _ := startRegion(t, region.Config{Name: "us-east-1", Listen: "127.0.0.1:0", DataDir: dir, TTLInterval: -1,
+		Credentials: []sigv4.Credential{key}})
 	ctx := context.Background()
 	tok, err := region.ReadControlToken(dir)
 	if err != nil {
@@ -34,6 +37,15 @@ func TestRegion_TriggerEndpoints(t *testing.T) {
 	if err := region.PutJSON(ctx, url+"/audit", spec, nil); status(err) != http.StatusUnauthorized {
 		t.Fatalf("without token: %v", err)
 	}
+	// An access key may add a URL trigger, not a command: a command runs
+	// on the region's machine.
+	signed := &region.Client{Credential: &key, Region: "us-east-1"}
+	if err := signed.PutJSON(ctx, url+"/audit", spec, nil); status(err) != http.StatusForbidden {
+		t.Fatalf("command trigger with an access key: %v", err)
+	}
+	if err := signed.PutJSON(ctx, url+"/hook", trigger.Spec{Table: "Music", URL: "http://127.0.0.1:1/"}, nil); err != nil {
+		t.Fatalf("url trigger with an access key: %v", err)
+	}
 	if err := c.PutJSON(ctx, url+"/audit", trigger.Spec{Table: "Music"}, nil); status(err) != http.StatusBadRequest {
 		t.Fatalf("without target: %v", err)
 	}
@@ -45,10 +57,10 @@ func TestRegion_TriggerEndpoints(t *testing.T) {
 		t.Fatalf("add twice: %v", err)
 	}
 	var list []trigger.Status
-	if err := c.GetJSON(ctx, url, &list); err != nil || len(list) != 1 || list[0].State == "" {
+	if err := c.GetJSON(ctx, url, &list); err != nil || len(list) != 2 || list[0].State == "" {
 		t.Fatalf("list: %v %+v", err, list)
 	}
-	if got := r.Status().Triggers; len(got) != 1 {
+	if got := r.Status().Triggers; len(got) != 2 {
 		t.Fatalf("status triggers %+v", got)
 	}
 	if err := c.PutJSON(ctx, url+"/nope/remove", struct{}{}, nil); status(err) != http.StatusNotFound {
