@@ -270,6 +270,8 @@ func TestManager_URLRetriesAndPositionSurvivesRestart(t *testing.T) {
 			t.Fatalf("event %s delivered %d times", id, n)
 		}
 	}
+	// The handler has the last batch a moment before the trigger saves it.
+	waitFor(t, "the last batch settled", func() bool { return statusOf(t, r.m, "indexer").Delivered == 7 })
 	st := statusOf(t, r.m, "indexer")
 	if st.Delivered != 7 || st.Failed != 0 || st.Pending == nil || *st.Pending != 0 {
 		t.Fatalf("status %+v", st)
