@@ -51,6 +51,9 @@ type Config struct {
 	// TTLInterval is how often expired items are swept. Default
 	// DefaultTTLInterval; negative disables the sweeper.
 	TTLInterval time.Duration
+	// StreamShardPeriod and StreamRetention are the store's (DynamoDB
+	// Streams shard roll-over and record retention); 0: its defaults.
+	StreamShardPeriod, StreamRetention time.Duration
 	// DiskReserve is the free disk space, in bytes, below which the
 	// region refuses writes (500 InternalServerError naming the cause)
 	// instead of letting Badger fault on a full disk, and opens read-only
@@ -295,6 +298,7 @@ func New(cfg Config) (*Region, error) {
 		scfg.MemTableSize = cfg.MemTableSize
 	}
 	scfg.DiskReserve = cfg.DiskReserve
+	scfg.StreamShardPeriod, scfg.StreamRetention = cfg.StreamShardPeriod, cfg.StreamRetention
 	scfg.Logger = cfg.Logger.Named("store")
 	db, err := store.Open(scfg)
 	if err != nil {

@@ -326,7 +326,7 @@ func getJSON(txn *badger.Txn, k []byte, v any) error {
 // Stream record format:
 //
 //	format(1)=1 | flags(1) | event(1) | varint createdAt | uvarint size |
-//	uvarint len | origin | uvarint len | keys | [uvarint len | new] | [uvarint len | old]
+//	uvarint len | origin | len(4) | keys | [len(4) | new] | [len(4) | old]
 //
 // flags: bit 0 NewImage, bit 1 OldImage, bit 2 OverwroteLocal, bit 3 TTL.
 // event: 1 INSERT, 2 MODIFY, 3 REMOVE. The sequence number is the key's.
@@ -356,18 +356,31 @@ func appendStreamRecord(dst []byte, r *StreamRecord) []byte {
 	if r.TTL {
 		flags |= streamTTL
 	}
+	if dst == nil {
+		// Items encode in about their DynamoDB size: one allocation.
+		dst = make([]byte, 0, 64+len(r.OriginRegion)+r.SizeBytes+r.SizeBytes/4)
+	}
 	dst = append(dst, streamRecFormat, flags, eventCodes[r.EventName])
 	dst = binary.AppendVarint(dst, r.CreatedAt.UnixNano())
 	dst = binary.AppendUvarint(dst, uint64(r.SizeBytes))
 	dst = binary.AppendUvarint(dst, uint64(len(r.OriginRegion)))
 	dst = append(dst, r.OriginRegion...)
-	dst = appendItemField(dst, r.Keys)
+	dst = appendItem32(dst, r.Keys)
 	if r.NewImage != nil {
-		dst = appendItemField(dst, r.NewImage)
+		dst = appendItem32(dst, r.NewImage)
 	}
 	if r.OldImage != nil {
-		dst = appendItemField(dst, r.OldImage)
+		dst = appendItem32(dst, r.OldImage)
 	}
+	return dst
+}
+
+// appendItem32 appends an item prefixed by its encoded length in 4 bytes,
+// encoding it in place.
+func appendItem32(dst []byte, it attr.Item) []byte {
+	n := len(dst)
+	dst = attr.AppendItem(append(dst, 0, 0, 0, 0), it)
+	binary.BigEndian.PutUint32(dst[n:], uint32(len(dst)-n-4))
 	return dst
 }
 
@@ -399,12 +412,12 @@ func decodeStreamRecord(seq uint64, b []byte) (*StreamRecord, error) {
 	r.OriginRegion = string(b[n : n+int(l)])
 	b = b[n+int(l):]
 	item := func() (attr.Item, error) {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < l {
+		if len(b) < 4 || uint64(len(b)-4) < uint64(binary.BigEndian.Uint32(b)) {
 			return nil, bad("item length")
 		}
-		it, err := attr.DecodeItem(b[n : n+int(l)])
-		b = b[n+int(l):]
+		l := int(binary.BigEndian.Uint32(b))
+		it, err := attr.DecodeItem(b[4 : 4+l])
+		b = b[4+l:]
 		if err != nil {
 			return nil, fmt.Errorf("%w: stream record %d: %w", ErrCorrupt, seq, err)
 		}
@@ -437,7 +450,7 @@ const (
 )
 
 func streamKey(kind byte, id uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{prefixStream, kind}, id)
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 18), prefixStream, kind), id)
 }
 
 func streamMetaKey(id uint64) []byte { return streamKey(streamMeta, id) }

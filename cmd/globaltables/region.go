@@ -137,6 +137,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if cfg.Triggers, err = t.TriggersFor(r.Name); err != nil {
 			return cfg, "", err
 		}
+		if cfg.StreamShardPeriod, cfg.StreamRetention, err = t.Streams(); err != nil {
+			return cfg, "", err
+		}
 		if len(t.Regions) > 1 {
 			d, err := t.ReplicationDurations()
 			if err != nil {

@@ -120,16 +120,9 @@ func (s *Server) getShardIterator(ctx context.Context, body []byte) (any, error)
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	info, err := s.streamByArn(*in.StreamArn)
+	info, shards, err := s.streamShards(*in.StreamArn)
 	if err != nil {
 		return nil, err
-	}
-	_, shards, err := s.db.Stream(info.ID)
-	if errors.Is(err, store.ErrStreamNotFound) {
-		return nil, streamNotFound(*in.StreamArn)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read stream %d: %w", info.ID, err)
 	}
 	sh, ok := findShard(shards, *in.ShardId)
 	if !ok {
@@ -245,11 +238,15 @@ func (s *Server) getRecords(ctx context.Context, body []byte) (any, error) {
 		return nil, ExpiredIterator("Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
 			it.issued.UTC().Format(time.RFC1123), now.UTC().Format(time.RFC1123), iteratorLifetime.Milliseconds())
 	}
-	info, err := s.streamByArn(arn)
-	if err != nil {
-		return nil, err
+	// The iterator names the stream: one read, not a search by ARN.
+	info, _, err := s.db.Stream(it.stream)
+	if errors.Is(err, store.ErrStreamNotFound) {
+		return nil, streamNotFound(arn)
 	}
-	if info.ID != it.stream {
+	if err != nil {
+		return nil, fmt.Errorf("read stream %d: %w", it.stream, err)
+	}
+	if s.streamArn(info) != arn {
 		return nil, invalidIterator()
 	}
 	limit := maxGetRecords

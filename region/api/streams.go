@@ -89,6 +89,22 @@ func (s *Server) streamByArn(arn string) (*store.StreamInfo, error) {
 	return nil, streamNotFound(arn)
 }
 
+// streamShards finds the stream an ARN names and reads its shards.
+func (s *Server) streamShards(arn string) (*store.StreamInfo, []store.Shard, error) {
+	info, err := s.streamByArn(arn)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, shards, err := s.db.Stream(info.ID)
+	if errors.Is(err, store.ErrStreamNotFound) {
+		return nil, nil, streamNotFound(arn)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read stream %d: %w", info.ID, err)
+	}
+	return info, shards, nil
+}
+
 // shardID renders a shard's ID as DynamoDB's look:
 // shardId-<20 digits: creation time in ms>-<8 hex digits: index>.
 func shardID(sh store.Shard) string {
@@ -269,16 +285,9 @@ func (s *Server) describeStream(ctx context.Context, body []byte) (any, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	info, err := s.streamByArn(*in.StreamArn)
+	info, shards, err := s.streamShards(*in.StreamArn)
 	if err != nil {
 		return nil, err
-	}
-	_, shards, err := s.db.Stream(info.ID)
-	if errors.Is(err, store.ErrStreamNotFound) {
-		return nil, streamNotFound(*in.StreamArn)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe stream %d: %w", info.ID, err)
 	}
 	d := streamDescription{
 		StreamArn:               *in.StreamArn,

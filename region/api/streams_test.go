@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -436,4 +437,19 @@ func TestStreams_ShardLineage(t *testing.T) {
 	if len(seen) != n {
 		t.Fatalf("saw %d records, want %d", len(seen), n)
 	}
+}
+
+// The Streams SDK signs for the service "dynamodb", which the region's
+// SigV4 check accepts; a wrong secret is refused as for DynamoDB.
+func TestStreams_Signed(t *testing.T) {
+	url := startAuthRegion(t, nil)
+	streams := func(secret string) *dynamodbstreams.Client {
+		return dynamodbstreams.New(dynamodbstreams.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(testKeyID, secret, "")})
+	}
+	if _, err := streams(testSecret).ListStreams(t.Context(), &dynamodbstreams.ListStreamsInput{}); err != nil {
+		t.Fatalf("signed ListStreams: %v", err)
+	}
+	_, err := streams("wrong").ListStreams(t.Context(), &dynamodbstreams.ListStreamsInput{})
+	wantErrorContaining(t, err, "InvalidSignatureException", "signature")
 }
