@@ -26,6 +26,7 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
 	r.api.Handle("GET "+ClockPath, read(r.serveClock))
 	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
+	r.mountTriggerEndpoints(read, change)
 }
 
 func (r *Region) serveClock(w http.ResponseWriter, _ *http.Request) {
@@ -128,6 +129,7 @@ func (r *Region) Status() Status {
 		st.Backfills = append(st.Backfills, BackfillStatus{Table: b.Table, Index: b.Index, Rows: b.Rows,
 			TableItems: items, Started: b.Started, Resumed: b.Resumed})
 	}
+	st.Triggers = r.triggers.Status()
 	return st
 }
 

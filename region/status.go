@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/globaltables/globaltables/region/trigger"
 	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/store"
 )
@@ -68,6 +69,8 @@ type Status struct {
 	Joins []JoinStatus `json:"joins,omitempty"`
 	// Backfills are the index backfills running here.
 	Backfills []BackfillStatus `json:"backfills,omitempty"`
+	// Triggers are the region's local triggers: their lag and errors.
+	Triggers []trigger.Status `json:"triggers,omitempty"`
 }
 
 // JoinStatus is a new replica being filled in this region: copied from the

@@ -74,6 +74,6 @@ Run one region:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newTriggerCmd(), newTailCmd(), newVersionCmd())
 	return root
 }

@@ -136,6 +136,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
 			return cfg, "", err
 		}
+		if cfg.Triggers, err = t.TriggersFor(r.Name); err != nil {
+			return cfg, "", err
+		}
 		if cfg.StreamShardPeriod, cfg.StreamRetention, err = t.Streams(); err != nil {
 			return cfg, "", err
 		}

@@ -146,6 +146,7 @@ func printStatus(out io.Writer, rep *statusReport) {
 	fmt.Fprintln(out, "PENDING is counted at the source (changes the destination has not acknowledged), ? when unknown")
 	printRebuilds(out, statuses)
 	printWork(out, statuses)
+	printTriggers(out, statuses)
 	if !rep.Healthy {
 		fmt.Fprintln(out)
 		for _, p := range rep.Problems {
