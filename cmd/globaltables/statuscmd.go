@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,15 +20,6 @@ import (
 
 // getJSON fetches a region endpoint and decodes its JSON body into v.
 func getJSON(ctx context.Context, u string, v any) error { return region.GetJSON(ctx, u, v) }
-
-// loadTopology reads the topology named by --config, with the error a user
-// can act on when it is missing.
-func loadTopology(path string) (*topology.Topology, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, usagef("topology file %s not found: run from the repository root or pass --config FILE", path)
-	}
-	return topology.Load(path)
-}
 
 func newStatusCmd() *cobra.Command {
 	var configPath string

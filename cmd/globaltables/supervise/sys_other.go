@@ -4,4 +4,6 @@ package supervise
 
 import "syscall"
 
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+// sysProcAttr puts a child in a process group of its own, so that the
+// terminal's Ctrl-C reaches only the supervising process.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
