@@ -109,11 +109,11 @@ func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, o
 // loadDrill reads a drill file or, when no such file exists, a built-in
 // drill by name.
 func loadDrill(arg string) (*drill.Drill, error) {
-	src, err := readFileOrBuiltin("drill", "drills", arg)
+	name, src, err := readFileOrBuiltin("drill", "drills", arg)
 	if err != nil {
 		return nil, err
 	}
-	return drill.Parse(arg, src)
+	return drill.Parse(name, src)
 }
 
 func newDrillCmd() *cobra.Command {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -218,13 +217,9 @@ type experimentFile struct {
 // given by flags.
 func applyExperimentFile(cmd *cobra.Command, path string, cfg *experiment.Config) error {
 	var ef experimentFile
-	src, err := readFileOrBuiltin("experiment", "experiments", path)
+	name, src, err := readFileOrBuiltin("experiment", "experiments", path)
 	if err != nil {
 		return err
-	}
-	name := path // hclsimple picks HCL or JSON syntax by the name's suffix
-	if filepath.Ext(name) != ".json" && filepath.Ext(name) != ".hcl" {
-		name += ".hcl"
 	}
 	if err := hclsimple.Decode(name, src, nil, &ef); err != nil {
 		return fmt.Errorf("read experiment %s: %w", path, err)

@@ -98,5 +98,6 @@ Run one region:
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newVersionCmd(), newInitCmd())
+	registerCompletions(root)
 	return root
 }

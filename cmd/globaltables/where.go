@@ -204,20 +204,22 @@ func embeddedNames(dir string) []string {
 }
 
 // readFileOrBuiltin reads the file arg or, when there is no such file, the
-// built-in file dir/arg.hcl (dir: "drills" or "experiments"). what names
+// built-in file dir/arg.hcl (dir: "drills" or "experiments"), and returns
+// the name to parse it under (its suffix tells HCL from JSON). what names
 // the kind of file in the error for an unknown name, which lists the
 // built-in ones: every name it offers is one it accepts.
-func readFileOrBuiltin(what, dir, arg string) ([]byte, error) {
-	src, err := os.ReadFile(arg)
+func readFileOrBuiltin(what, dir, arg string) (name string, src []byte, err error) {
+	src, err = os.ReadFile(arg)
 	if err == nil {
-		return src, nil
+		return arg, src, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return "", nil, err
 	}
-	src, err = fs.ReadFile(configs.FS, path.Join(dir, arg+".hcl"))
+	name = path.Join(dir, arg+".hcl")
+	src, err = fs.ReadFile(configs.FS, name)
 	if err != nil {
-		return nil, usagef("no %s %q: give a file, or one of %s", what, arg, strings.Join(embeddedNames(dir), ", "))
+		return "", nil, usagef("no %s %q: give a file, or one of %s", what, arg, strings.Join(embeddedNames(dir), ", "))
 	}
-	return src, nil
+	return "builtin:" + name, src, nil
 }
