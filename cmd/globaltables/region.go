@@ -82,7 +82,7 @@ or take the region from a topology file, where flags override the file:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. configs/default.hcl)")
+	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. globaltables.hcl, or "+BuiltinTopology+" for the built-in one)")
 	fl.StringVar(&f.name, "name", "", "region name, e.g. us-east-1 (required)")
 	fl.StringVar(&f.listen, "listen", "", "host:port of the DynamoDB endpoint, e.g. 127.0.0.1:8000")
 	fl.StringVar(&f.data, "data", "", "data folder of the region")

@@ -123,7 +123,8 @@ func runUp(ctx context.Context, t *topology.Topology, dataRoot string, out io.Wr
 	if err != nil {
 		return fmt.Errorf("write the state file: %w", err)
 	}
-	fmt.Fprintf(out, "\nstate file for the other commands: %s\n", statePath)
+	fmt.Fprintf(out, "\nstatus, link, partition, heal, clock, conflicts and experiment find this topology\n(state file %s) %s\n",
+		statePath, findHint(statePath))
 	printEndpoints(out, t)
 
 	running := len(t.Regions)
@@ -200,4 +201,15 @@ func printEndpoints(out io.Writer, t *topology.Topology) {
 	}
 	fmt.Fprintf(out, "\nall %d regions are up; try:\n  %saws dynamodb list-tables --region %s --endpoint-url %s\nCtrl-C stops every region.\n\n",
 		len(t.Regions), ca, first.Name, first.Endpoint())
+}
+
+// findHint says how the other commands find the topology whose state file
+// is at statePath: by themselves in the folder whose ./data holds it, and
+// from anywhere with --config and the data folder.
+func findHint(statePath string) string {
+	dir := filepath.Dir(statePath)
+	if here, err := filepath.Abs(topology.DefaultDataDir); err == nil && dir == here {
+		return "by themselves when run in this folder, or from anywhere with --config " + dir
+	}
+	return "with --config " + dir
 }

@@ -19,7 +19,9 @@ import (
 // How the commands find a topology, so that the binary works in any folder
 // and the commands that talk to a running topology need no flags:
 //
-//  1. --config FILE, when given, always wins.
+//  1. --config FILE, when given, always wins. It may also name the data
+//     folder of a running `up` (or the state file in it): `up --data DIR`
+//     is found with --config DIR.
 //  2. Otherwise the state file `up` left in ./data, the data folder `up`
 //     uses by default: it names the topology `up` runs and its data folder.
 //  3. Otherwise ./globaltables.hcl, the file `globaltables init` writes.
@@ -119,18 +121,28 @@ func upTopologyPath(configPath string) string {
 // loadTopology reads the topology named by --config or, without it, the
 // one running from this folder (see the top of this file).
 func loadTopology(path string) (*topology.Topology, error) {
+	statePath := filepath.Join(topology.DefaultDataDir, StateFile)
 	if path != "" {
-		return openTopology(path, "")
+		fi, err := os.Stat(path)
+		switch {
+		case err == nil && fi.IsDir():
+			statePath = filepath.Join(path, StateFile)
+		case filepath.Base(path) == StateFile:
+			statePath = path
+		default:
+			return openTopology(path, "")
+		}
 	}
-	st, err := readUpState(filepath.Join(topology.DefaultDataDir, StateFile))
+	st, err := readUpState(statePath)
 	switch {
 	case err == nil:
 		t, err := openTopology(st.Topology, st.DataDir)
 		if err != nil {
-			return nil, fmt.Errorf("the topology %s names (written by globaltables up): %w",
-				filepath.Join(topology.DefaultDataDir, StateFile), err)
+			return nil, fmt.Errorf("the topology %s names (written by globaltables up): %w", statePath, err)
 		}
 		return t, nil
+	case path != "":
+		return nil, usagef("%s: no globaltables up state file in it (%v): pass a topology file or the data folder of a running up", path, err)
 	case errors.Is(err, fs.ErrNotExist):
 		return openTopology(upTopologyPath(""), "")
 	default:

@@ -65,6 +65,14 @@ region "r2" {
 		t.Fatalf("with up's state file: %v, %+v", err, got)
 	}
 
+	for _, byData := range []string{topology.DefaultDataDir, state} {
+		if got, err = loadTopology(byData); err != nil || got.Path != other {
+			t.Fatalf("--config %s: %v, %+v", byData, err, got)
+		}
+	}
+	if _, err := loadTopology(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no globaltables up state file") {
+		t.Fatalf("--config on a folder without a state file: %v", err)
+	}
 	if got, err = loadTopology(InitTopologyFile); err != nil || got.Regions[0].Name != "r1" {
 		t.Fatalf("--config %s: %v, %+v", InitTopologyFile, err, got)
 	}
