@@ -1,9 +1,7 @@
-//go:build !linux
+//go:build !unix
 
 package supervise
 
 import "syscall"
 
-// sysProcAttr puts a child in a process group of its own, so that the
-// terminal's Ctrl-C reaches only the supervising process.
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
