@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestScenario_UpBuiltinInEmptyFolder runs `globaltables up` exactly as the
@@ -45,17 +44,7 @@ func TestScenario_UpBuiltinInEmptyFolder(t *testing.T) {
 			t.Fatalf("status with no flags, in up's folder:\n%s", out)
 		}
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("up did not stop on SIGINT:\n%s", output())
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("up exited %d:\n%s", code, output())
-	}
+	interruptGroup(t, cmd, exited, output)
 	for _, r := range st.Regions {
 		if _, err := os.Stat(filepath.Join(r.DataDir, "db", "LOCK")); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%s: store not closed cleanly (LOCK left: %v):\n%s", r.Name, err, output())

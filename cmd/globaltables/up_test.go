@@ -139,6 +139,23 @@ func TestUp_WorksAnywhereAndStopsCleanly(t *testing.T) {
 
 	// Ctrl-C: one SIGINT to the whole group, whose output reader is gone.
 	closeOut()
+	interruptGroup(t, cmd, exited, output)
+	for i, n := range names {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[i]), time.Second); err == nil {
+			c.Close()
+			t.Fatalf("%s still listening after up stopped", n)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "data", n, "db", "LOCK")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: store not closed cleanly (Badger's LOCK file is left: %v):\n%s", n, err, output())
+		}
+	}
+}
+
+// interruptGroup sends SIGINT to the process group of cmd, a `globaltables
+// up` started with Setpgid, as a terminal's Ctrl-C does, and checks that
+// up exits 0 (not killed by a signal) once it has stopped.
+func interruptGroup(t *testing.T, cmd *exec.Cmd, exited <-chan struct{}, output func() string) {
+	t.Helper()
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -152,15 +169,6 @@ func TestUp_WorksAnywhereAndStopsCleanly(t *testing.T) {
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("up exited %d:\n%s", code, output())
-	}
-	for i, n := range names {
-		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ports[i]), time.Second); err == nil {
-			c.Close()
-			t.Fatalf("%s still listening after up stopped", n)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "data", n, "db", "LOCK")); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("%s: store not closed cleanly (Badger's LOCK file is left: %v):\n%s", n, err, output())
-		}
 	}
 }
 
