@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -113,7 +114,7 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 
 // Status returns the region's status.
 func (r *Region) Status() Status {
-	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
+	st := Status{Region: r.cfg.Name, PID: os.Getpid(), Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
 		ClockStepBacks: r.clock.Resets()}
 	if d := r.db.Disk(); d.Known || d.ReadOnly {
 		st.Disk = &d

@@ -33,7 +33,10 @@ type ClockSetting struct {
 // as JSON at StatusPath and shown by `globaltables status`. Durations are in
 // milliseconds, as floats, so that scripts need no unit parsing.
 type Status struct {
-	Region    string    `json:"region"`
+	Region string `json:"region"`
+	// PID is the region's process, by which `up` tells its own regions
+	// from another program answering on their ports.
+	PID       int       `json:"pid"`
 	Time      time.Time `json:"time"`
 	Endpoint  string    `json:"endpoint"`
 	NATS      string    `json:"nats,omitempty"`
