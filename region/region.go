@@ -21,6 +21,7 @@ import (
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/region/listener"
 	"github.com/globaltables/globaltables/region/metrics"
+	"github.com/globaltables/globaltables/region/trigger"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
@@ -121,6 +122,10 @@ type Config struct {
 	// UPDATING or DELETING after a change, as DynamoDB Local's
 	// -delayTransientStatuses; default 0, changes show at once.
 	TransientStatusDelay time.Duration
+	// Triggers are the local triggers the topology defines for this
+	// region (see package trigger); more are added at run time through
+	// TriggersPath.
+	Triggers []trigger.Spec
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -226,6 +231,8 @@ type Region struct {
 	metrics *metrics.Metrics
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
+	// triggers runs the region's local triggers.
+	triggers *trigger.Manager
 
 	closeOnce sync.Once
 	closeErr  error
@@ -341,6 +348,10 @@ func New(cfg Config) (*Region, error) {
 		return nil, err
 	}
 	r.api = srv
+	if r.triggers, err = r.newTriggers(); err != nil {
+		r.closeResources()
+		return nil, err
+	}
 	if r.repl != nil {
 		r.repl.latency = r.latencyObserver
 		if err := r.repl.wire(cfg.Name, srv); err != nil {
@@ -437,6 +448,11 @@ func (r *Region) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.triggers.Run(ctx)
+	}()
 	if r.cfg.TTLInterval > 0 {
 		sw := &sweeper{db: r.db, log: r.log.Named("ttl"), now: r.cfg.Now, interval: r.cfg.TTLInterval}
 		wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/globaltables/globaltables/region/trigger"
 	"github.com/globaltables/globaltables/replicator"
 	"github.com/globaltables/globaltables/store"
 )
@@ -32,7 +33,10 @@ type ClockSetting struct {
 // as JSON at StatusPath and shown by `globaltables status`. Durations are in
 // milliseconds, as floats, so that scripts need no unit parsing.
 type Status struct {
-	Region    string    `json:"region"`
+	Region string `json:"region"`
+	// PID is the region's process, by which `up` tells its own regions
+	// from another program answering on their ports.
+	PID       int       `json:"pid"`
 	Time      time.Time `json:"time"`
 	Endpoint  string    `json:"endpoint"`
 	NATS      string    `json:"nats,omitempty"`
@@ -68,6 +72,8 @@ type Status struct {
 	Joins []JoinStatus `json:"joins,omitempty"`
 	// Backfills are the index backfills running here.
 	Backfills []BackfillStatus `json:"backfills,omitempty"`
+	// Triggers are the region's local triggers: their lag and errors.
+	Triggers []trigger.Status `json:"triggers,omitempty"`
 }
 
 // JoinStatus is a new replica being filled in this region: copied from the

@@ -24,8 +24,9 @@ import (
 // drillTable is the global table a drill's workload writes.
 const drillTable = "drill"
 
-// builtinDrills names the drills in configs/drills.
-const builtinDrills = "region-outage, partition, slow-link, clock-skew, join-crash, backfill-crash, long-outage"
+// builtinDrills returns the names of the drills built into the binary
+// (configs/drills, embedded).
+func builtinDrills() []string { return embeddedNames("drills") }
 
 // processLab is a drill.Lab of region processes that this command starts
 // and supervises on a throwaway topology.
@@ -107,20 +108,14 @@ func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, o
 	return drill.Run(ctx, lab, d, drill.Options{Table: drillTable, Scale: scale, Out: out, Live: live})
 }
 
-// loadDrill reads a drill file, or a built-in drill by name.
+// loadDrill reads a drill file or, when no such file exists, a built-in
+// drill by name.
 func loadDrill(arg string) (*drill.Drill, error) {
-	path := arg
-	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join("configs", "drills", arg+".hcl")
-		if _, err := os.Stat(path); err != nil {
-			return nil, usagef("no drill %q: give a file, or one of %s (run from the repository root)", arg, builtinDrills)
-		}
-	}
-	src, err := os.ReadFile(path)
+	name, src, err := readFileOrBuiltin("drill", "drills", arg)
 	if err != nil {
 		return nil, err
 	}
-	return drill.Parse(path, src)
+	return drill.Parse(name, src)
 }
 
 func newDrillCmd() *cobra.Command {
@@ -136,7 +131,7 @@ shape links, skew clocks) and judge: the drill passes only if no
 acknowledged write was lost (every one is present everywhere, or
 overwritten by a newer write) and all regions converged.
 
-Built-in scenarios, from configs/drills: ` + builtinDrills + `.
+Built-in scenarios, from configs/drills: ` + strings.Join(builtinDrills(), ", ") + `.
 Any drill file of the same form works.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -262,7 +262,11 @@ type experimentFile struct {
 // given by flags.
 func applyExperimentFile(cmd *cobra.Command, path string, cfg *experiment.Config) error {
 	var ef experimentFile
-	if err := hclsimple.DecodeFile(path, nil, &ef); err != nil {
+	name, src, err := readFileOrBuiltin("experiment", "experiments", path)
+	if err != nil {
+		return err
+	}
+	if err := hclsimple.Decode(name, src, nil, &ef); err != nil {
 		return fmt.Errorf("read experiment %s: %w", path, err)
 	}
 	fl := cmd.Flags()

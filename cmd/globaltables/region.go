@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,6 +18,7 @@ import (
 
 type regionFlags struct {
 	config       string
+	dataRoot     string
 	name         string
 	listen       string
 	data         string
@@ -65,7 +67,7 @@ or take the region from a topology file, where flags override the file:
 			cfg.Logger = logger
 			r, err := region.New(cfg)
 			if err != nil {
-				return err
+				return plainLockError(cfg.DataDir, err)
 			}
 			defer r.Close()
 			files, _ := listener.FileLimit()
@@ -81,10 +83,11 @@ or take the region from a topology file, where flags override the file:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. configs/default.hcl)")
+	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. globaltables.hcl, or "+BuiltinTopology+" for the built-in one)")
 	fl.StringVar(&f.name, "name", "", "region name, e.g. us-east-1 (required)")
 	fl.StringVar(&f.listen, "listen", "", "host:port of the DynamoDB endpoint, e.g. 127.0.0.1:8000")
 	fl.StringVar(&f.data, "data", "", "data folder of the region")
+	fl.StringVar(&f.dataRoot, "data-root", "", "data folder of the whole topology, as `up --data` gives it (each region in a sub-folder named after it)")
 	fl.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error (default info)")
 	fl.DurationVar(&f.ttlInterval, "ttl-interval", 0, "how often expired TTL items are deleted (default 10s)")
 	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
@@ -109,7 +112,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		return cfg, "", usagef("--name is required (e.g. --name us-east-1)")
 	}
 	if f.config != "" {
-		t, err := topology.Load(f.config)
+		t, err := openTopology(f.config, f.dataRoot)
 		if err != nil {
 			return cfg, "", err
 		}
@@ -134,6 +137,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
+			return cfg, "", err
+		}
+		if cfg.Triggers, err = t.TriggersFor(r.Name); err != nil {
 			return cfg, "", err
 		}
 		if cfg.StreamShardPeriod, cfg.StreamRetention, err = t.Streams(); err != nil {
@@ -258,6 +264,17 @@ func (f *regionFlags) attachNATS(cfg *region.Config) error {
 		rc.Keys[self.Name] = id.Public
 	}
 	return nil
+}
+
+// plainLockError says in plain words that another process holds the
+// region's data folder, for Badger's directory lock error, which names
+// neither the folder the user gave nor the likely cause; other errors pass
+// unchanged.
+func plainLockError(dataDir string, err error) error {
+	if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return err
+	}
+	return fmt.Errorf("data folder %s is in use by another process (another globaltables up?)", dataDir)
 }
 
 // newLogger returns the process's root logger, writing to w. The standard

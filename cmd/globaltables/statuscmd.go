@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,21 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
 )
 
 // getJSON fetches a region endpoint and decodes its JSON body into v.
 func getJSON(ctx context.Context, u string, v any) error { return region.GetJSON(ctx, u, v) }
-
-// loadTopology reads the topology named by --config, with the error a user
-// can act on when it is missing.
-func loadTopology(path string) (*topology.Topology, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, usagef("topology file %s not found: run from the repository root or pass --config FILE", path)
-	}
-	return topology.Load(path)
-}
 
 func newStatusCmd() *cobra.Command {
 	var configPath string
@@ -146,6 +135,7 @@ func printStatus(out io.Writer, rep *statusReport) {
 	fmt.Fprintln(out, "PENDING is counted at the source (changes the destination has not acknowledged), ? when unknown")
 	printRebuilds(out, statuses)
 	printWork(out, statuses)
+	printTriggers(out, statuses)
 	if !rep.Healthy {
 		fmt.Fprintln(out)
 		for _, p := range rep.Problems {

@@ -171,6 +171,11 @@ region "a" { listen = "127.0.0.1:8000" }
 region "a" { listen = "127.0.0.1:8001" }
 link "a" "b" { latency = "fast" }
 streams_retention = "0s"
+trigger "t" {
+  table   = "Music"
+  url     = "http://127.0.0.1:9999/"
+  regions = ["mars-1"]
+}
 `), "v.hcl")
 	if err == nil {
 		t.Fatal("accepted")
@@ -184,6 +189,7 @@ streams_retention = "0s"
 		"v.hcl:8:1, in link \"a\" \"b\":", "both ends must be different regions",
 		"v.hcl:8:26, in link \"a\" \"b\":", "latency",
 		"v.hcl:9:21:", "streams_retention: 0s is not positive",
+		"v.hcl:13:13, in trigger \"t\":", `trigger "t": no region "mars-1"`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not contain %q", want)

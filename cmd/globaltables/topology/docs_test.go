@@ -18,6 +18,7 @@ var docSections = map[reflect.Type]string{
 	reflect.TypeOf(NATSTLS{}):     "nats_tls block",
 	reflect.TypeOf(Credential{}):  "credentials blocks",
 	reflect.TypeOf(Link{}):        "link blocks",
+	reflect.TypeOf(Trigger{}):     "trigger blocks",
 }
 
 // TestConfigurationDoc_ListsEveryKey checks that docs/configuration.md

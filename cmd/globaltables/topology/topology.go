@@ -71,6 +71,8 @@ type Topology struct {
 	// Links shape directed replication links from the start; the `link`
 	// command changes them at run time.
 	Links []Link `hcl:"link,block"`
+	// Triggers are local triggers on tables' streams (trigger.go).
+	Triggers []Trigger `hcl:"trigger,block"`
 	// NoLinkShaping connects replication links directly instead of
 	// through shaping proxies (to measure what the proxies cost).
 	NoLinkShaping bool `hcl:"no_link_shaping,optional"`

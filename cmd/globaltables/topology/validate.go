@@ -133,6 +133,7 @@ func (t *Topology) problems() []error {
 			natsAddrs[r.NATSListen] = r.Name
 		}
 	}
+	errs = append(errs, t.validateTriggers()...)
 	return errs
 }
 
