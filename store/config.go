@@ -80,6 +80,11 @@ type Config struct {
 	// GCInterval is how often value-log GC runs. Default 5m; negative
 	// disables it. Ignored when InMemory.
 	GCInterval time.Duration
+	// CompactorIdleAfter is how long the store waits, with no write and
+	// nothing to compact, before it pauses Badger's compactors, which
+	// otherwise wake 40 times a second (see idle.go). Default 10s; negative
+	// keeps them running.
+	CompactorIdleAfter time.Duration
 	// DiskReserve is the free space, in bytes, below which the store
 	// refuses writes (with a *DiskFullError) rather than let Badger fault
 	// on a full disk; see space.go. Default
@@ -97,6 +102,8 @@ func DefaultConfig() Config {
 		MemTableSize:   DefaultMemTableSize,
 		BlockCacheSize: DefaultBlockCacheSize,
 		GCInterval:     DefaultGCInterval,
+
+		CompactorIdleAfter: DefaultCompactorIdleAfter,
 	}
 }
 
@@ -140,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCInterval == 0 {
 		c.GCInterval = DefaultGCInterval
+	}
+	if c.CompactorIdleAfter == 0 {
+		c.CompactorIdleAfter = DefaultCompactorIdleAfter
 	}
 	if c.DiskReserve == 0 {
 		c.DiskReserve = DefaultDiskReserve(c.MemTableSize)

@@ -175,8 +175,16 @@ func Open(cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// startGC starts value-log GC, if the configuration wants it.
+// startGC starts value-log GC and the pausing of idle compactors, if the
+// configuration wants them: the background work of a writable store.
 func (db *DB) startGC(ctx context.Context) {
+	if db.cfg.CompactorIdleAfter > 0 {
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.idleCompactors(ctx)
+		}()
+	}
 	if !db.cfg.InMemory && db.cfg.GCInterval > 0 {
 		db.bg.Add(1)
 		go func() {
