@@ -12,12 +12,22 @@ import (
 	"github.com/globaltables/globaltables/conflict"
 )
 
-// Defaults for Config. Memory settings are sized for a laptop that runs a few
-// regions side by side: Badger's own defaults (64 MiB memtables x5, 256 MiB
-// block cache) would cost over half a gigabyte per region.
+// Defaults for Config. Memory settings are sized for the lab, a laptop that
+// runs several small regions side by side: Badger's own defaults (64 MiB
+// memtables x5, 256 MiB block cache) would cost over half a gigabyte per
+// region. A memtable is a Go allocation of about 1.3 times its size that
+// fills as it is written (two exist while one is flushed), and the block
+// cache fills as reads miss the memtables; both are resident. A region
+// that holds or writes more (gigabytes, thousands of writes a second) does
+// better with 64 MiB memtables (fewer flushes and compactions, larger
+// transactions) and a block cache of a few hundred MiB: region flags
+// --memtable-mb and --block-cache-mb.
 const (
-	DefaultMemTableSize   = 32 << 20
-	DefaultBlockCacheSize = 32 << 20
+	// DefaultMemTableSize is 16 MiB: with it a transaction holds up to
+	// 2.4 MiB of inline data (values under 4 KiB; larger ones cost a
+	// pointer), more than a DynamoDB transaction's small items.
+	DefaultMemTableSize   = 16 << 20
+	DefaultBlockCacheSize = 8 << 20
 	DefaultGCInterval     = 5 * time.Minute
 	// DefaultGCDiscardRatio is the fraction of a value-log file that must be
 	// garbage before value-log GC rewrites it (Badger's recommendation).
@@ -32,8 +42,8 @@ const (
 // that start one plus the L1 tables they overlap (its output is written
 // before its input is deleted), 2 for a value-log GC rewrite (a value-log
 // file is 2 memtables long), and 8 MiB for new files' headers, the discard
-// statistics, the manifest and sequence leases. 296 MiB with the default
-// 32 MiB memtables.
+// statistics, the manifest and sequence leases. 152 MiB with the default
+// 16 MiB memtables.
 func DefaultDiskReserve(memTableSize int64) int64 {
 	return 9*memTableSize + 8<<20
 }
@@ -71,17 +81,17 @@ type Config struct {
 	// INFO lines are logged at Debug, its DEBUG lines at Trace.
 	Logger hclog.Logger
 	// MemTableSize is the size of one Badger memtable, in bytes. Default
-	// 32 MiB. It also bounds a transaction: Badger rejects a transaction whose
+	// 16 MiB. It also bounds a transaction: Badger rejects a transaction whose
 	// inline data exceeds 15% of it (ErrTxnTooBig).
 	MemTableSize int64
 	// BlockCacheSize is the size of Badger's block cache, in bytes. Default
-	// 32 MiB.
+	// 8 MiB.
 	BlockCacheSize int64
 	// GCInterval is how often value-log GC runs. Default 5m; negative
 	// disables it. Ignored when InMemory.
 	GCInterval time.Duration
-	// CompactorIdleAfter is how long the store waits, with no write and
-	// nothing to compact, before it pauses Badger's compactors, which
+	// CompactorIdleAfter is how long no level of the LSM tree must need
+	// compaction before the store pauses Badger's compactors, which
 	// otherwise wake 40 times a second (see idle.go). Default 10s; negative
 	// keeps them running.
 	CompactorIdleAfter time.Duration
@@ -189,7 +199,7 @@ func (c Config) badgerOptions(logger hclog.Logger, readOnly bool) badger.Options
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		// Small value-log files let GC reclaim space from a laptop-sized
-		// database at all; two memtables long (64 MiB by default), which
+		// database at all; two memtables long (32 MiB by default), which
 		// DefaultDiskReserve counts on.
 		WithValueLogFileSize(min(2*c.MemTableSize, 1<<30)).
 		// Badger's metrics are process-global expvars, shared by every DB in

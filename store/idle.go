@@ -24,32 +24,36 @@ func badgerStopCompactions(db *badger.DB)
 //go:linkname badgerStartCompactions github.com/dgraph-io/badger/v4.(*DB).startCompactions
 func badgerStartCompactions(db *badger.DB)
 
-// DefaultCompactorIdleAfter is how long the store must see no write, with
-// no level needing compaction, before it pauses Badger's compactors.
+// DefaultCompactorIdleAfter is how long no level of the LSM tree must need
+// compaction before the store pauses Badger's compactors.
 const DefaultCompactorIdleAfter = 10 * time.Second
 
-// idleCheckEvery is how often the idle watcher looks at Badger: how long a
-// burst of writes after an idle spell may run before compaction resumes.
-// Badger stalls writes only at 12 level-0 tables (badgerOptions), a dozen
-// memtable flushes, and a stall would last only until the next look.
+// idleCheckEvery is how often the idle watcher looks at Badger's levels: how
+// late compaction may start once a level needs it. Only a memtable flush
+// (which the compactors do not run) or a compaction (which needs them) makes
+// a level need compaction; level 0 needs it at 4 tables and Badger stalls
+// writes only at 12 (badgerOptions), eight more memtable flushes.
 const idleCheckEvery = time.Second
 
 // compactorPauser is the state of the idle watcher, owned by its goroutine.
 type compactorPauser struct {
-	bdb       *badger.DB
-	paused    bool
-	lastVer   uint64    // Badger's MaxVersion at the last look
-	lastWrite time.Time // when lastVer last changed
+	bdb      *badger.DB
+	paused   bool
+	lastBusy time.Time // when a level last needed compaction
 }
 
-// idleCompactors pauses Badger's compactors once the store has seen no
-// write for CompactorIdleAfter and no level needs compacting, and resumes
-// them within idleCheckEvery of the next write (or of a level needing
-// compaction). It returns when ctx ends, leaving them paused or not: Badger's
+// idleCompactors pauses Badger's compactors once no level of its LSM tree
+// has needed compaction for CompactorIdleAfter, and resumes them within
+// idleCheckEvery of one needing it. Writes alone need no compactor: they go
+// to the memtable, and only its flush adds a table to level 0.
+//
+// It returns when ctx ends, leaving the compactors paused or not: Badger's
 // Close stops them either way. It must not run while bdb may be swapped
 // (reopen.go): it is started only on a writable store, as value-log GC is.
+// It reads Badger only through Levels, which takes Badger's locks (not
+// MaxVersion, which races with writes in badger v4.9.6).
 func (db *DB) idleCompactors(ctx context.Context) {
-	p := &compactorPauser{bdb: db.bdb, lastVer: db.bdb.MaxVersion(), lastWrite: time.Now()}
+	p := &compactorPauser{bdb: db.bdb, lastBusy: time.Now()}
 	t := time.NewTicker(idleCheckEvery)
 	defer t.Stop()
 	for {
@@ -59,9 +63,9 @@ func (db *DB) idleCompactors(ctx context.Context) {
 		case now := <-t.C:
 			switch p.look(now, db.cfg.CompactorIdleAfter) {
 			case pauseNow:
-				db.log.Debug("no writes: pausing badger's compactors")
+				db.log.Trace("nothing to compact: pausing badger's compactors")
 			case resumeNow:
-				db.log.Debug("writes: resuming badger's compactors")
+				db.log.Trace("a level needs compaction: resuming badger's compactors")
 			}
 		}
 	}
@@ -75,13 +79,13 @@ const (
 	resumeNow
 )
 
-// look decides from Badger's state at now whether to pause or resume the
+// look decides from Badger's levels at now whether to pause or resume the
 // compactors, and does it.
 func (p *compactorPauser) look(now time.Time, idleAfter time.Duration) pauseAction {
-	if v := p.bdb.MaxVersion(); v != p.lastVer {
-		p.lastVer, p.lastWrite = v, now
+	if needsCompaction(p.bdb) {
+		p.lastBusy = now
 	}
-	busy := now.Sub(p.lastWrite) < idleAfter || needsCompaction(p.bdb)
+	busy := now.Sub(p.lastBusy) < idleAfter
 	switch {
 	case p.paused && busy:
 		badgerStartCompactions(p.bdb)
