@@ -30,7 +30,7 @@ const (
 	// not a latency knob: it bounds how often an idle link re-issues its
 	// pull request (a round trip without a request outstanding). Long, so
 	// that an idle link costs next to nothing (issue 12): the source's idle
-	// heartbeats (every 7.5 s with it) tell a quiet link from a lost pull.
+	// heartbeats (every 15 s with it) tell a quiet link from a lost pull.
 	DefaultFetchWait = 30 * time.Second
 	// DefaultAckWait is how long the source waits for an acknowledgement
 	// before delivering a message again.
@@ -45,7 +45,7 @@ const (
 	// asks only catch what those miss, and are rare to keep an idle link
 	// cheap.
 	idleInfoFirst = time.Second
-	idleInfoEvery = 10 * time.Second
+	idleInfoEvery = 30 * time.Second
 )
 
 var (
@@ -631,9 +631,10 @@ func (s *session) consume(ctx context.Context) error {
 	msgs := make(chan jetstream.Msg, l.cfg.Batch)
 	errs := make(chan error, 1)
 	// Idle heartbeats from the source tell a quiet stream from a lost
-	// pull request (the connection's pings find a dead peer); the library
-	// accepts 500ms to half the expiry. 7.5s with the default FetchWait.
-	hb := min(max(l.cfg.FetchWait/4, 500*time.Millisecond), 10*time.Second, l.cfg.FetchWait/2)
+	// pull request (the connection's pings find a dead peer, and a
+	// reconnection re-issues the pull); the library accepts 500ms to half
+	// the expiry. 15s with the default FetchWait.
+	hb := min(max(l.cfg.FetchWait/2, 500*time.Millisecond), 15*time.Second)
 	cc, err := s.cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
