@@ -16,17 +16,17 @@ import (
 // runs several small regions side by side: Badger's own defaults (64 MiB
 // memtables x5, 256 MiB block cache) would cost over half a gigabyte per
 // region. A memtable is a Go allocation of about 1.3 times its size that
-// fills as it is written (two exist while one is flushed), and the block
-// cache fills as reads miss the memtables; both are resident. A region
-// that holds or writes more (gigabytes, thousands of writes a second) does
-// better with 64 MiB memtables (fewer flushes and compactions, larger
-// transactions) and a block cache of a few hundred MiB: region flags
-// --memtable-mb and --block-cache-mb.
+// becomes resident as it is written; the block cache fills as reads miss
+// the memtables, which in a small region is rare, so it is small. A smaller
+// memtable does not make a lab region smaller: it flushes sooner, and a
+// flush (a second memtable, the table builder's buffers, the Go heap's
+// headroom) is what raises the resident size most (docs/performance.md).
+// A region that holds or writes more (gigabytes, thousands of writes a
+// second) does better with 64 MiB memtables (fewer flushes and
+// compactions, larger transactions) and a block cache of a few hundred
+// MiB: region flags --memtable-mb and --block-cache-mb.
 const (
-	// DefaultMemTableSize is 16 MiB: with it a transaction holds up to
-	// 2.4 MiB of inline data (values under 4 KiB; larger ones cost a
-	// pointer), more than a DynamoDB transaction's small items.
-	DefaultMemTableSize   = 16 << 20
+	DefaultMemTableSize   = 32 << 20
 	DefaultBlockCacheSize = 8 << 20
 	DefaultGCInterval     = 5 * time.Minute
 	// DefaultGCDiscardRatio is the fraction of a value-log file that must be
@@ -42,8 +42,8 @@ const (
 // that start one plus the L1 tables they overlap (its output is written
 // before its input is deleted), 2 for a value-log GC rewrite (a value-log
 // file is 2 memtables long), and 8 MiB for new files' headers, the discard
-// statistics, the manifest and sequence leases. 152 MiB with the default
-// 16 MiB memtables.
+// statistics, the manifest and sequence leases. 296 MiB with the default
+// 32 MiB memtables.
 func DefaultDiskReserve(memTableSize int64) int64 {
 	return 9*memTableSize + 8<<20
 }
@@ -81,7 +81,7 @@ type Config struct {
 	// INFO lines are logged at Debug, its DEBUG lines at Trace.
 	Logger hclog.Logger
 	// MemTableSize is the size of one Badger memtable, in bytes. Default
-	// 16 MiB. It also bounds a transaction: Badger rejects a transaction whose
+	// 32 MiB. It also bounds a transaction: Badger rejects a transaction whose
 	// inline data exceeds 15% of it (ErrTxnTooBig).
 	MemTableSize int64
 	// BlockCacheSize is the size of Badger's block cache, in bytes. Default
@@ -199,7 +199,7 @@ func (c Config) badgerOptions(logger hclog.Logger, readOnly bool) badger.Options
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		// Small value-log files let GC reclaim space from a laptop-sized
-		// database at all; two memtables long (32 MiB by default), which
+		// database at all; two memtables long (64 MiB by default), which
 		// DefaultDiskReserve counts on.
 		WithValueLogFileSize(min(2*c.MemTableSize, 1<<30)).
 		// Badger's metrics are process-global expvars, shared by every DB in

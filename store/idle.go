@@ -30,7 +30,7 @@ const DefaultCompactorIdleAfter = 10 * time.Second
 
 // idleCheckEvery is how often the idle watcher looks at Badger's levels: how
 // late compaction may start once a level needs it (a memtable flush every
-// 2 s is 8 MiB/s of writes with 16 MiB memtables). Only a memtable flush
+// 2 s is 16 MiB/s of writes with 32 MiB memtables). Only a memtable flush
 // (which the compactors do not run) or a compaction (which needs them) makes
 // a level need compaction; level 0 needs it at 4 tables and Badger stalls
 // writes only at 12 (badgerOptions), eight more memtable flushes.
