@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -26,6 +27,7 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
 	r.api.Handle("GET "+ClockPath, read(r.serveClock))
 	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
+	r.mountTriggerEndpoints(read, change)
 }
 
 func (r *Region) serveClock(w http.ResponseWriter, _ *http.Request) {
@@ -112,7 +114,7 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 
 // Status returns the region's status.
 func (r *Region) Status() Status {
-	st := Status{Region: r.cfg.Name, Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
+	st := Status{Region: r.cfg.Name, PID: os.Getpid(), Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
 		ClockStepBacks: r.clock.Resets()}
 	if d := r.db.Disk(); d.Known || d.ReadOnly {
 		st.Disk = &d
@@ -128,6 +130,7 @@ func (r *Region) Status() Status {
 		st.Backfills = append(st.Backfills, BackfillStatus{Table: b.Table, Index: b.Index, Rows: b.Rows,
 			TableItems: items, Started: b.Started, Resumed: b.Resumed})
 	}
+	st.Triggers = r.triggers.Status()
 	return st
 }
 

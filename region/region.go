@@ -20,6 +20,8 @@ import (
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/region/listener"
+	"github.com/globaltables/globaltables/region/metrics"
+	"github.com/globaltables/globaltables/region/trigger"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
@@ -50,6 +52,9 @@ type Config struct {
 	// TTLInterval is how often expired items are swept. Default
 	// DefaultTTLInterval; negative disables the sweeper.
 	TTLInterval time.Duration
+	// StreamShardPeriod and StreamRetention are the store's (DynamoDB
+	// Streams shard roll-over and record retention); 0: its defaults.
+	StreamShardPeriod, StreamRetention time.Duration
 	// DiskReserve is the free disk space, in bytes, below which the
 	// region refuses writes (500 InternalServerError naming the cause)
 	// instead of letting Badger fault on a full disk, and opens read-only
@@ -91,6 +96,11 @@ type Config struct {
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
+	// OpenMetrics serves GET /metrics to anyone who reaches the endpoint,
+	// without the control guard's Host check and credentials (for a
+	// Prometheus in another container). By default /metrics is guarded like
+	// /_globaltables/status: see docs/metrics.md.
+	OpenMetrics bool
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
@@ -115,6 +125,10 @@ type Config struct {
 	// UPDATING or DELETING after a change, as DynamoDB Local's
 	// -delayTransientStatuses; default 0, changes show at once.
 	TransientStatusDelay time.Duration
+	// Triggers are the local triggers the topology defines for this
+	// region (see package trigger); more are added at run time through
+	// TriggersPath.
+	Triggers []trigger.Spec
 }
 
 // ReplicationConfig is how a region takes part in replication.
@@ -216,8 +230,12 @@ type Region struct {
 	auth  *sigv4.Verifier
 	repl  *replication  // nil without replication
 	skew  *clock.Skewed // nil when Config.Now was given
+	// metrics are the region's Prometheus metrics, served at /metrics.
+	metrics *metrics.Metrics
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
+	// triggers runs the region's local triggers.
+	triggers *trigger.Manager
 
 	closeOnce sync.Once
 	closeErr  error
@@ -294,6 +312,7 @@ func New(cfg Config) (*Region, error) {
 		scfg.BlockCacheSize = cfg.BlockCacheSize
 	}
 	scfg.DiskReserve = cfg.DiskReserve
+	scfg.StreamShardPeriod, scfg.StreamRetention = cfg.StreamShardPeriod, cfg.StreamRetention
 	scfg.Logger = cfg.Logger.Named("store")
 	db, err := store.Open(scfg)
 	if err != nil {
@@ -311,6 +330,8 @@ func New(cfg Config) (*Region, error) {
 		TransientStatusDelay: cfg.TransientStatusDelay,
 		BackfillRate:         cfg.BackfillRate,
 	}
+	r.metrics = metrics.New(cfg.Name, metricsSource{r})
+	acfg.Metrics = r.metrics
 	if r.auth != nil {
 		acfg.Auth = r.auth
 	}
@@ -333,13 +354,19 @@ func New(cfg Config) (*Region, error) {
 		return nil, err
 	}
 	r.api = srv
+	if r.triggers, err = r.newTriggers(); err != nil {
+		r.closeResources()
+		return nil, err
+	}
 	if r.repl != nil {
+		r.repl.latency = r.latencyObserver
 		if err := r.repl.wire(cfg.Name, srv); err != nil {
 			r.closeResources()
 			return nil, fmt.Errorf("replication: %w", err)
 		}
 	}
 	r.mountEndpoints()
+	r.mountMetrics()
 	if cfg.Pprof {
 		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
 		srv.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
@@ -395,6 +422,9 @@ func (r *Region) AuthMode() string {
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
 
+// DataDir returns the region's data folder (its control token is there).
+func (r *Region) DataDir() string { return r.cfg.DataDir }
+
 // Run serves the API and runs the background loops until ctx is cancelled.
 // It returns nil after a clean stop.
 func (r *Region) Run(ctx context.Context) error {
@@ -424,6 +454,11 @@ func (r *Region) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.triggers.Run(ctx)
+	}()
 	if r.cfg.TTLInterval > 0 {
 		sw := &sweeper{db: r.db, log: r.log.Named("ttl"), now: r.cfg.Now, interval: r.cfg.TTLInterval}
 		wg.Add(1)

@@ -21,22 +21,7 @@ import (
 // startRegion runs a region in-process until the test ends.
 func startRegion(t *testing.T, cfg region.Config) (*region.Region, *dynamodb.Client) {
 	t.Helper()
-	r, err := region.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		if err := r.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	r := regiontest.StartRegion(t, cfg)
 	return r, regiontest.NewClient(r.URL())
 }
 

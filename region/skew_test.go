@@ -3,7 +3,6 @@ package region_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -20,7 +19,6 @@ import (
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/api"
 	"github.com/globaltables/globaltables/region/regiontest"
-	"github.com/globaltables/globaltables/replicator/natsauth"
 )
 
 // offsetClock is a region's wall clock: real time plus an offset the test
@@ -33,64 +31,17 @@ func itemKey(k string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: k}}
 }
 
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
-}
-
 // startReplicated runs one region per name, in this process, replicating
 // through embedded NATS servers, every table global, each region's clock
 // given by clocks and bounded by maxSkew.
 func startReplicated(t *testing.T, names []string, clocks map[string]*offsetClock, maxSkew time.Duration) map[string]*region.Region {
 	t.Helper()
-	natsAddrs := freeAddrs(t, len(names))
-	peersOf := func(self string) map[string]string {
-		out := map[string]string{}
-		for i, n := range names {
-			if n != self {
-				out[n] = "nats://" + natsAddrs[i]
-			}
-		}
-		return out
-	}
-	// Every region's NATS identity, known to every embedded server.
-	keys, clients := map[string]string{}, map[string]natsauth.Client{}
-	for _, n := range names {
-		id, err := natsauth.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
-	}
+	nodes := regiontest.StartReplicated(t, names, func(c *region.Config) {
+		c.Now, c.MaxClockSkew = clocks[c.Name].now, maxSkew
+	})
 	out := map[string]*region.Region{}
-	for i, n := range names {
-		peerClients := map[string]natsauth.Client{}
-		for _, p := range names {
-			peerClients[p] = clients[n]
-		}
-		r, _ := startRegion(t, region.Config{
-			Name: n, Listen: "127.0.0.1:0", DataDir: t.TempDir(), NoSync: true, TTLInterval: -1,
-			Now: clocks[n].now, MaxClockSkew: maxSkew,
-			Replication: &region.ReplicationConfig{
-				Regions: names, Peers: peersOf(n), NATSListen: natsAddrs[i], GlobalByDefault: true,
-				SyncInterval: 100 * time.Millisecond,
-				Client:       clients[n], PeerClients: peerClients, Keys: keys,
-			},
-		})
-		out[n] = r
+	for n, nd := range nodes {
+		out[n] = nd.Region
 	}
 	return out
 }

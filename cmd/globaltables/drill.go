@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/drill"
+	"github.com/globaltables/globaltables/cmd/globaltables/experiment"
 	"github.com/globaltables/globaltables/cmd/globaltables/supervise"
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/replicator/shaper"
@@ -22,8 +24,9 @@ import (
 // drillTable is the global table a drill's workload writes.
 const drillTable = "drill"
 
-// builtinDrills names the drills in configs/drills.
-const builtinDrills = "region-outage, partition, slow-link, clock-skew, join-crash, backfill-crash, long-outage"
+// builtinDrills returns the names of the drills built into the binary
+// (configs/drills, embedded).
+func builtinDrills() []string { return embeddedNames("drills") }
 
 // processLab is a drill.Lab of region processes that this command starts
 // and supervises on a throwaway topology.
@@ -71,8 +74,8 @@ func (l *processLab) SetClock(ctx context.Context, name, offset, drift string) e
 }
 
 // runDrill runs drill d on a fresh topology of three regions, whose logs go
-// to logw.
-func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, out, logw io.Writer) (*drill.Result, error) {
+// to logw; live draws a progress line on out (a terminal).
+func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, out, logw io.Writer, live bool) (*drill.Result, error) {
 	dir, err := os.MkdirTemp("", "globaltables-drill")
 	if err != nil {
 		return nil, err
@@ -102,28 +105,23 @@ func runDrill(ctx context.Context, self string, d *drill.Drill, scale float64, o
 	if err := ensureGlobalTable(ctx, t, drillTable); err != nil {
 		return nil, err
 	}
-	return drill.Run(ctx, lab, d, drill.Options{Table: drillTable, Scale: scale, Out: out})
+	return drill.Run(ctx, lab, d, drill.Options{Table: drillTable, Scale: scale, Out: out, Live: live})
 }
 
-// loadDrill reads a drill file, or a built-in drill by name.
+// loadDrill reads a drill file or, when no such file exists, a built-in
+// drill by name.
 func loadDrill(arg string) (*drill.Drill, error) {
-	path := arg
-	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join("configs", "drills", arg+".hcl")
-		if _, err := os.Stat(path); err != nil {
-			return nil, usagef("no drill %q: give a file, or one of %s (run from the repository root)", arg, builtinDrills)
-		}
-	}
-	src, err := os.ReadFile(path)
+	name, src, err := readFileOrBuiltin("drill", "drills", arg)
 	if err != nil {
 		return nil, err
 	}
-	return drill.Parse(path, src)
+	return drill.Parse(name, src)
 }
 
 func newDrillCmd() *cobra.Command {
 	var out, html string
 	var scale float64
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "drill SCENARIO|FILE",
 		Short: "Run a failover drill: a scripted fault under load, ending with a verdict and a report",
@@ -133,7 +131,7 @@ shape links, skew clocks) and judge: the drill passes only if no
 acknowledged write was lost (every one is present everywhere, or
 overwritten by a newer write) and all regions converged.
 
-Built-in scenarios, from configs/drills: ` + builtinDrills + `.
+Built-in scenarios, from configs/drills: ` + strings.Join(builtinDrills(), ", ") + `.
 Any drill file of the same form works.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -149,8 +147,18 @@ Any drill file of the same form works.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
+			logw, logPath, err := drillLog(cmd, verbose, d.Name, out, html)
+			if err != nil {
+				return err
+			}
+			if logPath != "" {
+				defer logw.(io.Closer).Close()
+			}
 			fmt.Fprintf(w, "drill %s: %s\n", d.Name, d.Description)
-			res, err := runDrill(cmd.Context(), self, d, scale, w, cmd.ErrOrStderr())
+			res, err := runDrill(cmd.Context(), self, d, scale, w, logw, liveOutput(w) != nil)
+			if logPath != "" {
+				fmt.Fprintf(w, "region logs: %s\n", logPath)
+			}
 			if err != nil {
 				return err
 			}
@@ -158,7 +166,10 @@ Any drill file of the same form works.`,
 			if err := writeDrillFiles(res, d.Name, out, html); err != nil {
 				return err
 			}
-			if !res.Passed {
+			switch {
+			case res.Interrupted:
+				return fmt.Errorf("drill %s interrupted", d.Name)
+			case !res.Passed:
 				return fmt.Errorf("drill %s failed", d.Name)
 			}
 			return nil
@@ -167,21 +178,42 @@ Any drill file of the same form works.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the results as JSON to this file")
 	cmd.Flags().StringVar(&html, "html", "", "write a self-contained HTML report to this file")
 	cmd.Flags().Float64Var(&scale, "scale", 1, "multiply every wait by this (0.25 runs a drill four times faster)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the regions' logs here instead of writing them to a file beside the report")
 	return cmd
+}
+
+// drillLog returns where the drill's region logs go: stderr with
+// --verbose, else a file in the output folder (that of --html or --out,
+// else the current folder), whose path it returns too.
+func drillLog(cmd *cobra.Command, verbose bool, name, out, html string) (io.Writer, string, error) {
+	if verbose {
+		return cmd.ErrOrStderr(), "", nil
+	}
+	dir := "."
+	switch {
+	case html != "":
+		dir = filepath.Dir(html)
+	case out != "":
+		dir = filepath.Dir(out)
+	}
+	path := filepath.Join(dir, "drill-"+name+"-regions.log")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("region log file (or use --verbose): %w", err)
+	}
+	return f, path, nil
 }
 
 // printDrillResult prints a drill's summary, recovery figures, phases and
 // verdict.
 func printDrillResult(w io.Writer, res *drill.Result) {
 	res.Result.Summary(w)
-	for r, n := range res.AtRisk {
-		fmt.Fprintf(w, "recovery point: %d acknowledged changes of %s were not yet published when it died; every one is accounted for above\n", n, r)
-	}
-	for r, s := range res.Recover {
-		fmt.Fprintf(w, "recovery time: %s caught up %.1fs after its restart\n", r, s)
-	}
 	for _, ph := range res.Phases {
-		fmt.Fprintf(w, "phase %-12s %5d writes, %4d conflicts, %4d of %4d reads stale\n", ph.Name, ph.Writes, ph.Conflicts, ph.StaleReads, ph.Reads)
+		fmt.Fprintf(w, "phase %-12s %5d writes (%d retried elsewhere), %4d conflicts, %4d of %4d reads stale\n",
+			ph.Name, ph.Writes, ph.FailedOver, ph.Conflicts, ph.StaleReads, ph.Reads)
+	}
+	for _, f := range res.Facts() {
+		fmt.Fprintf(w, "%s: %s\n", f.Name, f.Value)
 	}
 	fmt.Fprintln(w, res.Verdict)
 }
@@ -204,7 +236,9 @@ func writeDrillFiles(res *drill.Result, name, out, html string) error {
 	if err != nil {
 		return err
 	}
-	if err := res.Result.WriteHTML(f, "drill", name, res.Verdict, res.Passed); err != nil {
+	rep := experiment.Report{Kind: "drill", Name: name, Verdict: res.Verdict, Passed: res.Passed, Facts: res.Facts(), Phases: res.Phases,
+		Topology: fmt.Sprintf("%d regions: %s (a throwaway topology)", len(res.Regions), strings.Join(res.Regions, ", ")), Version: buildVersion()}
+	if err := res.Result.WriteHTML(f, rep); err != nil {
 		f.Close()
 		return err
 	}

@@ -34,11 +34,30 @@ func TestDrill_BuiltinScenariosPass(t *testing.T) {
 			if err := json.Unmarshal(b, &res); err != nil || !res.Passed || len(res.Phases) < 2 {
 				t.Fatalf("results file: %v %+v", err, res)
 			}
-			if h, err := os.ReadFile(filepath.Join(dir, "r.html")); err != nil || !strings.Contains(string(h), "<svg") {
+			h, err := os.ReadFile(filepath.Join(dir, "r.html"))
+			if err != nil || !strings.Contains(string(h), "<svg") {
 				t.Fatalf("report: %v", err)
+			}
+			for _, want := range []string{`class="verdict-box pass"`, "recovery point (RPO)", "recovery time (RTO)", "maximum pending", "time to converge", `<table class="phases">`} {
+				if !strings.Contains(string(h), want) {
+					t.Errorf("the report lacks %q", want)
+				}
+			}
+			// The regions' logs go to a file beside the report, not among
+			// the drill's own lines.
+			if strings.Contains(string(out), "[INFO]") || strings.Contains(string(out), "[WARN]") {
+				t.Errorf("region log lines in the drill's output:\n%s", out)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "drill-"+name+"-regions.log")); err != nil {
+				t.Errorf("no region log file: %v", err)
 			}
 			if name == "region-outage" && len(res.Recover) == 0 {
 				t.Fatalf("region-outage measured no recovery time:\n%s", out)
+			}
+			// A write the dead region refused and another took is not a
+			// failed write.
+			if name == "region-outage" && (res.Result.FailedOver == 0 || !strings.Contains(string(out), "refused by their region and retried in another, 0 failed")) {
+				t.Errorf("region-outage does not report its failed-over writes as such:\n%s", out)
 			}
 		})
 	}
@@ -69,7 +88,9 @@ step "assert" { converged_within = "10s" }
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(broken, "drill", drill).CombinedOutput()
+	run := exec.Command(broken, "drill", drill)
+	run.Dir = dir // where the region log file goes
+	out, err := run.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !strings.Contains(string(out), "FAIL") {
 		t.Fatalf("the drill passed a replicator that drops every tenth change: %v\n%s", err, out)

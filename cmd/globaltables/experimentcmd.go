@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/hashicorp/hcl/v2/hclsimple"
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/bench"
@@ -61,7 +65,7 @@ took to converge after the load stopped.`,
 					return usagef("--regions: %v", err)
 				}
 			}
-			res, err := runExperiment(cmd.Context(), t, cfg)
+			res, err := runExperiment(cmd.Context(), t, cfg, liveOutput(cmd.OutOrStdout()))
 			if err != nil {
 				return err
 			}
@@ -81,7 +85,8 @@ took to converge after the load stopped.`,
 				if err != nil {
 					return err
 				}
-				if err := res.WriteHTML(f, "experiment", "conflict", "", true); err != nil {
+				rep := experiment.Report{Kind: "experiment", Name: "conflict", Topology: topologyText(t), Version: buildVersion()}
+				if err := res.WriteHTML(f, rep); err != nil {
 					f.Close()
 					return err
 				}
@@ -89,6 +94,9 @@ took to converge after the load stopped.`,
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "report written to %s (open it in a browser; it needs no network)\n", html)
+			}
+			if res.Interrupted {
+				return errInterrupted
 			}
 			return nil
 		},
@@ -111,37 +119,74 @@ took to converge after the load stopped.`,
 	return cmd
 }
 
-// runExperiment prepares the table, runs the workload while sampling link
-// latency, waits for convergence and analyses what happened.
-func runExperiment(ctx context.Context, t *topology.Topology, cfg experiment.Config) (*experiment.Result, error) {
+// errInterrupted ends a run that Ctrl-C cut short, after its partial
+// results were written: the exit status is not 0.
+var errInterrupted = errors.New("interrupted: the results cover only the part that ran")
+
+// liveOutput returns w when it is a terminal, for a live progress line;
+// nil otherwise (a file or pipe gets no redraws).
+func liveOutput(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return w
+	}
+	return nil
+}
+
+// topologyText names a topology's regions for a report's header.
+func topologyText(t *topology.Topology) string {
+	names := t.Names()
+	return fmt.Sprintf("%d regions: %s", len(names), strings.Join(names, ", "))
+}
+
+// runExperiment prepares the table, runs the workload while monitoring
+// the links (and, when live is not nil, drawing a progress line on it),
+// waits for convergence and analyses what happened. A cancelled ctx
+// (Ctrl-C) ends the load early: the result is marked Interrupted and
+// convergence is not waited for.
+func runExperiment(ctx context.Context, t *topology.Topology, cfg experiment.Config, live io.Writer) (*experiment.Result, error) {
 	if err := ensureGlobalTable(ctx, t, cfg.Table); err != nil {
 		return nil, err
 	}
-	sampler := experiment.NewSampler(cfg.Endpoints)
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
+	rec := experiment.NewRecording(cfg)
+	mon := experiment.NewMonitor(cfg)
+	// The monitor outlives the load: it measures until convergence.
+	mctx, stopMonitor := context.WithCancel(context.WithoutCancel(ctx))
+	pctx, stopProgress := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer close(done)
-		sampler.Run(sctx)
+		defer wg.Done()
+		mon.Run(mctx, rec)
 	}()
-	rec, err := experiment.Run(ctx, cfg)
-	if err != nil {
-		stop()
-		<-done
-		return nil, err
+	if live != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			experiment.NewProgress(live).Run(pctx, rec, mon)
+		}()
 	}
-	after, ok, digests := experiment.Convergence(ctx, cfg.Endpoints, cfg.Table, 2*time.Minute)
-	stop()
-	<-done
+	rec.Run(ctx)
+	var after time.Duration
+	var ok bool
+	var digests map[string]region.Digest
+	if !rec.Interrupted {
+		after, ok, digests = experiment.Convergence(ctx, cfg.Endpoints, cfg.Table, 2*time.Minute)
+	}
+	stopProgress()
+	stopMonitor()
+	wg.Wait()
+	// What the regions recorded is read even after Ctrl-C, briefly.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	var records []region.ConflictRecord
 	for _, ep := range cfg.Endpoints {
 		var cs region.Conflicts
 		q := url.Values{"table": {cfg.Table}, "limit": {strconv.Itoa(10000)}}
-		if err := getJSON(ctx, ep+region.ConflictsPath+"?"+q.Encode(), &cs); err == nil {
+		if err := getJSON(qctx, ep+region.ConflictsPath+"?"+q.Encode(), &cs); err == nil {
 			records = append(records, cs.Records...)
 		}
 	}
-	return experiment.Analyse(rec, records, sampler.Series(), after, ok, digests), nil
+	return experiment.Analyse(rec, records, mon.Links(), after, ok, digests), nil
 }
 
 // ensureGlobalTable creates table in the first region with replicas in all
@@ -217,7 +262,11 @@ type experimentFile struct {
 // given by flags.
 func applyExperimentFile(cmd *cobra.Command, path string, cfg *experiment.Config) error {
 	var ef experimentFile
-	if err := hclsimple.DecodeFile(path, nil, &ef); err != nil {
+	name, src, err := readFileOrBuiltin("experiment", "experiments", path)
+	if err != nil {
+		return err
+	}
+	if err := hclsimple.Decode(name, src, nil, &ef); err != nil {
 		return fmt.Errorf("read experiment %s: %w", path, err)
 	}
 	fl := cmd.Flags()

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,10 +104,27 @@ link "us-east-1" "eu-west-1" {
 	}
 	t.Logf("p50 with 80 ms shaping: %.1f ms; unshaped: %.1f ms", slow.P50Ms, fast.P50Ms)
 
+	// Nothing is pending on the link, as its source counts it, and status
+	// is healthy (exit 0).
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		n, err := c.sourcePending(t, "us-east-1", "eu-west-1")
+		if err == nil && n != 0 {
+			err = fmt.Errorf("%d pending on us-east-1 → eu-west-1 before the cut", n)
+		}
+		return err
+	})
+	if out, code := c.runStatus(t); code != 0 {
+		t.Fatalf("status of a healthy topology exited %d:\n%s", code, out)
+	}
+
 	// A one-way cut: us-east-1's changes stop reaching eu-west-1, and only
 	// those.
 	c.cli(t, "partition", "--one-way", "us-east-1,eu-west-1")
 	c.put(t, "us-east-1", "during-cut")
+	const behindCut = 5 // during-cut and these
+	for i := 1; i < behindCut; i++ {
+		c.put(t, "us-east-1", fmt.Sprintf("during-cut-%d", i))
+	}
 	c.put(t, "eu-west-1", "from-eu")
 	regiontest.WaitFor(t, 20*time.Second, func() error {
 		if !c.has(t, "ap-southeast-1", "during-cut") {
@@ -131,15 +152,56 @@ link "us-east-1" "eu-west-1" {
 	if !regexp.MustCompile(`us-east-1 → eu-west-1\s+cut`).MatchString(out) {
 		t.Fatalf("link show does not show the cut:\n%s", out)
 	}
+	// The writes behind the cut are pending, counted at the source, in
+	// status and in the source's /metrics; status exits 1 (a link is
+	// down) and notes that eu-west-1 is behind.
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		n, err := c.sourcePending(t, "us-east-1", "eu-west-1")
+		if err == nil && n != behindCut {
+			err = fmt.Errorf("status: %d pending on the cut link, want %d", n, behindCut)
+		}
+		return err
+	})
+	if n, err := c.metricPending("us-east-1", "eu-west-1"); err != nil || n != behindCut {
+		t.Fatalf("/metrics: %v pending on the cut link (%v), want %d", n, err, behindCut)
+	}
+	out, code := c.runStatus(t)
+	if code != 1 || !regexp.MustCompile(`us-east-1 → eu-west-1\s+false\s+5\s+cut`).MatchString(out) ||
+		!strings.Contains(out, "behind: 5 from us-east-1 (link down)") {
+		t.Fatalf("status during the cut (exit %d):\n%s", code, out)
+	}
+	t.Logf("status during the cut:\n%s", out)
 
 	c.cli(t, "heal")
 	regiontest.WaitFor(t, 30*time.Second, func() error {
 		if !c.has(t, "eu-west-1", "during-cut") {
 			return fmt.Errorf("eu-west-1 has not caught up after heal")
 		}
+		// Healthy again: nothing pending, and the cut's error reads as
+		// recovered.
+		out, code := c.runStatus(t)
+		if code != 0 {
+			return fmt.Errorf("status after the heal exited %d:\n%s", code, out)
+		}
+		if !regexp.MustCompile(`us-east-1 → eu-west-1\s+true\s+0\s+latency 80ms\s.*recovered \d+s ago`).MatchString(out) {
+			return fmt.Errorf("status after the heal does not show the link recovered:\n%s", out)
+		}
+		if n, err := c.metricPending("us-east-1", "eu-west-1"); err != nil || n != 0 {
+			return fmt.Errorf("/metrics: %v pending after the heal (%v)", n, err)
+		}
 		return nil
 	})
 	c.waitConverged("Conv", 30*time.Second)
+
+	// A region down: status says so, shows its outbound links' pending as
+	// unknown (never 0), and exits 1.
+	c.proc("ap-southeast-1").Stop(t)
+	out, code = c.runStatus(t)
+	if code != 1 || !strings.Contains(out, "UNREACHABLE") ||
+		!regexp.MustCompile(`ap-southeast-1 → us-east-1\s+\S+\s+\?\s`).MatchString(out) {
+		t.Fatalf("status with ap-southeast-1 down (exit %d):\n%s", code, out)
+	}
+	t.Logf("status with a region down:\n%s", out)
 }
 
 // value returns attribute v of item pk in table Conv in a region.
@@ -220,7 +282,10 @@ func TestLab_ClockSkewDecidesConcurrentWrites(t *testing.T) {
 
 // TestExperiment_MeasuresConflictsSkewAndStaleReads runs the conflict
 // experiment on a topology with one slow link and one region's clock behind,
-// and checks that it measures what that setup must produce.
+// and checks that it measures what that setup must produce. The experiment
+// runs after a partition of several seconds has healed: its latencies must
+// be its own, not the partition's. Then an experiment run through the
+// binary is interrupted with SIGINT: it must say so and exit non-zero.
 func TestExperiment_MeasuresConflictsSkewAndStaleReads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end experiment test: skipped in -short mode")
@@ -238,7 +303,20 @@ func TestExperiment_MeasuresConflictsSkewAndStaleReads(t *testing.T) {
 	for _, n := range c.names {
 		cfg.Endpoints[n] = c.url(n)
 	}
-	res, err := runExperiment(context.Background(), top, cfg)
+	// A partition with writes behind it, healed before the experiment.
+	if err := ensureGlobalTable(context.Background(), top, cfg.Table); err != nil {
+		t.Fatal(err)
+	}
+	c.cli(t, "partition", "--isolate", "ap-southeast-1")
+	before := cfg
+	before.Duration, before.Rate, before.ReadRatio = 5*time.Second, 20, 0.01
+	if _, err := experiment.Run(context.Background(), before); err != nil {
+		t.Fatal(err)
+	}
+	c.cli(t, "heal")
+	c.waitConverged(cfg.Table, time.Minute)
+
+	res, err := runExperiment(context.Background(), top, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,9 +338,56 @@ func TestExperiment_MeasuresConflictsSkewAndStaleReads(t *testing.T) {
 	if res.StaleReads == 0 {
 		t.Fatal("with a 60 ms link, no read was stale")
 	}
+	if len(res.Links) != 6 {
+		t.Fatalf("%d links measured, want 6", len(res.Links))
+	}
 	for _, l := range res.Links {
-		if l.Source == "us-east-1" && l.Dest == "eu-west-1" && len(l.Samples) > 0 && l.Samples[len(l.Samples)-1].P50Ms < 60 {
-			t.Fatalf("the 60 ms link measured p50 %.1f ms", l.Samples[len(l.Samples)-1].P50Ms)
+		if l.MaxMs == nil || len(l.Points) == 0 {
+			t.Fatalf("link %s → %s: nothing measured", l.Source, l.Dest)
 		}
+		// The partition kept writes waiting for five seconds and more; the
+		// experiment's own writes replicate well within half of that, even
+		// on a loaded machine.
+		if *l.MaxMs >= 2500 {
+			t.Errorf("link %s → %s: max %.0f ms: the partition's latency, not the experiment's", l.Source, l.Dest, *l.MaxMs)
+		}
+		if l.Source == "us-east-1" && l.Dest == "eu-west-1" && *l.P50Ms < 60 {
+			t.Errorf("the 60 ms link measured p50 %.1f ms", *l.P50Ms)
+		}
+	}
+
+	// Ctrl-C: an INTERRUPTED verdict and a non-zero exit.
+	html := filepath.Join(t.TempDir(), "r.html")
+	cmd := exec.Command(binary, "experiment", "conflict", "--config", c.path, "--duration", "2m", "--rate", "10", "--html", html)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	start, _ := c.digest("us-east-1", cfg.Table)
+	regiontest.WaitFor(t, time.Minute, func() error {
+		if d, err := c.digest("us-east-1", cfg.Table); err != nil || d.Digest == start.Digest {
+			return fmt.Errorf("the experiment has written nothing yet (%v)", err)
+		}
+		return nil
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the interrupted experiment did not end:\n%s", out.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(out.String(), "INTERRUPTED after") {
+		t.Fatalf("interrupted experiment: exit %v, want non-zero and an INTERRUPTED verdict:\n%s", err, out.String())
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "INTERRUPTED after") {
+		t.Fatalf("the interrupted experiment's report does not say so: %v", err)
 	}
 }

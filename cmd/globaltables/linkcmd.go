@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -163,20 +164,59 @@ func newPartitionCmd() *cobra.Command {
 }
 
 // cutLinks cuts each link, keeping the rest of its shape for when it heals.
+// A link is set in its destination region: the links into an unreachable
+// region are left as they are, the others are cut all the same, and the
+// unreachable regions are listed and returned as an error.
 func cutLinks(ctx context.Context, out io.Writer, t *topology.Topology, cuts [][2]string) error {
+	var un unreachable
 	for _, c := range cuts {
+		if un.has(c[1]) {
+			continue
+		}
 		shapes, err := getShapes(ctx, t, c[1])
 		if err != nil {
-			return err
+			un.add(c[1], err)
+			continue
 		}
 		sh := shapes[c[0]]
 		sh.Cut = true
 		if err := putShape(ctx, t, c[0], c[1], sh); err != nil {
-			return err
+			un.add(c[1], err)
+			continue
 		}
 		fmt.Fprintf(out, "%s → %s: cut\n", c[0], c[1])
 	}
-	return nil
+	return un.report(out)
+}
+
+// unreachable collects the regions a command could not change, so that it
+// changes every other one and then says which it could not.
+type unreachable struct {
+	names []string
+	errs  map[string]error
+}
+
+func (u *unreachable) has(name string) bool { _, ok := u.errs[name]; return ok }
+
+func (u *unreachable) add(name string, err error) {
+	if u.errs == nil {
+		u.errs = map[string]error{}
+	}
+	u.names = append(u.names, name)
+	u.errs[name] = err
+}
+
+// report lists the unreachable regions on out and returns an error naming
+// them, or nil if there are none.
+func (u *unreachable) report(out io.Writer) error {
+	if len(u.names) == 0 {
+		return nil
+	}
+	for _, n := range u.names {
+		fmt.Fprintf(out, "unreachable: %s: %v\n", n, u.errs[n])
+	}
+	return fmt.Errorf("links into %s unchanged: unreachable (every other region was changed; run this again once it is back)",
+		strings.Join(u.names, ", "))
 }
 
 func newHealCmd() *cobra.Command {
@@ -197,8 +237,10 @@ func newHealCmd() *cobra.Command {
 	return cmd
 }
 
-// healLinks sets every link back to its configured shape.
+// healLinks sets every link back to its configured shape in every
+// reachable region, and lists the unreachable ones.
 func healLinks(ctx context.Context, out io.Writer, t *topology.Topology) error {
+	var un unreachable
 	for _, to := range t.Names() {
 		want := t.LinksTo(to)
 		for _, from := range t.Names() {
@@ -206,9 +248,13 @@ func healLinks(ctx context.Context, out io.Writer, t *topology.Topology) error {
 				continue
 			}
 			if err := putShape(ctx, t, from, to, want[from]); err != nil {
-				return err
+				un.add(to, err)
+				break
 			}
 		}
+	}
+	if err := un.report(out); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "every link restored to its configured shape at %s\n", time.Now().Format(time.RFC3339))
 	return nil

@@ -22,19 +22,35 @@ import (
 var version = "dev"
 
 func main() {
+	root := newRootCmd()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		// A second signal exits at once, for when a clean stop hangs.
-		<-ctx.Done()
-		stop()
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-		<-ch
-		fmt.Fprintln(os.Stderr, "globaltables: second signal, exiting now")
-		os.Exit(130)
-	}()
-	root := newRootCmd()
+	if supervising(root, os.Args[1:]) {
+		// `up` and `region` own data that a half-done stop damages: once
+		// stopping, they finish in their own bounded time, whatever signals
+		// follow; and a reader that went away (`up | tee log`, then Ctrl-C)
+		// fails their writes instead of killing them before they stop.
+		signal.Ignore(syscall.SIGPIPE)
+		go func() {
+			<-ctx.Done()
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+			for range ch {
+				fmt.Fprintln(os.Stderr, "globaltables: already stopping; waiting for the stores to close")
+			}
+		}()
+	} else {
+		go func() {
+			// A second signal exits at once, for when a clean stop hangs.
+			<-ctx.Done()
+			stop()
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+			<-ch
+			fmt.Fprintln(os.Stderr, "globaltables: second signal, exiting now")
+			os.Exit(130)
+		}()
+	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ue *usageError
 		fmt.Fprintln(os.Stderr, "globaltables:", err)
@@ -43,6 +59,13 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// supervising reports whether args run `up` or `region`, the commands
+// that hold stores and stop them in order on a signal.
+func supervising(root *cobra.Command, args []string) bool {
+	c, _, err := root.Find(args)
+	return err == nil && (c.Name() == "up" || c.Name() == "region")
 }
 
 // usageError is a mistake in how the command was called; it exits with
@@ -74,6 +97,7 @@ Run one region:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newRegionCmd(), newUpCmd(), newStatusCmd(), newConflictsCmd(), newLinkCmd(), newPartitionCmd(), newHealCmd(), newClockCmd(), newExperimentCmd(), newDrillCmd(), newBenchCmd(), newTriggerCmd(), newTailCmd(), newVersionCmd(), newInitCmd())
+	registerCompletions(root)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,6 +18,7 @@ import (
 
 type regionFlags struct {
 	config       string
+	dataRoot     string
 	name         string
 	listen       string
 	data         string
@@ -25,6 +27,7 @@ type regionFlags struct {
 	noSync       bool
 	checkConfig  bool
 	pprof        bool
+	openMetrics  bool
 	maxSkew      time.Duration
 	maxConns     int
 	idleTimeout  time.Duration
@@ -65,7 +68,7 @@ or take the region from a topology file, where flags override the file:
 			cfg.Logger = logger
 			r, err := region.New(cfg)
 			if err != nil {
-				return err
+				return plainLockError(cfg.DataDir, err)
 			}
 			defer r.Close()
 			files, _ := listener.FileLimit()
@@ -81,10 +84,11 @@ or take the region from a topology file, where flags override the file:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. configs/default.hcl)")
+	fl.StringVar(&f.config, "config", "", "topology file to read the region from (HCL, e.g. globaltables.hcl, or "+BuiltinTopology+" for the built-in one)")
 	fl.StringVar(&f.name, "name", "", "region name, e.g. us-east-1 (required)")
 	fl.StringVar(&f.listen, "listen", "", "host:port of the DynamoDB endpoint, e.g. 127.0.0.1:8000")
 	fl.StringVar(&f.data, "data", "", "data folder of the region")
+	fl.StringVar(&f.dataRoot, "data-root", "", "data folder of the whole topology, as `up --data` gives it (each region in a sub-folder named after it)")
 	fl.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error (default info)")
 	fl.DurationVar(&f.ttlInterval, "ttl-interval", 0, "how often expired TTL items are deleted (default 10s)")
 	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
@@ -93,6 +97,7 @@ or take the region from a topology file, where flags override the file:
 	fl.Int64Var(&f.memTableMB, "memtable-mb", 0, "size of one Badger memtable, in MiB (default 32; 64 for regions that load more)")
 	fl.Int64Var(&f.blockCacheMB, "block-cache-mb", 0, "size of Badger's block cache, in MiB (default 8; a few hundred for large tables read often)")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiling endpoints under /debug/pprof/ on the endpoint")
+	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to any scraper, without the Host check and credentials of the control endpoints (docs/metrics.md)")
 	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, "cap on concurrent client connections (default 4096, at most half the open-file limit)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close client connections idle this long (default 2m)")
@@ -109,7 +114,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		return cfg, "", usagef("--name is required (e.g. --name us-east-1)")
 	}
 	if f.config != "" {
-		t, err := topology.Load(f.config)
+		t, err := openTopology(f.config, f.dataRoot)
 		if err != nil {
 			return cfg, "", err
 		}
@@ -134,6 +139,12 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
+			return cfg, "", err
+		}
+		if cfg.Triggers, err = t.TriggersFor(r.Name); err != nil {
+			return cfg, "", err
+		}
+		if cfg.StreamShardPeriod, cfg.StreamRetention, err = t.Streams(); err != nil {
 			return cfg, "", err
 		}
 		if len(t.Regions) > 1 {
@@ -192,6 +203,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	}
 	cfg.NoSync = f.noSync
 	cfg.Pprof = f.pprof
+	cfg.OpenMetrics = f.openMetrics
 	if f.reserveMB < 0 || f.memTableMB < 0 || f.blockCacheMB < 0 {
 		return cfg, "", usagef("--disk-reserve-mb, --memtable-mb and --block-cache-mb must not be negative")
 	}
@@ -245,6 +257,17 @@ func (f *regionFlags) attachNATS(cfg *region.Config) error {
 		rc.Keys[self.Name] = id.Public
 	}
 	return nil
+}
+
+// plainLockError says in plain words that another process holds the
+// region's data folder, for Badger's directory lock error, which names
+// neither the folder the user gave nor the likely cause; other errors pass
+// unchanged.
+func plainLockError(dataDir string, err error) error {
+	if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return err
+	}
+	return fmt.Errorf("data folder %s is in use by another process (another globaltables up?)", dataDir)
 }
 
 // newLogger returns the process's root logger, writing to w. The standard

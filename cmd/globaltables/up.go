@@ -16,14 +16,15 @@ import (
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 )
 
-// DefaultTopology is the topology `up` runs without --config.
-const DefaultTopology = "configs/default.hcl"
-
 // upStartTimeout bounds how long `up` waits for every region to answer.
 const upStartTimeout = 60 * time.Second
 
+// upStopTimeout bounds how long `up` waits for its regions to close their
+// stores after its SIGTERM before it kills them.
+const upStopTimeout = 30 * time.Second
+
 func newUpCmd() *cobra.Command {
-	var configPath string
+	var configPath, dataDir string
 	var checkConfig bool
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -32,14 +33,26 @@ func newUpCmd() *cobra.Command {
 'region' subcommand), print each region's endpoint, tag each process's log
 lines with its region, and stop them all cleanly on Ctrl-C.
 
-A region that dies is not restarted: restart it by hand with
-  globaltables region --config ` + DefaultTopology + ` --name NAME`,
+Without --config, up runs ./` + InitTopologyFile + ` if there is one ('globaltables init'
+writes it), else the three-region topology built into the binary, with
+its data under ./data. It works in any folder. It leaves a state file,
+` + StateFile + `, in the data folder: status, link, partition, heal, clock,
+conflicts and experiment, run in the same folder without --config, find
+the running topology through it.
+
+Before starting anything, up checks that every port of the topology is
+free. A region that dies is not restarted: up prints how to restart it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := os.Stat(configPath); err != nil {
-				return usagef("topology file %s not found: run from the repository root or pass --config FILE", configPath)
+			path := upTopologyPath(configPath)
+			var root string
+			if cmd.Flags().Changed("data") {
+				if dataDir == "" {
+					return usagef("--data needs a folder, e.g. --data ./data")
+				}
+				root = dataDir
 			}
-			t, err := topology.Load(configPath)
+			t, err := openTopology(path, root)
 			if err != nil {
 				return err
 			}
@@ -48,23 +61,30 @@ A region that dies is not restarted: restart it by hand with
 					t.Path, len(t.Regions), authMode(len(t.CredentialsFor(t.Regions[0].Name))))
 				return nil
 			}
-			return runUp(cmd.Context(), t, cmd.OutOrStdout())
+			return runUp(cmd.Context(), t, root, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
+	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL); default: ./"+InitTopologyFile+" if present, else the built-in topology")
+	cmd.Flags().StringVar(&dataDir, "data", "", "data folder of every region (each in a sub-folder named after it); default: the topology's data_dir, ./data")
 	cmd.Flags().BoolVar(&checkConfig, "check-config", false, "validate the topology and exit")
 	return cmd
 }
 
 // runUp starts one region process per region of t and supervises them until
-// ctx ends or every region has exited.
-func runUp(ctx context.Context, t *topology.Topology, out io.Writer) error {
+// ctx ends or every region has exited. dataRoot, if not "", is the --data
+// folder, passed on to each region.
+func runUp(ctx context.Context, t *topology.Topology, dataRoot string, out io.Writer) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	cfgPath, err := filepath.Abs(t.Path)
-	if err != nil {
+	cfgPath := t.Path
+	if cfgPath != BuiltinTopology {
+		if cfgPath, err = filepath.Abs(t.Path); err != nil {
+			return err
+		}
+	}
+	if err := checkPortsFree(t); err != nil {
 		return err
 	}
 	// Every region's NATS identity exists before any region starts, so
@@ -76,18 +96,35 @@ func runUp(ctx context.Context, t *topology.Topology, out io.Writer) error {
 	}
 	sup := supervise.New(out)
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), upStopTimeout)
 		defer cancel()
 		sup.Stop(sctx)
 	}()
+	args := []string{"--config", cfgPath}
+	if dataRoot != "" {
+		abs, err := filepath.Abs(dataRoot)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--data-root", abs)
+	}
 	for _, r := range t.Regions {
-		if err := sup.Start(r.Name, self, "region", "--config", cfgPath, "--name", r.Name); err != nil {
+		if err := sup.Start(r.Name, self, append([]string{"region", "--name", r.Name}, args...)...); err != nil {
 			return err
 		}
 	}
 	if err := waitHealthy(ctx, sup, t); err != nil {
 		return err
 	}
+	if err := checkOwnChildren(ctx, sup, t); err != nil {
+		return err
+	}
+	statePath, err := writeUpState(t)
+	if err != nil {
+		return fmt.Errorf("write the state file: %w", err)
+	}
+	fmt.Fprintf(out, "\nstatus, link, partition, heal, clock, conflicts and experiment find this topology\n(state file %s) %s\n",
+		statePath, findHint(statePath))
 	printEndpoints(out, t)
 
 	running := len(t.Regions)
@@ -98,11 +135,14 @@ func runUp(ctx context.Context, t *topology.Topology, out io.Writer) error {
 			return nil
 		case ex := <-sup.Exits():
 			running--
+			restart := fmt.Sprintf("globaltables region --config %s --name %s", cfgPath, ex.Name)
+			if dataRoot != "" {
+				restart += " --data-root " + dataRoot
+			}
 			if ex.Err != nil {
-				fmt.Fprintf(out, "region %s exited: %v (not restarted; restart it with: globaltables region --config %s --name %s)\n",
-					ex.Name, ex.Err, t.Path, ex.Name)
+				fmt.Fprintf(out, "region %s exited: %v (not restarted; restart it with: %s)\n", ex.Name, ex.Err, restart)
 			} else {
-				fmt.Fprintf(out, "region %s exited\n", ex.Name)
+				fmt.Fprintf(out, "region %s exited (restart it with: %s)\n", ex.Name, restart)
 			}
 		}
 	}
@@ -161,4 +201,15 @@ func printEndpoints(out io.Writer, t *topology.Topology) {
 	}
 	fmt.Fprintf(out, "\nall %d regions are up; try:\n  %saws dynamodb list-tables --region %s --endpoint-url %s\nCtrl-C stops every region.\n\n",
 		len(t.Regions), ca, first.Name, first.Endpoint())
+}
+
+// findHint says how the other commands find the topology whose state file
+// is at statePath: by themselves in the folder whose ./data holds it, and
+// from anywhere with --config and the data folder.
+func findHint(statePath string) string {
+	dir := filepath.Dir(statePath)
+	if here, err := filepath.Abs(topology.DefaultDataDir); err == nil && dir == here {
+		return "by themselves when run in this folder, or from anywhere with --config " + dir
+	}
+	return "with --config " + dir
 }

@@ -53,20 +53,7 @@ func (r *run) judge(ctx context.Context, rec *experiment.Recording, within time.
 		}
 	}
 	sort.Strings(r.res.Lost)
-	var records []region.ConflictRecord
-	for _, ep := range r.cfg.Endpoints {
-		var cs region.Conflicts
-		if err := region.GetJSON(ctx, ep+region.ConflictsPath+"?limit=10000&table="+r.cfg.Table, &cs); err == nil {
-			records = append(records, cs.Records...)
-		}
-	}
-	r.res.Result = experiment.Analyse(rec, records, r.sampler.Series(), after, ok, digests)
-	r.mu.Lock()
-	r.res.Result.Events = append([]experiment.Event(nil), r.events...)
-	r.mu.Unlock()
-	r.phases[len(r.phases)-1].End = time.Now()
-	r.res.Phases = r.phases
-	r.countPhases(rec)
+	r.analyse(ctx, rec, after, ok, digests)
 	r.res.Tables = r.checkFixtures(ctx, within)
 	r.res.Passed = ok && len(r.res.Lost) == 0 && len(r.res.Tables) == 0
 	switch {
@@ -81,6 +68,40 @@ func (r *run) judge(ctx context.Context, rec *experiment.Recording, within time.
 	default:
 		r.res.Verdict = fmt.Sprintf("FAIL: %d acknowledged writes lost, e.g. %s", len(r.res.Lost), r.res.Lost[0])
 	}
+}
+
+// analyse turns what was recorded and measured into the drill's figures
+// and per-phase counts.
+func (r *run) analyse(ctx context.Context, rec *experiment.Recording, after time.Duration, ok bool, digests map[string]region.Digest) {
+	// What the regions recorded is read even after Ctrl-C, briefly.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var records []region.ConflictRecord
+	for _, ep := range r.cfg.Endpoints {
+		var cs region.Conflicts
+		if err := region.GetJSON(qctx, ep+region.ConflictsPath+"?limit=10000&table="+r.cfg.Table, &cs); err == nil {
+			records = append(records, cs.Records...)
+		}
+	}
+	r.res.Result = experiment.Analyse(rec, records, r.monitor.Links(), after, ok, digests)
+	r.mu.Lock()
+	r.res.Result.Events = append([]experiment.Event(nil), r.events...)
+	r.mu.Unlock()
+	r.phases[len(r.phases)-1].End = time.Now()
+	r.res.Phases = r.phases
+	r.countPhases(rec)
+}
+
+// interrupted ends a drill that Ctrl-C cut short at step i: the load is
+// stopped, what ran is analysed, and the verdict says it was not judged.
+func (r *run) interrupted(ctx context.Context, i int, s Step) {
+	rec := r.stopLoad()
+	rec.Interrupted = true
+	r.event("interrupted at step %d (%s)", i+1, s.Kind)
+	r.analyse(ctx, rec, 0, false, nil)
+	r.res.Interrupted, r.res.Passed = true, false
+	r.res.Verdict = fmt.Sprintf("INTERRUPTED at step %d (%s) after %s of load: not judged; the figures cover only the part that ran",
+		i+1, s.Kind, r.res.Result.Duration())
 }
 
 // finalContent reads the workload's table from the first region, once the
@@ -109,9 +130,13 @@ func (r *run) finalContent(ctx context.Context) map[string]string {
 func (r *run) countPhases(rec *experiment.Recording) {
 	for i := range r.res.Phases {
 		ph := &r.res.Phases[i]
+		ph.Writes, ph.FailedOver, ph.Reads, ph.StaleReads, ph.Conflicts = 0, 0, 0, 0, 0
 		for _, w := range rec.Writes {
-			if !w.Start.Before(ph.Start) && w.Start.Before(ph.End) {
+			if w.RetryOf == "" && !w.Start.Before(ph.Start) && w.Start.Before(ph.End) {
 				ph.Writes++
+				if w.FailedOver {
+					ph.FailedOver++
+				}
 			}
 		}
 		for _, rd := range rec.Reads {

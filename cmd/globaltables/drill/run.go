@@ -41,19 +41,13 @@ type Options struct {
 	Table string    // the global table the workload writes; it must exist in every region
 	Scale float64   // multiplies every wait (0.25 runs four times faster); 0 means 1
 	Out   io.Writer // the timeline, a line per event; nil discards it
+	// Live draws a progress line under the timeline on Out; set it only
+	// when Out is a terminal.
+	Live bool
 }
 
 // Phase is a named stretch of a drill, for per-phase results.
-type Phase struct {
-	Name       string    `json:"name"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Writes     int       `json:"writes"`
-	Conflicts  int       `json:"conflicts"`
-	SkewWon    int       `json:"skew_decided"`
-	StaleReads int       `json:"stale_reads"`
-	Reads      int       `json:"reads"`
-}
+type Phase = experiment.Phase
 
 // Result is a drill's outcome.
 type Result struct {
@@ -65,8 +59,12 @@ type Result struct {
 	AtRisk  map[string]uint64  `json:"at_risk_when_killed,omitempty"`
 	Recover map[string]float64 `json:"recovery_seconds,omitempty"`
 	Phases  []Phase            `json:"phases,omitempty"`
-	Tables  []string           `json:"table_problems,omitempty"` // what is wrong with the drill's own tables
-	Result  *experiment.Result `json:"result"`
+	Regions []string           `json:"regions"`
+	// Interrupted is set when the drill was cancelled (Ctrl-C) before it
+	// could judge; its Verdict says so and Passed is false.
+	Interrupted bool               `json:"interrupted,omitempty"`
+	Tables      []string           `json:"table_problems,omitempty"` // what is wrong with the drill's own tables
+	Result      *experiment.Result `json:"result"`
 }
 
 // run is the state of a running drill.
@@ -77,8 +75,9 @@ type run struct {
 	events  []experiment.Event
 	phases  []Phase
 	loadCtx context.CancelFunc
-	loadRes chan *experiment.Recording
-	sampler *experiment.Sampler
+	loadRes chan struct{}
+	rec     *experiment.Recording
+	monitor *experiment.Monitor
 	res     Result
 	restart map[string]time.Time
 	scale   float64
@@ -108,17 +107,32 @@ func Run(ctx context.Context, lab Lab, d *Drill, opts Options) (*Result, error) 
 	for _, n := range names {
 		r.cfg.Endpoints[n] = lab.Endpoint(n)
 	}
-	r.res = Result{Drill: d.Name, AtRisk: map[string]uint64{}, Recover: map[string]float64{}}
-	r.sampler = experiment.NewSampler(r.cfg.Endpoints)
-	sctx, stopSampler := context.WithCancel(ctx)
-	sdone := make(chan struct{})
+	r.res = Result{Drill: d.Name, Regions: names, AtRisk: map[string]uint64{}, Recover: map[string]float64{}}
+	r.rec = experiment.NewRecording(r.cfg)
+	r.monitor = experiment.NewMonitor(r.cfg)
+	// The monitor runs until the drill is judged, even after Ctrl-C, so
+	// that an interrupted drill still reports what it measured.
+	mctx, stopMonitor := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer close(sdone)
-		r.sampler.Run(sctx)
+		defer wg.Done()
+		r.monitor.Run(mctx, r.rec)
 	}()
+	pctx, stopProgress := context.WithCancel(ctx)
+	if opts.Live {
+		p := experiment.NewProgress(r.out)
+		r.out = p
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Run(pctx, r.rec, r.monitor)
+		}()
+	}
 	defer func() {
-		stopSampler()
-		<-sdone
+		stopProgress()
+		stopMonitor()
+		wg.Wait()
 	}()
 	// Whatever ends the drill, the workload's goroutine is stopped and
 	// waited for.
@@ -126,8 +140,13 @@ func Run(ctx context.Context, lab Lab, d *Drill, opts Options) (*Result, error) 
 	r.phases = []Phase{{Name: "start", Start: time.Now()}}
 	var rec *experiment.Recording
 	judged := false
-	for _, s := range d.Steps {
+	for i, s := range d.Steps {
 		if err := r.step(ctx, s); err != nil {
+			if ctx.Err() != nil {
+				stopProgress()
+				r.interrupted(ctx, i, s)
+				return &r.res, nil
+			}
 			return nil, fmt.Errorf("step %s: %w", s.Kind, err)
 		}
 		if s.Kind == "stop_load" {
@@ -141,6 +160,7 @@ func Run(ctx context.Context, lab Lab, d *Drill, opts Options) (*Result, error) 
 			if s.ConvergedWithin != "" {
 				within, _ = time.ParseDuration(s.ConvergedWithin)
 			}
+			stopProgress()
 			r.judge(ctx, rec, within)
 			judged = true
 		}
@@ -149,7 +169,11 @@ func Run(ctx context.Context, lab Lab, d *Drill, opts Options) (*Result, error) 
 		if rec == nil {
 			rec = r.stopLoad()
 		}
+		stopProgress()
 		r.judge(ctx, rec, time.Minute)
+	}
+	if ctx.Err() != nil && !r.res.Interrupted {
+		r.interrupted(ctx, len(d.Steps)-1, d.Steps[len(d.Steps)-1])
 	}
 	return &r.res, nil
 }
@@ -166,12 +190,15 @@ func (r *run) event(format string, args ...any) {
 func (r *run) step(ctx context.Context, s Step) error {
 	switch s.Kind {
 	case "start_load":
+		if r.loadRes != nil {
+			return fmt.Errorf("the load was already started: a drill runs it once")
+		}
 		lctx, cancel := context.WithCancel(ctx)
 		r.loadCtx = cancel
-		r.loadRes = make(chan *experiment.Recording, 1)
+		r.loadRes = make(chan struct{})
 		go func() {
-			rec, _ := experiment.Run(lctx, r.cfg)
-			r.loadRes <- rec
+			defer close(r.loadRes)
+			r.rec.Run(lctx)
 		}()
 		r.event("load started: %d keys, %.0f ops/s in each region, reads %.0f%%", r.cfg.Keys, r.cfg.Rate, 100*r.cfg.ReadRatio)
 	case "stop_load":
@@ -266,7 +293,7 @@ func (r *run) watchRecovery(ctx context.Context, name string, since time.Time) {
 			if err := region.GetJSON(ctx, r.cfg.Endpoints[name]+region.StatusPath, &st); err == nil && len(st.Links) > 0 {
 				caught := st.Publisher != nil && st.Publisher.Backlog == 0
 				for _, l := range st.Links {
-					caught = caught && l.Connected && l.Pending == 0
+					caught = caught && l.Connected && l.Pending != nil && *l.Pending == 0
 				}
 				if caught {
 					r.mu.Lock()
@@ -296,15 +323,23 @@ func (r *run) isolateCuts(name string) [][2]string {
 }
 
 // stopLoad stops the workload, if it runs, and returns what it recorded.
+// The recording counts as interrupted only when the drill itself was
+// cancelled, not when a stop_load step ended it.
 func (r *run) stopLoad() *experiment.Recording {
 	if r.loadCtx == nil {
-		return &experiment.Recording{Config: r.cfg, Began: time.Now(), Ended: time.Now()}
+		if r.loadRes == nil { // never started
+			now := time.Now()
+			r.rec.Began, r.rec.Ended = now, now
+		}
+		return r.rec
 	}
 	r.loadCtx()
-	rec := <-r.loadRes
+	<-r.loadRes
 	r.loadCtx = nil
-	r.event("load stopped: %d writes, %d reads", len(rec.Writes), len(rec.Reads))
-	return rec
+	r.rec.Interrupted = false // a stop, not an interruption: see interrupted
+	writes, reads, _ := r.rec.Counts()
+	r.event("load stopped: %d writes, %d reads", writes, reads)
+	return r.rec
 }
 
 func orDefault(s, def string) string {

@@ -95,6 +95,11 @@ type Write struct {
 	Err     string           `json:"error,omitempty"`
 	Version conflict.Version `json:"-"`
 	Token   string           `json:"version,omitempty"`
+	// RetryOf names the write this one retried in another region, after
+	// its own region refused it (Config.Failover); FailedOver marks a
+	// refused write that such a retry then made.
+	RetryOf    string `json:"retry_of,omitempty"`
+	FailedOver bool   `json:"failed_over,omitempty"`
 }
 
 // Read is one read the workload made, and whether it was stale.
@@ -112,15 +117,35 @@ type Read struct {
 	StaleBy time.Duration `json:"stale_by_ns,omitempty"`
 }
 
-// Run drives the workload and returns what it recorded; Analyse turns it
-// into results once the regions have converged.
+// Run drives the workload until its duration is up or ctx ends, and
+// returns what it recorded; Analyse turns it into results once the regions
+// have converged.
 func Run(ctx context.Context, cfg Config) (*Recording, error) {
+	rec := NewRecording(cfg)
+	rec.Run(ctx)
+	return rec, nil
+}
+
+// NewRecording returns an empty recording of the workload cfg describes;
+// its Run drives it. Monitors that follow the run's writes take it before
+// the load starts.
+func NewRecording(cfg Config) *Recording {
 	cfg.defaults()
+	return &Recording{Config: cfg, writesByID: map[string]*Write{}, writesByKey: map[string][]*Write{},
+		lastAcked: map[string]*Write{}}
+}
+
+// Run drives the workload until its duration is up or ctx ends. It sets
+// Began and Ended, and Interrupted when ctx ended first.
+func (rec *Recording) Run(ctx context.Context) {
+	cfg := rec.Config
 	clients := map[string]*dynamodb.Client{}
 	for r, ep := range cfg.Endpoints {
 		clients[r] = bench.Client(ep, 16)
 	}
-	rec := &Recording{Config: cfg, Began: time.Now(), writesByID: map[string]*Write{}, writesByKey: map[string][]*Write{}}
+	rec.mu.Lock()
+	rec.Began = time.Now()
+	rec.mu.Unlock()
 	var wg sync.WaitGroup
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -132,8 +157,10 @@ func Run(ctx context.Context, cfg Config) (*Recording, error) {
 		}(i, region)
 	}
 	wg.Wait()
+	rec.mu.Lock()
 	rec.Ended = time.Now()
-	return rec, nil
+	rec.Interrupted = ctx.Err() != nil
+	rec.mu.Unlock()
 }
 
 // Recording is what a run recorded.
@@ -141,13 +168,44 @@ type Recording struct {
 	Config Config    `json:"config"`
 	Began  time.Time `json:"began"`
 	Ended  time.Time `json:"ended"`
+	// Interrupted is set when the run was cancelled (Ctrl-C) before its
+	// duration was up.
+	Interrupted bool `json:"interrupted,omitempty"`
 
-	mu         sync.Mutex // guards the fields below
+	mu         sync.Mutex // guards the fields below, and Began and Ended while Run runs
 	Writes     []*Write   `json:"writes"`
 	Reads      []*Read    `json:"reads"`
 	writesByID map[string]*Write
 	// writesByKey indexes Writes for the stale-read check.
 	writesByKey map[string][]*Write
+	// lastAcked is each region's newest acknowledged write, for probes.
+	lastAcked map[string]*Write
+	// readErrors counts reads that failed.
+	readErrors int
+}
+
+// Counts returns what the run did so far: client writes (a failed-over
+// write counts once), reads, and operations that failed for good.
+func (rec *Recording) Counts() (writes, reads, errors int) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, w := range rec.Writes {
+		if w.RetryOf != "" {
+			continue
+		}
+		writes++
+		if w.Err != "" && !w.FailedOver {
+			errors++
+		}
+	}
+	return writes, len(rec.Reads) + rec.readErrors, errors + rec.readErrors
+}
+
+// LastAcked returns region's newest acknowledged write, or nil.
+func (rec *Recording) LastAcked(region string) *Write {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.lastAcked[region]
 }
 
 // WriteByID returns the write that left value id, or nil.
@@ -193,10 +251,14 @@ func (rec *Recording) drive(ctx context.Context, cfg Config, region string, clie
 			continue
 		}
 		id := fmt.Sprintf("%s-%d", region, n)
-		if !rec.write(client, region, cfg.Table, key, id, payload) && cfg.Failover {
-			// The region failed the write: try the others, in order.
+		w := rec.write(client, region, cfg.Table, key, id, "", payload)
+		if w.Err != "" && cfg.Failover {
+			// The region refused the write: try the others, in order.
 			for i, other := range cfg.WriteRegions {
-				if other != region && rec.write(clients[other], other, cfg.Table, key, fmt.Sprintf("%s-f%d", id, i), payload) {
+				if other != region && rec.write(clients[other], other, cfg.Table, key, fmt.Sprintf("%s-f%d", id, i), id, payload).Err == "" {
+					rec.mu.Lock()
+					w.FailedOver = true
+					rec.mu.Unlock()
 					break
 				}
 			}
@@ -204,10 +266,10 @@ func (rec *Recording) drive(ctx context.Context, cfg Config, region string, clie
 	}
 }
 
-// write makes one write and records it; it reports whether it was
-// acknowledged.
-func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, payload string) bool {
-	w := &Write{ID: id, Region: region, Key: key, Start: time.Now()}
+// write makes one write (a retry of write retryOf, if not "") and records
+// it.
+func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, retryOf, payload string) *Write {
+	w := &Write{ID: id, Region: region, Key: key, Start: time.Now(), RetryOf: retryOf}
 	var version string
 	_, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table),
 		Item: map[string]types.AttributeValue{
@@ -226,8 +288,11 @@ func (rec *Recording) write(c *dynamodb.Client, region, table, key, id, payload 
 	rec.Writes = append(rec.Writes, w)
 	rec.writesByID[id] = w
 	rec.writesByKey[key] = append(rec.writesByKey[key], w)
+	if w.Err == "" {
+		rec.lastAcked[region] = w
+	}
 	rec.mu.Unlock()
-	return w.Err == ""
+	return w
 }
 
 func (rec *Recording) read(c *dynamodb.Client, region, table, key string) {
@@ -244,6 +309,9 @@ func (rec *Recording) read(c *dynamodb.Client, region, table, key string) {
 	out, err := c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
 		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}}})
 	if err != nil {
+		rec.mu.Lock()
+		rec.readErrors++
+		rec.mu.Unlock()
 		return
 	}
 	if v, ok := out.Item["w"].(*types.AttributeValueMemberS); ok {

@@ -2,6 +2,11 @@
 // process: it starts them, tags every line they print with the region's
 // name, signals and kills them on demand, and stops them all on shutdown.
 //
+// Each child runs in a process group of its own: a Ctrl-C at the terminal
+// reaches the supervising process alone, which stops every child with one
+// SIGTERM and waits for it, instead of each child getting the terminal's
+// SIGINT and then the supervisor's SIGTERM on top of it.
+//
 // It restarts nothing by itself. A region that dies stays dead until a
 // caller starts it again: a failover drill must see an outage as an outage.
 package supervise
@@ -129,6 +134,23 @@ func (s *Supervisor) Kill(name string) error {
 	}
 	<-p.done
 	return nil
+}
+
+// PID returns the process ID of the running child called name, or 0 if
+// there is none.
+func (s *Supervisor) PID(name string) int {
+	s.mu.Lock()
+	p, ok := s.procs[name]
+	s.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	select {
+	case <-p.done:
+		return 0
+	default:
+		return p.cmd.Process.Pid
+	}
 }
 
 // Running reports whether the child called name is running.
