@@ -64,6 +64,9 @@ type Config struct {
 	// MemTableSize is the size of one Badger memtable, in bytes; the
 	// default reserve grows with it. Default store.DefaultMemTableSize.
 	MemTableSize int64
+	// BlockCacheSize is the size of Badger's block cache, in bytes.
+	// Default store.DefaultBlockCacheSize.
+	BlockCacheSize int64
 	// NoSync turns off the fsync of every commit. Faster, and loses
 	// acknowledged writes when the machine (not just the process) crashes.
 	NoSync bool
@@ -304,6 +307,9 @@ func New(cfg Config) (*Region, error) {
 	scfg.SyncWrites = !cfg.NoSync
 	if cfg.MemTableSize != 0 {
 		scfg.MemTableSize = cfg.MemTableSize
+	}
+	if cfg.BlockCacheSize != 0 {
+		scfg.BlockCacheSize = cfg.BlockCacheSize
 	}
 	scfg.DiskReserve = cfg.DiskReserve
 	scfg.StreamShardPeriod, scfg.StreamRetention = cfg.StreamShardPeriod, cfg.StreamRetention

@@ -28,17 +28,24 @@ const (
 	// DefaultFetchWait is how long one pull request waits at the source
 	// for messages. Messages are applied as soon as they arrive, so it is
 	// not a latency knob: it bounds how often an idle link re-issues its
-	// pull request (a round trip without a request outstanding).
-	DefaultFetchWait = 5 * time.Second
+	// pull request (a round trip without a request outstanding). Long, so
+	// that an idle link costs next to nothing (issue 12): the source's idle
+	// heartbeats (every 15 s with it) tell a quiet link from a lost pull.
+	DefaultFetchWait = 30 * time.Second
 	// DefaultAckWait is how long the source waits for an acknowledgement
 	// before delivering a message again.
 	DefaultAckWait = 30 * time.Second
 )
 
 const (
-	// idleInfoEvery is how often an idle link asks for its consumer's info
-	// (pending count, and that it still exists).
-	idleInfoEvery = time.Second
+	// idleInfoFirst is how soon after the consumer is in place an idle link
+	// first asks for its info (pending count, and that it still exists),
+	// and idleInfoEvery how often after that. Messages carry the pending
+	// count and a deleted consumer ends the pull request, so the later
+	// asks only catch what those miss, and are rare to keep an idle link
+	// cheap.
+	idleInfoFirst = time.Second
+	idleInfoEvery = 30 * time.Second
 )
 
 var (
@@ -103,7 +110,7 @@ type LinkConfig struct {
 	// Batch is the most messages applied in one transaction. Default 256.
 	Batch int
 	// FetchWait is how long a pull request waits at the source, at least
-	// 1s. Default 5s. Not a latency knob: see DefaultFetchWait.
+	// 1s. Default 30s. Not a latency knob: see DefaultFetchWait.
 	FetchWait time.Duration
 	// AckWait is the consumer's acknowledgement timeout. Default 30s.
 	AckWait time.Duration
@@ -644,9 +651,11 @@ func (s *session) consume(ctx context.Context) error {
 	defer cancel()
 	msgs := make(chan jetstream.Msg, l.cfg.Batch)
 	errs := make(chan error, 1)
-	// Idle heartbeats from the source tell a quiet stream from a dead
-	// connection; the library accepts 500ms to half the expiry.
-	hb := min(max(l.cfg.FetchWait/4, 500*time.Millisecond), 5*time.Second, l.cfg.FetchWait/2)
+	// Idle heartbeats from the source tell a quiet stream from a lost
+	// pull request (the connection's pings find a dead peer, and a
+	// reconnection re-issues the pull); the library accepts 500ms to half
+	// the expiry. 15s with the default FetchWait.
+	hb := min(max(l.cfg.FetchWait/2, 500*time.Millisecond), 15*time.Second)
 	cc, err := s.cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
@@ -668,7 +677,7 @@ func (s *session) consume(ctx context.Context) error {
 	}
 	defer cc.Stop()
 	closed := cc.Closed()
-	idle := time.NewTimer(idleInfoEvery)
+	idle := time.NewTimer(idleInfoFirst)
 	defer idle.Stop()
 	group := make([]jetstream.Msg, 0, l.cfg.Batch)
 	for {

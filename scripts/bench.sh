@@ -10,6 +10,13 @@
 # client's own cost on this machine is visible: no implementation measured
 # with this client can go faster than that row.
 #
+# SERVER CPU/OP is each server process's CPU time over the measured phase
+# divided by its operations: on a small machine the SDK client, not the
+# server, bounds operations per second, so this is the server's figure.
+#
+#   BINS="/tmp/gt-before /tmp/gt-after" scripts/bench.sh   # compare builds, same run
+#   NO_SYNC=1 scripts/bench.sh                            # regions with --no-sync
+#
 # Needs node and npm; dynalite is installed once into ~/.cache/globaltables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,14 +54,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-: >"$work/region.log"
-bin/globaltables region --name us-east-1 --listen 127.0.0.1:0 --data "$work/region" >"$work/region.log" 2>&1 &
-pids+=($!)
-ours=$(wait_endpoint "$work/region.log")
+read -r -a bins <<<"${BINS:-bin/globaltables}"
+sync_flag=()
+[ -n "${NO_SYNC:-}" ] && sync_flag=(--no-sync)
+endpoints=() server_pids=()
+for i in "${!bins[@]}"; do
+  : >"$work/region$i.log"
+  "${bins[$i]}" region --name us-east-1 --listen 127.0.0.1:0 --data "$work/region$i" "${sync_flag[@]}" >"$work/region$i.log" 2>&1 &
+  pids+=($!)
+  server_pids+=($!)
+  endpoints+=(--endpoint "$(wait_endpoint "$work/region$i.log")")
+  echo "globaltables ${bins[$i]}: ${endpoints[-1]} (Badger, ${sync_flag[*]:-fsync per commit})"
+done
 
 dport=$((20000 + RANDOM % 20000))
 "$cache/node_modules/.bin/dynalite" --port "$dport" --path "$work/dynalite" >"$work/dynalite.log" 2>&1 &
 pids+=($!)
+server_pids+=($!)
 for _ in $(seq 1 200); do
   (echo >"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
   sleep 0.05
@@ -63,10 +79,12 @@ done
 : >"$work/null.log"
 bin/globaltables bench null-endpoint >"$work/null.log" 2>&1 &
 pids+=($!)
+server_pids+=($!)
 null=$(wait_endpoint "$work/null.log")
 
-echo "globaltables: $ours (Badger, fsync per commit)   dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
-echo "load: $WORKERS workers, 50% GetItem / 50% PutItem, 200-byte items, $DURATION measured after a 2 s warmup"
-bin/globaltables bench --endpoint "$ours" --endpoint "http://127.0.0.1:$dport" \
-  --endpoint "$null" --workers "$WORKERS" --duration "$DURATION" --item-size 200 --read-ratio 0.5 "$@"
-echo "(the third row is a built-in endpoint that answers without doing any work: the most this client can drive on this machine)"
+echo "dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
+echo "load: $WORKERS workers, 50% GetItem / 50% PutItem, 200-byte items, $DURATION measured after a 2 s warmup; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+bin/globaltables bench "${endpoints[@]}" --endpoint "http://127.0.0.1:$dport" \
+  --endpoint "$null" --server-pid "$(IFS=,; echo "${server_pids[*]}")" \
+  --workers "$WORKERS" --duration "$DURATION" --item-size 200 --read-ratio 0.5 "$@"
+echo "(the last row is a built-in endpoint that answers without doing any work: the most this client can drive on this machine)"

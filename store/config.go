@@ -12,12 +12,22 @@ import (
 	"github.com/globaltables/globaltables/conflict"
 )
 
-// Defaults for Config. Memory settings are sized for a laptop that runs a few
-// regions side by side: Badger's own defaults (64 MiB memtables x5, 256 MiB
-// block cache) would cost over half a gigabyte per region.
+// Defaults for Config. Memory settings are sized for the lab, a laptop that
+// runs several small regions side by side: Badger's own defaults (64 MiB
+// memtables x5, 256 MiB block cache) would cost over half a gigabyte per
+// region. A memtable is a Go allocation of about 1.3 times its size that
+// becomes resident as it is written; the block cache fills as reads miss
+// the memtables, which in a small region is rare, so it is small. A smaller
+// memtable does not make a lab region smaller: it flushes sooner, and a
+// flush (a second memtable, the table builder's buffers, the Go heap's
+// headroom) is what raises the resident size most (docs/performance.md).
+// A region that holds or writes more (gigabytes, thousands of writes a
+// second) does better with 64 MiB memtables (fewer flushes and
+// compactions, larger transactions) and a block cache of a few hundred
+// MiB: region flags --memtable-mb and --block-cache-mb.
 const (
 	DefaultMemTableSize   = 32 << 20
-	DefaultBlockCacheSize = 32 << 20
+	DefaultBlockCacheSize = 8 << 20
 	DefaultGCInterval     = 5 * time.Minute
 	// DefaultStreamShardPeriod is how long a stream shard stays open
 	// before it rolls over to a child (DynamoDB's are roughly four hours).
@@ -81,11 +91,16 @@ type Config struct {
 	// inline data exceeds 15% of it (ErrTxnTooBig).
 	MemTableSize int64
 	// BlockCacheSize is the size of Badger's block cache, in bytes. Default
-	// 32 MiB.
+	// 8 MiB.
 	BlockCacheSize int64
 	// GCInterval is how often value-log GC runs. Default 5m; negative
 	// disables it. Ignored when InMemory.
 	GCInterval time.Duration
+	// CompactorIdleAfter is how long no level of the LSM tree must need
+	// compaction before the store pauses Badger's compactors, which
+	// otherwise wake 40 times a second (see idle.go). Default 10s; negative
+	// keeps them running.
+	CompactorIdleAfter time.Duration
 	// DiskReserve is the free space, in bytes, below which the store
 	// refuses writes (with a *DiskFullError) rather than let Badger fault
 	// on a full disk; see space.go. Default
@@ -109,6 +124,8 @@ func DefaultConfig() Config {
 		MemTableSize:   DefaultMemTableSize,
 		BlockCacheSize: DefaultBlockCacheSize,
 		GCInterval:     DefaultGCInterval,
+
+		CompactorIdleAfter: DefaultCompactorIdleAfter,
 	}
 }
 
@@ -152,6 +169,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCInterval == 0 {
 		c.GCInterval = DefaultGCInterval
+	}
+	if c.CompactorIdleAfter == 0 {
+		c.CompactorIdleAfter = DefaultCompactorIdleAfter
 	}
 	if c.StreamShardPeriod <= 0 {
 		c.StreamShardPeriod = DefaultStreamShardPeriod

@@ -183,7 +183,9 @@ func Open(cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// startGC starts value-log GC, if the configuration wants it.
+// startGC starts the background work of a writable store: stream
+// maintenance, the pausing of idle compactors and value-log GC (the last
+// two if the configuration wants them).
 func (db *DB) startGC(ctx context.Context) {
 	// Stream maintenance writes, so it runs, like GC, only while writable.
 	db.bg.Add(1)
@@ -191,6 +193,13 @@ func (db *DB) startGC(ctx context.Context) {
 		defer db.bg.Done()
 		db.streamLoop(ctx)
 	}()
+	if db.cfg.CompactorIdleAfter > 0 {
+		db.bg.Add(1)
+		go func() {
+			defer db.bg.Done()
+			db.idleCompactors(ctx)
+		}()
+	}
 	if !db.cfg.InMemory && db.cfg.GCInterval > 0 {
 		db.bg.Add(1)
 		go func() {

@@ -14,6 +14,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var cfg bench.Config
 	var endpoints []string
+	var pids []int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "bench --endpoint URL [--endpoint URL...]",
@@ -27,10 +28,16 @@ endpoint can be measured, so implementations can be compared like for like.`,
 			if len(endpoints) == 0 {
 				return usagef("--endpoint is required (e.g. --endpoint http://127.0.0.1:8000)")
 			}
+			if len(pids) > 0 && len(pids) != len(endpoints) {
+				return usagef("--server-pid: give one per --endpoint, in the same order (0 for an endpoint not measured)")
+			}
 			var results []*bench.Result
-			for _, ep := range endpoints {
+			for i, ep := range endpoints {
 				c := cfg
 				c.Endpoint = ep
+				if len(pids) > 0 {
+					c.ServerPID = pids[i]
+				}
 				r, err := bench.Run(cmd.Context(), c)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", ep, err)
@@ -43,10 +50,14 @@ endpoint can be measured, so implementations can be compared like for like.`,
 				return enc.Encode(results)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(w, "ENDPOINT\tOPS/S\tP50\tP90\tP99\tMAX\tERRORS\t")
+			fmt.Fprintln(w, "ENDPOINT\tOPS/S\tP50\tP90\tP99\tMAX\tERRORS\tSERVER CPU/OP\t")
 			for _, r := range results {
-				fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.Endpoint, r.OpsPerSec,
-					round(r.P50), round(r.P90), round(r.P99), round(r.Max), r.Errors)
+				cpu := "-" // not measured: no --server-pid
+				if r.ServerCPUPerOp > 0 {
+					cpu = r.ServerCPUPerOp.Round(time.Microsecond).String()
+				}
+				fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", r.Endpoint, r.OpsPerSec,
+					round(r.P50), round(r.P90), round(r.P99), round(r.Max), r.Errors, cpu)
 			}
 			w.Flush()
 			for _, r := range results {
@@ -68,6 +79,7 @@ endpoint can be measured, so implementations can be compared like for like.`,
 	f.IntVar(&cfg.Keys, "keys", 10000, "distinct keys, written once before the run")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key sequence")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	f.IntSliceVar(&pids, "server-pid", nil, "process ID of each endpoint's server, in --endpoint order (0: not measured): reports its CPU time per operation")
 	cmd.AddCommand(newNullEndpointCmd(), newBenchReplicationCmd())
 	return cmd
 }

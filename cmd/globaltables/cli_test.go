@@ -22,6 +22,8 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{"unknown flag", []string{"region", "--colour", "red"}, "unknown flag"},
 		{"bad log level", []string{"region", "--name", "a", "--listen", "127.0.0.1:0", "--data", "/tmp/x", "--log-level", "loud"}, "--log-level"},
 		{"missing topology", []string{"up", "--config", "/nonexistent.hcl"}, "not found"},
+		{"negative block cache", []string{"region", "--name", "a", "--listen", "127.0.0.1:0", "--data", "/tmp/x", "--block-cache-mb", "-1"}, "must not be negative"},
+		{"server pids not one per endpoint", []string{"bench", "--endpoint", "http://127.0.0.1:1", "--server-pid", "1,2"}, "one per --endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ type regionFlags struct {
 	idleTimeout  time.Duration
 	reserveMB    int64
 	memTableMB   int64
+	blockCacheMB int64
 	backfillRate int
 
 	topo *topology.Topology // the file read by resolve, if any
@@ -75,7 +76,7 @@ or take the region from a topology file, where flags override the file:
 			logger.Info("effective config", "region", cfg.Name, "listen", cfg.Listen, "data", cfg.DataDir,
 				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync, "open_files_limit", files,
 				"api_credentials", len(cfg.Credentials), "api_tls", cfg.TLSCertFile != "",
-				"disk_reserve_mb", f.reserveMB, "memtable_mb", f.memTableMB)
+				"disk_reserve_mb", f.reserveMB, "memtable_mb", f.memTableMB, "block_cache_mb", f.blockCacheMB)
 			if err := r.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -93,7 +94,8 @@ or take the region from a topology file, where flags override the file:
 	fl.BoolVar(&f.noSync, "no-sync", false, "do not fsync each write (faster; a machine crash can lose acknowledged writes)")
 	fl.BoolVar(&f.checkConfig, "check-config", false, "validate the configuration and exit")
 	fl.Int64Var(&f.reserveMB, "disk-reserve-mb", 0, "free disk space, in MiB, below which writes are refused (default: 9 memtables + 8 MiB, 296 MiB)")
-	fl.Int64Var(&f.memTableMB, "memtable-mb", 0, "size of one Badger memtable, in MiB (default 32)")
+	fl.Int64Var(&f.memTableMB, "memtable-mb", 0, "size of one Badger memtable, in MiB (default 32; 64 for regions that load more)")
+	fl.Int64Var(&f.blockCacheMB, "block-cache-mb", 0, "size of Badger's block cache, in MiB (default 8; a few hundred for large tables read often)")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiling endpoints under /debug/pprof/ on the endpoint")
 	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to any scraper, without the Host check and credentials of the control endpoints (docs/metrics.md)")
 	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
@@ -211,10 +213,10 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	} else {
 		cfg.OpenMetrics = f.topo.OpenMetrics
 	}
-	if f.reserveMB < 0 || f.memTableMB < 0 {
-		return cfg, "", usagef("--disk-reserve-mb and --memtable-mb must not be negative")
+	if f.reserveMB < 0 || f.memTableMB < 0 || f.blockCacheMB < 0 {
+		return cfg, "", usagef("--disk-reserve-mb, --memtable-mb and --block-cache-mb must not be negative")
 	}
-	cfg.DiskReserve, cfg.MemTableSize = f.reserveMB<<20, f.memTableMB<<20
+	cfg.DiskReserve, cfg.MemTableSize, cfg.BlockCacheSize = f.reserveMB<<20, f.memTableMB<<20, f.blockCacheMB<<20
 	if f.backfillRate < 0 {
 		return cfg, "", usagef("--backfill-rate must be 0 (unlimited) or a number of rows per second, e.g. --backfill-rate 5000")
 	}

@@ -200,9 +200,29 @@ type putItemInput struct {
 	Item attr.Item `json:"Item"`
 }
 
+// fastFields are the members decodeFast fills.
+func (in *putItemInput) fastFields() []fastField {
+	return []fastField{
+		{name: "TableName", str: &in.TableName},
+		{name: "Item", item: &in.Item},
+		{name: "ReturnConsumedCapacity", str: &in.ReturnConsumedCapacity},
+		{name: "ReturnValues", str: &in.ReturnValues},
+	}
+}
+
+// decode decodes a PutItem request, without reflection when it has only
+// the members SDKs send for a plain put (decodeFast).
+func (in *putItemInput) decode(body []byte) error {
+	if decodeFast(body, in.fastFields()) {
+		return nil
+	}
+	*in = putItemInput{}
+	return decode(body, in)
+}
+
 func (s *Server) putItem(ctx context.Context, body []byte) (any, error) {
 	var in putItemInput
-	if err := decode(body, &in); err != nil {
+	if err := in.decode(body); err != nil {
 		return nil, err
 	}
 	if err := in.validate("item", in.Item != nil, nil, nil); err != nil {
@@ -353,9 +373,30 @@ func (r *getItemResponse) appendJSON(dst []byte) []byte {
 	return o.close()
 }
 
+// fastFields are the members decodeFast fills.
+func (in *getItemInput) fastFields() []fastField {
+	return []fastField{
+		{name: "TableName", str: &in.TableName},
+		{name: "Key", item: &in.Key},
+		{name: "ConsistentRead", b: &in.ConsistentRead},
+		{name: "ReturnConsumedCapacity", str: &in.ReturnConsumedCapacity},
+		{name: "ProjectionExpression", str: &in.ProjectionExpression},
+	}
+}
+
+// decode decodes a GetItem request, without reflection when it has only
+// the members SDKs send for a plain get (decodeFast).
+func (in *getItemInput) decode(body []byte) error {
+	if decodeFast(body, in.fastFields()) {
+		return nil
+	}
+	*in = getItemInput{}
+	return decode(body, in)
+}
+
 func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 	var in getItemInput
-	if err := decode(body, &in); err != nil {
+	if err := in.decode(body); err != nil {
 		return nil, err
 	}
 	c := &checker{}

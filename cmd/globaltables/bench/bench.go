@@ -47,6 +47,13 @@ type Config struct {
 	Keys int
 	// Seed makes the key sequence repeatable.
 	Seed uint64
+	// ServerPID, if not zero, is the process serving Endpoint on this
+	// machine: its CPU time over the measured phase, divided by the
+	// operations, is reported as Result.ServerCPUPerOp. The SDK client
+	// costs more CPU per call than a fast server, so on a small machine
+	// operations per second measure the client; CPU per operation
+	// measures the server.
+	ServerPID int
 }
 
 // Result is what a run measured.
@@ -60,6 +67,10 @@ type Result struct {
 	P90       time.Duration `json:"p90_ns"`
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
+	// ServerCPUPerOp is the server's CPU time (user plus system) over the
+	// measured phase divided by Ops; zero, and absent from JSON, when not
+	// measured (no ServerPID).
+	ServerCPUPerOp time.Duration `json:"server_cpu_per_op_ns,omitempty"`
 	// FirstError is the first error a worker saw, for diagnosis.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -119,7 +130,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	return load(ctx, c, cfg, cfg.Duration, value, cfg.Seed+2)
+	var cpu0 time.Duration
+	if cfg.ServerPID != 0 {
+		var err error
+		if cpu0, err = processCPU(cfg.ServerPID); err != nil {
+			return nil, err
+		}
+	}
+	r, err := load(ctx, c, cfg, cfg.Duration, value, cfg.Seed+2)
+	if err != nil || cfg.ServerPID == 0 {
+		return r, err
+	}
+	cpu1, err := processCPU(cfg.ServerPID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Ops > 0 {
+		r.ServerCPUPerOp = (cpu1 - cpu0) / time.Duration(r.Ops)
+	}
+	return r, nil
 }
 
 func ensureTable(ctx context.Context, c *dynamodb.Client, table string) error {
