@@ -80,19 +80,20 @@ func TestRegion_TTLSweeperDeletesExpiredItems(t *testing.T) {
 		}
 	}
 	// The deletion went through the write path: it left a change record.
-	changes, err := r.DB().Changes(0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, ch := range changes {
-		if ch.Deleted && ch.Key["id"].S == "expired" {
-			found = true
+	// Changes hands out only records whose sync round has completed, which
+	// may be a moment after the delete became visible to GetItem.
+	regiontest.WaitFor(t, 10*time.Second, func() error {
+		changes, err := r.DB().Changes(0, 100)
+		if err != nil {
+			return err
 		}
-	}
-	if !found {
-		t.Fatal("the TTL delete left no change record")
-	}
+		for _, ch := range changes {
+			if ch.Deleted && ch.Key["id"].S == "expired" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the TTL delete left no change record")
+	})
 	// Time passes: the future item expires too.
 	nowUnix.Add(7200)
 	regiontest.WaitFor(t, 10*time.Second, func() error {
