@@ -71,7 +71,7 @@ func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
 	}
 	// Wait until the proxy's accept failed.
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), acceptFailure) {
+	for !strings.Contains(logs.String(), "stopped accepting") {
 		if time.Now().After(deadline) {
 			restore()
 			t.Fatalf("the proxy's accept did not fail; log:\n%s", logs.String())
