@@ -24,6 +24,8 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle("GET "+DigestPath, read(r.serveDigest))
 	r.api.Handle("GET "+LinksPath, read(r.serveLinks))
 	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
+	r.api.Handle("GET "+OutLinksPath, read(r.serveOutLinks))
+	r.api.Handle("PUT "+OutLinksPath+"/{dest}", change(r.serveSetOutLink))
 	r.api.Handle("GET "+ClockPath, read(r.serveClock))
 	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
 }
@@ -213,7 +215,13 @@ func (r *Region) serveSetClientLink(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
 		return
 	}
+	// A client at a distance is as far from the region as the region is
+	// from it: its requests take the latency (and loss) its answers take.
 	if err := r.client.Set(ClientLink, sh); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if err := r.client.SetReturn(ClientLink, sh); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

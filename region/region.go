@@ -139,6 +139,11 @@ type ReplicationConfig struct {
 	// Links are the initial shapes of inbound links, by source region; a
 	// missing source starts unshaped.
 	Links map[string]shaper.Shape
+	// OutLinks are the initial shapes of outbound links, by destination
+	// region: this region's requests to the destination take their
+	// latency, jitter, bandwidth and loss (OutLinksPath). A missing
+	// destination starts unshaped.
+	OutLinks map[string]shaper.Shape
 	// NoShaper connects the inbound links to the sources directly instead
 	// of through the shaping proxies, for measuring the shaper's cost.
 	NoShaper bool

@@ -16,7 +16,10 @@ import (
 )
 
 // A link's shape is set in its destination region, which runs the proxy
-// its changes come through.
+// its changes come through, and in its source region, whose proxy to the
+// destination carries the source's requests to the destination
+// (region.OutLinksPath): a link's shape is that of everything its source
+// sends its destination.
 
 // putShape sets the shape of the link from → to on a running topology.
 func putShape(ctx context.Context, t *topology.Topology, from, to string, sh shaper.Shape) error {
@@ -24,11 +27,18 @@ func putShape(ctx context.Context, t *topology.Topology, from, to string, sh sha
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if _, err := t.Region(from); err != nil && from != region.ClientLink {
+	src, err := t.Region(from)
+	if err != nil && from != region.ClientLink {
 		return usagef("%v", err)
 	}
 	if err := regionPut(ctx, t, dest, region.LinksPath+"/"+from, sh, nil); err != nil {
 		return fmt.Errorf("shape %s -> %s (is the topology running?): %w", from, to, err)
+	}
+	if from == region.ClientLink {
+		return nil
+	}
+	if err := regionPut(ctx, t, src, region.OutLinksPath+"/"+to, sh, nil); err != nil {
+		return fmt.Errorf("shape %s -> %s in %s: %w", from, to, from, err)
 	}
 	return nil
 }
@@ -57,7 +67,9 @@ func newLinkCmd() *cobra.Command {
 		Use:   "set FROM TO",
 		Short: "Shape the link carrying FROM's changes to TO (no flags: unshaped); FROM \"client\" shapes a region's client endpoint",
 		Example: `  globaltables link set us-east-1 eu-west-1 --latency 80ms --jitter 10ms
+  globaltables link set eu-west-1 us-east-1 --latency 80ms   # the way back: a 160 ms round trip
   globaltables link set us-east-1 eu-west-1 --bandwidth 64
+  globaltables link set us-east-1 eu-west-1 --latency 80ms --loss 1
   globaltables link set us-east-1 eu-west-1 --cut
   globaltables link set us-east-1 eu-west-1
   globaltables link set client eu-west-1 --latency 120ms   # its client_listen endpoint`,
@@ -78,9 +90,10 @@ func newLinkCmd() *cobra.Command {
 		},
 	}
 	f := set.Flags()
-	f.DurationVar(&sh.Latency, "latency", 0, "delay added to the source's data (ms resolution)")
+	f.DurationVar(&sh.Latency, "latency", 0, "one-way delay of everything the source sends the destination: its changes, and its answers to the destination's requests (ms resolution)")
 	f.DurationVar(&sh.Jitter, "jitter", 0, "random variation of the latency, up to this much either way")
 	f.Int64Var(&sh.BandwidthKBps, "bandwidth", 0, "cap on the source's data rate, KB/s (0: unlimited)")
+	f.Float64Var(&sh.LossPercent, "loss", 0, "percentage of TCP segments lost, each arriving a retransmission timeout late (a model: docs/lab.md)")
 	f.BoolVar(&sh.Stall, "stall", false, "hold all data without closing the connection")
 	f.DurationVar(&sh.ResetAfter, "reset-after", 0, "reset every connection this long after it opens (a flapping link)")
 	f.BoolVar(&sh.Cut, "cut", false, "close the link and refuse new connections")
