@@ -19,10 +19,13 @@ import (
 //   - The data passing the proxy is cut into segments of MSS bytes (the
 //     Ethernet MSS, 1460). Each is lost with probability P.
 //   - The segments before the first lost one of a chunk pass at once; the
-//     lost one and the rest of the chunk are held for one RTO, and so is
-//     every chunk behind them, since a stream delivers in order (head-of-line
-//     blocking). One RTO recovers every loss in the held chunk, as selective
-//     acknowledgement would.
+//     lost one and the rest of the chunk arrive one RTO after they would
+//     have, and every chunk behind them waits, since a stream delivers in
+//     order (head-of-line blocking). One RTO recovers every loss in the
+//     held chunk, as selective acknowledgement would. A chunk lost while
+//     it waited behind another is retransmitted one RTO after it was sent,
+//     not after the one before it arrived: holds overlap, as real
+//     retransmissions do.
 //   - The retransmission is lost with probability P too, and the next one
 //     comes twice as late (exponential backoff, capped at Linux's
 //     TCP_RTO_MAX of 120 s).
@@ -125,8 +128,13 @@ func (t *lossToxic) Pipe(stub *toxics.ToxicStub) {
 			if off > 0 {
 				stub.Output <- &stream.StreamChunk{Data: c.Data[:off], Timestamp: c.Timestamp}
 			}
-			held := &stream.StreamChunk{Data: c.Data[off:], Timestamp: c.Timestamp}
-			timer := time.NewTimer(t.hold())
+			// The toxic comes first in its chain: the chunk's timestamp is
+			// when the proxy read it, the segment's first sending. It goes
+			// on stamped with its last one, which the latency toxic after
+			// this one delays.
+			resent := c.Timestamp.Add(t.hold())
+			held := &stream.StreamChunk{Data: c.Data[off:], Timestamp: resent}
+			timer := time.NewTimer(time.Until(resent))
 			select {
 			case <-timer.C:
 				stub.Output <- held

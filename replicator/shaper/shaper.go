@@ -357,6 +357,14 @@ func shapeProxy(p *toxiproxy.Proxy, shape, back Shape) error {
 		stream string
 		sh     Shape
 	}{{"downstream", shape}, {"upstream", back}} {
+		// Loss first: it delays a lost chunk's sending (loss.go), which
+		// the latency then delays like any other.
+		if d.sh.LossPercent > 0 {
+			if err := add("loss_"+d.stream, lossToxicType, d.stream, map[string]any{
+				"percent": d.sh.LossPercent, "rto_ms": rto.Milliseconds()}); err != nil {
+				return err
+			}
+		}
 		if d.sh.Latency > 0 {
 			if err := add("latency_"+d.stream, "latency", d.stream, map[string]int64{
 				"latency": d.sh.Latency.Milliseconds(), "jitter": d.sh.Jitter.Milliseconds()}); err != nil {
@@ -365,12 +373,6 @@ func shapeProxy(p *toxiproxy.Proxy, shape, back Shape) error {
 		}
 		if d.sh.BandwidthKBps > 0 {
 			if err := add("bandwidth_"+d.stream, "bandwidth", d.stream, map[string]int64{"rate": d.sh.BandwidthKBps}); err != nil {
-				return err
-			}
-		}
-		if d.sh.LossPercent > 0 {
-			if err := add("loss_"+d.stream, lossToxicType, d.stream, map[string]any{
-				"percent": d.sh.LossPercent, "rto_ms": rto.Milliseconds()}); err != nil {
 				return err
 			}
 		}

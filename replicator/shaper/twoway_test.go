@@ -94,27 +94,41 @@ func TestShaper_LossHoldsSegmentsForAnRTO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	const loss = 25.0
-	if err := s.Set("src->dst", Shape{LossPercent: loss}); err != nil {
+	const loss = 20.0
+	shape := Shape{Latency: 20 * time.Millisecond, LossPercent: loss}
+	if err := s.Set("src->dst", shape); err != nil {
 		t.Fatal(err)
 	}
-	// Unshaped latency: the RTO is the minimum, 200 ms. Each small
-	// message is one segment: a round trip either passes at loopback
-	// speed or waits one RTO (or more, if the retransmission is lost).
+	// The way back is unshaped: the round trip is 20 ms and the RTO 220
+	// ms. Each small message is one segment: a round trip either takes
+	// the latency or, lost, the RTO on top of it (or more, if the
+	// retransmission is lost too).
+	rto := RTO(shape, Shape{})
 	const n = 40
 	held := 0
+	r := bufio.NewReader(conn)
 	for range n {
-		d, err := roundTrip(t, conn)
-		if err != nil {
+		// A segment lost four times in a row takes 3.5 s: no read
+		// deadline of roundTrip's.
+		start := time.Now()
+		if _, err := conn.Write([]byte("ping\n")); err != nil {
 			t.Fatal(err)
 		}
-		if d >= MinRTO {
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		if d < shape.Latency {
+			t.Fatalf("a round trip of %v beat the latency", d)
+		}
+		if d >= shape.Latency+rto {
 			held++
 		}
 	}
-	// Expected 10 of 40; the bounds are over four standard deviations
-	// (2.7) away, and allow a few slow round trips on a loaded machine.
-	if held < 2 || held > 24 {
+	// Expected 8 of 40; the bounds are over four standard deviations
+	// (2.5) away, and allow a few slow round trips on a loaded machine.
+	if held < 1 || held > 20 {
 		t.Fatalf("%d of %d round trips held for an RTO with %v%% loss", held, n, loss)
 	}
 	t.Logf("%d of %d round trips held with %v%% loss", held, n, loss)
@@ -132,8 +146,7 @@ func TestShaper_LossHoldsSegmentsForAnRTO(t *testing.T) {
 		}
 		w.Flush()
 	}()
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(time.Minute))
 	for i := range lines {
 		line, err := r.ReadString('\n')
 		if err != nil {
