@@ -62,13 +62,21 @@ func (r *Region) serveSetOutLink(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "this region does not replicate"})
 		return
 	}
+	dest := req.PathValue("dest")
+	serveShape(w, req, func(sh shaper.Shape) error { return r.repl.setOutLink(dest, sh) },
+		func(sh shaper.Shape) any { return map[string]any{"source": r.cfg.Name, "dest": dest, "shape": sh} })
+}
+
+// serveShape decodes a JSON shaper.Shape from req, applies it with set and
+// answers with what answer makes of it, or with the error: 404 for a link
+// the region does not have, 400 for the rest.
+func serveShape(w http.ResponseWriter, req *http.Request, set func(shaper.Shape) error, answer func(shaper.Shape) any) {
 	var sh shaper.Shape
 	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&sh); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
 		return
 	}
-	dest := req.PathValue("dest")
-	if err := r.repl.setOutLink(dest, sh); err != nil {
+	if err := set(sh); err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, shaper.ErrUnknownLink) {
 			status = http.StatusNotFound
@@ -76,5 +84,5 @@ func (r *Region) serveSetOutLink(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, status, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"source": r.cfg.Name, "dest": dest, "shape": sh})
+	writeJSON(w, http.StatusOK, answer(sh))
 }

@@ -1,12 +1,9 @@
 package region_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +12,8 @@ import (
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/regiontest"
 	"github.com/globaltables/globaltables/replicator/natsauth"
+	"github.com/globaltables/globaltables/replicator/natstest"
 )
-
-// syncLog collects log output; safe for concurrent use.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Issue 9: a normal start printed 6 WARN lines and a normal stop 9: the
 // shaping proxy's own log as raw JSON, and regions starting together
@@ -41,15 +21,8 @@ func (l *syncLog) String() string {
 func TestRegion_NormalStartAndStopLogNoWarning(t *testing.T) {
 	names := []string{"us-east-1", "eu-west-1"}
 	natsAddrs := freeAddrs(t, len(names))
-	keys, clients := map[string]string{}, map[string]natsauth.Client{}
-	for _, n := range names {
-		id, err := natsauth.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
-	}
-	var logs syncLog
+	keys, clients := identities(t, names)
+	var logs natstest.LogBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
 	type running struct {
 		r    *region.Region
@@ -114,13 +87,7 @@ func TestRegion_NormalStartAndStopLogNoWarning(t *testing.T) {
 		return nil
 	})
 	stopAll()
-	var bad []string
-	for _, line := range strings.Split(logs.String(), "\n") {
-		if regexp.MustCompile(`\[(WARN|ERROR)\]`).MatchString(line) {
-			bad = append(bad, line)
-		}
-	}
-	if len(bad) > 0 {
+	if bad := logs.Lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
 		t.Fatalf("a normal start and stop logged %d warnings or errors:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 }

@@ -445,6 +445,10 @@ func (r *Region) Run(ctx context.Context) error {
 	if err := hs.ShutdownWithContext(sctx); err != nil {
 		r.log.Warn("in-flight requests did not finish in time", "error", err)
 	}
+	// A shutdown that came before Serve registered the listener (a stop
+	// right after the start) leaves Serve accepting for ever: closing the
+	// listener ends it. Close closes it again, harmlessly.
+	r.ln.Close()
 	wg.Wait()
 	r.api.Close()
 	r.log.Info("region stopped")

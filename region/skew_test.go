@@ -51,6 +51,21 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
+// identities makes every region's NATS identity: the public keys every
+// embedded server knows, and each region's client settings.
+func identities(t *testing.T, names []string) (map[string]string, map[string]natsauth.Client) {
+	t.Helper()
+	keys, clients := map[string]string{}, map[string]natsauth.Client{}
+	for _, n := range names {
+		id, err := natsauth.LoadOrCreate(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
+	}
+	return keys, clients
+}
+
 // startReplicated runs one region per name, in this process, replicating
 // through embedded NATS servers, every table global, each region's clock
 // given by clocks and bounded by maxSkew.
@@ -66,15 +81,7 @@ func startReplicated(t *testing.T, names []string, clocks map[string]*offsetCloc
 		}
 		return out
 	}
-	// Every region's NATS identity, known to every embedded server.
-	keys, clients := map[string]string{}, map[string]natsauth.Client{}
-	for _, n := range names {
-		id, err := natsauth.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
-	}
+	keys, clients := identities(t, names)
 	out := map[string]*region.Region{}
 	for i, n := range names {
 		peerClients := map[string]natsauth.Client{}

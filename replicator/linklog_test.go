@@ -1,11 +1,8 @@
 package replicator
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,41 +12,12 @@ import (
 	"github.com/globaltables/globaltables/replicator/shaper"
 )
 
-// logBuffer collects log output; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// lines returns the lines matching re.
-func (b *logBuffer) lines(re string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		if regexp.MustCompile(re).MatchString(l) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // Issue 9: while a peer was down, each live region logged about three
 // lines a second (the shaping proxy's refused dials, as raw JSON inside
 // WARN lines). An outage is now logged once when it starts and once when it
 // ends, with its duration; the proxy's lines go to debug.
 func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
-	var logs logBuffer
+	var logs natstest.LogBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
 	dir := t.TempDir()
 	srv := natstest.StartServer(t, "src", dir)
@@ -70,7 +38,7 @@ func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
 	})
 	run(t, l.Run)
 	waitCursor(t, st, "src", 10)
-	if bad := logs.lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
+	if bad := logs.Lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
 		t.Fatalf("a link starting with its source up logged:\n%s", strings.Join(bad, "\n"))
 	}
 
@@ -78,7 +46,7 @@ func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
 	srv.Shutdown()
 	began := time.Now()
 	natstest.WaitFor(t, waitLong, func() error {
-		if len(logs.lines(`\[WARN\].*replicating from src failed`)) == 0 {
+		if len(logs.Lines(`\[WARN\].*replicating from src failed`)) == 0 {
 			return fmt.Errorf("the outage was not logged")
 		}
 		return nil
@@ -92,13 +60,13 @@ func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
 	publish(t, js, "src", items("t", 10, 10)...)
 	waitCursor(t, st, "src", 20)
 	natstest.WaitFor(t, waitLong, func() error {
-		if len(logs.lines(`\[INFO\].*recovered`)) == 0 {
+		if len(logs.Lines(`\[INFO\].*recovered`)) == 0 {
 			return fmt.Errorf("the end of the outage was not logged")
 		}
 		return nil
 	})
-	warns := logs.lines(`\[(WARN|ERROR)\]`)
-	recovered := logs.lines(`\[INFO\].*recovered`)
+	warns := logs.Lines(`\[(WARN|ERROR)\]`)
+	recovered := logs.Lines(`\[INFO\].*recovered`)
 	if len(warns) != 1 || len(recovered) != 1 || !strings.Contains(recovered[0], "after=") {
 		t.Fatalf("an outage of 3s logged %d warnings and %d recoveries, want one of each (with its duration):\n%s",
 			len(warns), len(recovered), logs.String())
@@ -109,7 +77,7 @@ func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
 // A link started before its source is a wait, not a failure: no warning,
 // however the source appears (its server, then its stream).
 func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
-	var logs logBuffer
+	var logs natstest.LogBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
 	dir := t.TempDir()
 	srv := natstest.StartServer(t, "src", dir)
@@ -122,7 +90,7 @@ func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
 	})
 	stop := run(t, l.Run)
 	natstest.WaitFor(t, waitLong, func() error {
-		if len(logs.lines(`\[INFO\].*waiting for src`)) == 0 {
+		if len(logs.Lines(`\[INFO\].*waiting for src`)) == 0 {
 			return fmt.Errorf("no waiting line")
 		}
 		return nil
@@ -140,13 +108,13 @@ func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
 	publish(t, js, "src", items("t", 0, 5)...)
 	waitCursor(t, st, "src", 5)
 	natstest.WaitFor(t, waitLong, func() error {
-		if len(logs.lines(`\[INFO\].*ready`)) == 0 {
+		if len(logs.Lines(`\[INFO\].*ready`)) == 0 {
 			return fmt.Errorf("no ready line")
 		}
 		return nil
 	})
 	stop()
-	if bad := logs.lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
+	if bad := logs.Lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
 		t.Fatalf("waiting for a source logged:\n%s", logs.String())
 	}
 }

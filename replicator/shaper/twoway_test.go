@@ -8,6 +8,26 @@ import (
 	"time"
 )
 
+// echoThroughLink returns a shaper with the link src->dst, the link's
+// address, and a connection through it to an echo server. The echo server stands for the
+// source's NATS server; the connection for the destination's replicator,
+// which dials it through the proxy.
+func echoThroughLink(t *testing.T) (*Shaper, string, net.Conn) {
+	t.Helper()
+	s := New(nil)
+	t.Cleanup(s.Close)
+	addr, err := s.Add("src->dst", echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, addr, conn
+}
+
 // fastestRoundTrip returns the fastest of n round trips over conn: one
 // alone can be slow on a busy machine, but none can beat the shaping.
 func fastestRoundTrip(t *testing.T, conn net.Conn, n int) time.Duration {
@@ -28,19 +48,7 @@ func fastestRoundTrip(t *testing.T, conn net.Conn, n int) time.Duration {
 // regions shaped 80 ms each way had a round trip of 80 ms. The request now
 // takes the reverse link's latency: the round trip is the sum of both.
 func TestShaper_RoundTripIsBothDirections(t *testing.T) {
-	s := New(nil)
-	t.Cleanup(s.Close)
-	// The echo server stands for the source's NATS server; the client
-	// for the destination's replicator, which dials it through the proxy.
-	addr, err := s.Add("src->dst", echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	s, _, conn := echoThroughLink(t)
 	const there, back = 60 * time.Millisecond, 40 * time.Millisecond
 	if err := s.Set("src->dst", Shape{Latency: there}); err != nil {
 		t.Fatal(err)
@@ -83,17 +91,7 @@ func TestShaper_RoundTripIsBothDirections(t *testing.T) {
 // Loss holds a fraction of the segments back for an RTO, and the data
 // behind them waits too, in order.
 func TestShaper_LossHoldsSegmentsForAnRTO(t *testing.T) {
-	s := New(nil)
-	t.Cleanup(s.Close)
-	addr, err := s.Add("src->dst", echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	s, _, conn := echoThroughLink(t)
 	const loss = 20.0
 	shape := Shape{Latency: 20 * time.Millisecond, LossPercent: loss}
 	if err := s.Set("src->dst", shape); err != nil {

@@ -254,11 +254,17 @@ func (l Link) Shape() (shaper.Shape, error) {
 // LinksTo returns the configured shapes of the links into region to, by
 // source.
 func (t *Topology) LinksTo(to string) map[string]shaper.Shape {
+	return t.linkShapes(func(l Link) (string, bool) { return l.From, l.To == to })
+}
+
+// linkShapes returns the configured shapes of the links that pick selects,
+// by the name it gives them.
+func (t *Topology) linkShapes(pick func(Link) (string, bool)) map[string]shaper.Shape {
 	out := map[string]shaper.Shape{}
 	for _, l := range t.Links {
-		if l.To == to {
+		if name, ok := pick(l); ok {
 			if sh, err := l.Shape(); err == nil {
-				out[l.From] = sh
+				out[name] = sh
 			}
 		}
 	}
@@ -268,15 +274,7 @@ func (t *Topology) LinksTo(to string) map[string]shaper.Shape {
 // LinksFrom returns the configured shapes of the links out of region from,
 // by destination.
 func (t *Topology) LinksFrom(from string) map[string]shaper.Shape {
-	out := map[string]shaper.Shape{}
-	for _, l := range t.Links {
-		if l.From == from {
-			if sh, err := l.Shape(); err == nil {
-				out[l.To] = sh
-			}
-		}
-	}
-	return out
+	return t.linkShapes(func(l Link) (string, bool) { return l.To, l.From == from })
 }
 
 // Replication holds the replication settings shared by all regions.
