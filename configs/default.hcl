@@ -30,6 +30,11 @@ idle_timeout    = "2m"
 # client code that waits for ACTIVE is exercised.
 # transient_status_delay = "2s"
 
+# DynamoDB Streams: how long a shard stays open before a child continues it,
+# and how long records are kept (defaults 4h and 24h, as in DynamoDB).
+# streams_shard_period = "4h"
+# streams_retention    = "24h"
+
 replication {
   stream_max_age    = "24h"  # how long a region's stream keeps changes
   stream_max_mb     = 1024   # and how much of them

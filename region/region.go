@@ -20,6 +20,7 @@ import (
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
 	"github.com/globaltables/globaltables/region/listener"
+	"github.com/globaltables/globaltables/region/metrics"
 	"github.com/globaltables/globaltables/replicator/natsauth"
 	"github.com/globaltables/globaltables/replicator/shaper"
 	"github.com/globaltables/globaltables/store"
@@ -50,6 +51,9 @@ type Config struct {
 	// TTLInterval is how often expired items are swept. Default
 	// DefaultTTLInterval; negative disables the sweeper.
 	TTLInterval time.Duration
+	// StreamShardPeriod and StreamRetention are the store's (DynamoDB
+	// Streams shard roll-over and record retention); 0: its defaults.
+	StreamShardPeriod, StreamRetention time.Duration
 	// DiskReserve is the free disk space, in bytes, below which the
 	// region refuses writes (500 InternalServerError naming the cause)
 	// instead of letting Badger fault on a full disk, and opens read-only
@@ -88,6 +92,11 @@ type Config struct {
 	// Pprof serves Go's profiling endpoints under /debug/pprof/ on the
 	// DynamoDB endpoint.
 	Pprof bool
+	// OpenMetrics serves GET /metrics to anyone who reaches the endpoint,
+	// without the control guard's Host check and credentials (for a
+	// Prometheus in another container). By default /metrics is guarded like
+	// /_globaltables/status: see docs/metrics.md.
+	OpenMetrics bool
 	// Replication connects the region to the other regions of its
 	// topology; nil runs the region alone.
 	Replication *ReplicationConfig
@@ -218,6 +227,8 @@ type Region struct {
 	auth  *sigv4.Verifier
 	repl  *replication  // nil without replication
 	skew  *clock.Skewed // nil when Config.Now was given
+	// metrics are the region's Prometheus metrics, served at /metrics.
+	metrics *metrics.Metrics
 	// client shapes the traffic of ClientListen; nil without it.
 	client *shaper.Shaper
 
@@ -293,6 +304,7 @@ func New(cfg Config) (*Region, error) {
 		scfg.MemTableSize = cfg.MemTableSize
 	}
 	scfg.DiskReserve = cfg.DiskReserve
+	scfg.StreamShardPeriod, scfg.StreamRetention = cfg.StreamShardPeriod, cfg.StreamRetention
 	scfg.Logger = cfg.Logger.Named("store")
 	db, err := store.Open(scfg)
 	if err != nil {
@@ -310,6 +322,8 @@ func New(cfg Config) (*Region, error) {
 		TransientStatusDelay: cfg.TransientStatusDelay,
 		BackfillRate:         cfg.BackfillRate,
 	}
+	r.metrics = metrics.New(cfg.Name, metricsSource{r})
+	acfg.Metrics = r.metrics
 	if r.auth != nil {
 		acfg.Auth = r.auth
 	}
@@ -333,12 +347,14 @@ func New(cfg Config) (*Region, error) {
 	}
 	r.api = srv
 	if r.repl != nil {
+		r.repl.latency = r.latencyObserver
 		if err := r.repl.wire(cfg.Name, srv); err != nil {
 			r.closeResources()
 			return nil, fmt.Errorf("replication: %w", err)
 		}
 	}
 	r.mountEndpoints()
+	r.mountMetrics()
 	if cfg.Pprof {
 		srv.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
 		srv.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
@@ -393,6 +409,9 @@ func (r *Region) AuthMode() string {
 
 // DB returns the region's store.
 func (r *Region) DB() *store.DB { return r.db }
+
+// DataDir returns the region's data folder (its control token is there).
+func (r *Region) DataDir() string { return r.cfg.DataDir }
 
 // Run serves the API and runs the background loops until ctx is cancelled.
 // It returns nil after a clean stop.

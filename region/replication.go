@@ -30,7 +30,8 @@ const (
 	DefaultTombstoneHorizon = 48 * time.Hour
 )
 
-// recentError is how long a link's last error stays in the status.
+// recentError is how long a link's last error stays in the status after
+// the link recovered from it.
 const recentError = time.Minute
 
 // replication is the region's part in replication: the NATS server holding
@@ -51,6 +52,8 @@ type replication struct {
 	rep   *replicator.Replicator
 	shape *shaper.Shaper // nil with NoShaper
 	self  string
+	// latency, if set, gives each link its latency observer (metrics).
+	latency func(source string) replicator.Observer
 
 	// run and wg own the goroutines started by hooks (catch-ups,
 	// re-syncs) while Run is running.
@@ -154,6 +157,7 @@ func (r *replication) wire(name string, srv *api.Server) error {
 		Control:        srv,
 		Resync:         r.resync,
 		Admit:          r.clock.Admit,
+		Latency:        r.latency,
 		StreamMaxAge:   r.cfg.StreamMaxAge,
 		StreamMaxBytes: r.cfg.StreamMaxBytes,
 		TrimGrace:      r.trimGrace(),
@@ -388,18 +392,28 @@ func (r *replication) status(st *Status) {
 	st.Publisher = &PublisherStatus{Connected: rs.Publisher.Connected, Backlog: rs.Publisher.Backlog,
 		Published: rs.Publisher.Published, Held: rs.Publisher.Held, LastError: rs.Publisher.LastError,
 		StreamError: rs.Publisher.StreamError, StreamErrorSince: rs.Publisher.StreamErrorSince, DiskFull: rs.Publisher.DiskFull}
+	shapes := r.links()
 	for _, l := range rs.Links {
-		if time.Since(l.LastErrorAt) > recentError {
-			l.LastError = "" // recovered long ago: not worth a column
-		}
-		st.Links = append(st.Links, LinkStatus{
-			Source: l.Source, Dest: l.Dest, Connected: l.Connected, Cursor: l.Cursor, Pending: l.Pending,
+		ls := LinkStatus{
+			Source: l.Source, Dest: l.Dest, Connected: l.Connected, Cursor: l.Cursor,
 			Applied: l.Applied, Conflicts: l.Conflicts, Undecodable: l.Undecodable, Rejected: l.Rejected,
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
-			Resyncs: l.Resyncs, LastResync: l.LastResync, LastError: l.LastError,
-			Shape: r.links()[l.Source].String(), Stall: l.Stall, Stalls: l.Stalls,
-		})
+			Resyncs: l.Resyncs, LastResync: l.LastResync,
+			Shape: shapes[l.Source].String(), Stall: l.Stall, Stalls: l.Stalls,
+		}
+		if l.Connected {
+			ls.Pending = &l.Pending
+		}
+		ls.setLastError(l, time.Now())
+		st.Links = append(st.Links, ls)
+	}
+	for _, o := range r.rep.Outbound(context.Background()) {
+		ob := OutboundStatus{Dest: o.Dest, LastSeq: o.LastSeq, AckFloor: o.AckFloor, Unknown: o.Unknown}
+		if o.Known {
+			ob.Pending = &o.Pending
+		}
+		st.Outbound = append(st.Outbound, ob)
 	}
 	r.mu.Lock()
 	for s := range r.resyncing {

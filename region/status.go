@@ -51,6 +51,12 @@ type Status struct {
 	Publisher *PublisherStatus `json:"publisher,omitempty"`
 	// Links are the inbound replication links, one per other region.
 	Links []LinkStatus `json:"links,omitempty"`
+	// Outbound are the outbound links, one per other region, as this
+	// region (their source) sees them: how many of its changes each
+	// destination has not acknowledged. This is the figure to trust for a
+	// link's backlog: it is measured where the changes wait, so it stays
+	// right while the link is cut.
+	Outbound []OutboundStatus `json:"outbound,omitempty"`
 	// Resyncing names the sources a snapshot re-sync is running from.
 	Resyncing []string `json:"resyncing,omitempty"`
 	// CatchingUp names the tables whose new replica here is being filled.
@@ -114,25 +120,49 @@ type PublisherStatus struct {
 	DiskFull         bool      `json:"disk_full,omitempty"`
 }
 
+// OutboundStatus is one outbound link, Source (this region) → Dest, as
+// its source sees it.
+type OutboundStatus struct {
+	Dest string `json:"dest"`
+	// Pending is the source stream's last sequence minus the ack floor of
+	// Dest's consumer: the changes Dest has not acknowledged (it
+	// acknowledges after applying). Null when it cannot be measured
+	// (Unknown says why): unknown, not zero.
+	Pending  *uint64 `json:"pending"`
+	LastSeq  uint64  `json:"stream_last_seq"`
+	AckFloor uint64  `json:"ack_floor"`
+	Unknown  string  `json:"unknown,omitempty"`
+}
+
 // LinkStatus is one directed replication link, Source → Dest, as the
 // destination region sees it.
 type LinkStatus struct {
-	Source      string    `json:"source"`
-	Dest        string    `json:"dest"`
-	Connected   bool      `json:"connected"`
-	Cursor      uint64    `json:"cursor"`
-	Pending     uint64    `json:"pending"`
-	Applied     uint64    `json:"applied"`
-	Conflicts   uint64    `json:"conflicts"`
-	P50Ms       float64   `json:"p50_ms"`
-	P99Ms       float64   `json:"p99_ms"`
-	MaxMs       float64   `json:"max_ms"`
-	P50AllMs    float64   `json:"p50_all_ms"`
-	P99AllMs    float64   `json:"p99_all_ms"`
-	MaxAllMs    float64   `json:"max_all_ms"`
-	Resyncs     int       `json:"resyncs"`
-	LastResync  time.Time `json:"last_resync,omitzero"`
+	Source    string `json:"source"`
+	Dest      string `json:"dest"`
+	Connected bool   `json:"connected"`
+	Cursor    uint64 `json:"cursor"`
+	// Pending is what the destination last heard from the source: the
+	// messages its consumer had not delivered yet. Null while the link is
+	// disconnected, when the destination cannot know; the source's
+	// OutboundStatus.Pending is right in every case.
+	Pending    *uint64   `json:"pending"`
+	Applied    uint64    `json:"applied"`
+	Conflicts  uint64    `json:"conflicts"`
+	P50Ms      float64   `json:"p50_ms"`
+	P99Ms      float64   `json:"p99_ms"`
+	MaxMs      float64   `json:"max_ms"`
+	P50AllMs   float64   `json:"p50_all_ms"`
+	P99AllMs   float64   `json:"p99_all_ms"`
+	MaxAllMs   float64   `json:"max_all_ms"`
+	Resyncs    int       `json:"resyncs"`
+	LastResync time.Time `json:"last_resync,omitzero"`
+	// LastError is the link's last failure, at LastErrorAt. Recovered is
+	// set once the link worked again after it, at RecoveredAt; the error
+	// is dropped a minute after that.
 	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	Recovered   bool      `json:"recovered,omitempty"`
+	RecoveredAt time.Time `json:"recovered_at,omitzero"`
 	Undecodable uint64    `json:"undecodable,omitempty"`
 	Rejected    uint64    `json:"rejected,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
@@ -142,6 +172,19 @@ type LinkStatus struct {
 	// such stops since the region started.
 	Stall  *replicator.Stall `json:"stall,omitempty"`
 	Stalls uint64            `json:"stalls"`
+}
+
+// setLastError copies l's last error into the status at now: a failure
+// stays while it lasts, and for recentError after the link recovered from
+// it, marked as recovered; then it is dropped.
+func (ls *LinkStatus) setLastError(l replicator.LinkStatus, now time.Time) {
+	if l.LastError == "" || l.Recovered() && now.Sub(l.RecoveredAt) > recentError {
+		return
+	}
+	ls.LastError, ls.LastErrorAt = l.LastError, l.LastErrorAt
+	if l.Recovered() {
+		ls.Recovered, ls.RecoveredAt = true, l.RecoveredAt
+	}
 }
 
 // ms converts a duration to float milliseconds.

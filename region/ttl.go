@@ -139,7 +139,7 @@ func (s *sweeper) deleteIfExpired(ctx context.Context, t *store.Table, key attr.
 		if rec.Deleted || rec.Version.IsZero() || !expired(rec.Item, t.TTLAttribute, now) {
 			return nil
 		}
-		if _, err := tx.Delete(t, key); err != nil {
+		if _, err := tx.DeleteExpired(t, key); err != nil {
 			return err
 		}
 		deleted = true

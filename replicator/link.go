@@ -119,6 +119,9 @@ type LinkConfig struct {
 	// *conflict.AheadError), and the link stops at that change (ErrStalled)
 	// until it is admitted. Nil admits every change.
 	Admit func(v conflict.Version) error
+	// Latency, if set, receives every replication latency the link
+	// measures, in seconds (a Prometheus histogram fits).
+	Latency Observer
 	// Logger receives the link's logs. Default: a null logger.
 	Logger hclog.Logger
 	// QuietFor is how long a failure lasts before the link logs it, once,
@@ -128,6 +131,10 @@ type LinkConfig struct {
 	// info level. Default DefaultQuietFor.
 	QuietFor time.Duration
 }
+
+// Observer receives measurements as they happen; a Prometheus histogram or
+// summary satisfies it.
+type Observer interface{ Observe(float64) }
 
 func (c LinkConfig) withDefaults() LinkConfig {
 	if c.Batch == 0 {
@@ -219,13 +226,21 @@ type LinkStatus struct {
 	Resyncs    int
 	LastResync time.Time
 	// LastError is the last failure and when it happened; it stays after
-	// recovery (compare LastErrorAt with the time).
+	// recovery. RecoveredAt is when the link last worked again after a
+	// failure: the failure is over if it is not before LastErrorAt
+	// (Recovered).
 	LastError   string
 	LastErrorAt time.Time
+	RecoveredAt time.Time
 	// Stall is set while the link is stopped at a change Admit refuses.
 	Stall *Stall
 	// Stalls counts the stalls since start.
 	Stalls uint64
+}
+
+// Recovered reports whether the link worked again after its last failure.
+func (s LinkStatus) Recovered() bool {
+	return !s.LastErrorAt.IsZero() && !s.RecoveredAt.Before(s.LastErrorAt)
 }
 
 // MarshalJSON renders durations as milliseconds.
@@ -255,6 +270,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		LastResync  time.Time `json:"last_resync,omitzero"`
 		LastError   string    `json:"last_error,omitempty"`
 		LastErrorAt time.Time `json:"last_error_at,omitzero"`
+		RecoveredAt time.Time `json:"recovered_at,omitzero"`
 		Stall       *Stall    `json:"stall,omitempty"`
 		Stalls      uint64    `json:"stalls"`
 	}
@@ -265,7 +281,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		P50: ms(s.P50), P99: ms(s.P99), Max: ms(s.Max),
 		P50All: ms(s.P50All), P99All: ms(s.P99All), MaxAll: ms(s.MaxAll), Samples: s.Samples,
 		Resyncs: s.Resyncs, LastResync: s.LastResync, LastError: s.LastError, LastErrorAt: s.LastErrorAt,
-		Stall: s.Stall, Stalls: s.Stalls,
+		RecoveredAt: s.RecoveredAt, Stall: s.Stall, Stalls: s.Stalls,
 	})
 }
 
@@ -471,6 +487,11 @@ func (s *session) healthy() {
 		s.ok = true
 		s.l.worked = true
 		s.l.fails.ok("cursor", s.cursor)
+		s.l.update(func(st *LinkStatus) {
+			if !st.LastErrorAt.IsZero() {
+				st.RecoveredAt = time.Now()
+			}
+		})
 	}
 }
 
@@ -893,5 +914,10 @@ func (l *Link) recordLatency(cs []*store.Change) {
 	}
 	if len(ds) > 0 {
 		l.lat.record(now, ds...)
+	}
+	if o := l.cfg.Latency; o != nil {
+		for _, d := range ds {
+			o.Observe(d.Seconds())
+		}
 	}
 }

@@ -68,6 +68,10 @@ type Config struct {
 	Batch     int
 	FetchWait time.Duration
 	AckWait   time.Duration
+	// Latency, if set, returns the observer of the replication latencies
+	// of the link from source (LinkConfig.Latency); it is called once per
+	// link, in New.
+	Latency func(source string) Observer
 
 	// Logger receives the replicator's logs. Default: a null logger.
 	Logger hclog.Logger
@@ -165,6 +169,9 @@ func New(cfg Config) (*Replicator, error) {
 			Store: cfg.Store, Control: cfg.Control, Resync: cfg.Resync, Admit: cfg.Admit,
 			Batch: cfg.Batch, FetchWait: cfg.FetchWait, AckWait: cfg.AckWait,
 			Logger: cfg.Logger,
+		}
+		if cfg.Latency != nil {
+			lcfg.Latency = cfg.Latency(name)
 		}
 		if err := lcfg.Validate(); err != nil {
 			_ = r.Close()

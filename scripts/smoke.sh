@@ -65,6 +65,24 @@ check "transaction applied" 5 "$(ddb get-item --table-name Music --key '{"Artist
 ddb update-time-to-live --table-name Music --time-to-live-specification Enabled=true,AttributeName=ExpiresAt >/dev/null
 check "ttl enabled" ENABLED "$(ddb describe-time-to-live --table-name Music --query TimeToLiveDescription.TimeToLiveStatus)"
 
+# DynamoDB Streams on the same endpoint: the AWS CLI, then a Python client.
+ddbs() { aws dynamodbstreams --endpoint-url "$endpoint" --region us-east-1 --output text "$@"; }
+ddb create-table --table-name Events \
+  --attribute-definitions AttributeName=id,AttributeType=S --key-schema AttributeName=id,KeyType=HASH \
+  --billing-mode PAY_PER_REQUEST --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES >/dev/null
+ddb put-item --table-name Events --item '{"id":{"S":"e1"},"v":{"N":"1"}}'
+ddb update-item --table-name Events --key '{"id":{"S":"e1"}}' --update-expression 'SET v = :v' --expression-attribute-values '{":v":{"N":"2"}}'
+ddb delete-item --table-name Events --key '{"id":{"S":"e1"}}'
+stream_arn=$(ddbs list-streams --table-name Events --query 'Streams[0].StreamArn')
+check "stream arn" "$(ddb describe-table --table-name Events --query Table.LatestStreamArn)" "$stream_arn"
+check "stream status" ENABLED "$(ddbs describe-stream --stream-arn "$stream_arn" --query StreamDescription.StreamStatus)"
+shard=$(ddbs describe-stream --stream-arn "$stream_arn" --query 'StreamDescription.Shards[0].ShardId')
+iter=$(ddbs get-shard-iterator --stream-arn "$stream_arn" --shard-id "$shard" --shard-iterator-type TRIM_HORIZON --query ShardIterator)
+check "stream events" "INSERT MODIFY REMOVE" "$(ddbs get-records --shard-iterator "$iter" --query 'Records[].eventName' | tr '\t' ' ')"
+check "stream old image" 1 "$(ddbs get-records --shard-iterator "$iter" --query 'Records[1].dynamodb.OldImage.v.N')"
+check "python stream reader" "INSERT MODIFY REMOVE" "$(python3 scripts/streams-reader.py --endpoint "$endpoint" --table Events \
+  | python3 -c 'import json,sys; print(" ".join(json.loads(l)["event"] for l in sys.stdin))')"
+
 ddb delete-table --table-name Music >/dev/null
 set +e
 ddb describe-table --table-name Music >/dev/null 2>"$work/err"

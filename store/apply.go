@@ -140,7 +140,11 @@ func (db *DB) applyBatch(ctx context.Context, source string, cursor uint64, chan
 			tx.lazy = true
 		}
 		st = a.stats
-		return tx.commit()
+		if err := tx.commit(); err != nil {
+			return err
+		}
+		db.applied.add(source, a.tables)
+		return nil
 	})
 	return st, fit, err
 }
@@ -154,6 +158,8 @@ type applier struct {
 	// back from Badger's pending writes.
 	rows  map[string]Record
 	stats ApplyStats
+	// tables counts the same by table, for ApplyCounts.
+	tables []tableApplyCount
 }
 
 func (a *applier) skip(c *Change, why string) {
@@ -216,6 +222,7 @@ func (a *applier) apply(c *Change) error {
 		if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 			return err
 		}
+		tx.streamEvent(m, old, rec, v.Concurrent && old.Version.Region == db.cfg.Region, false)
 		a.stats.Applied++
 	} else {
 		if v.Duplicate {
@@ -233,7 +240,9 @@ func (a *applier) apply(c *Change) error {
 	}
 	a.rows[string(k)] = rec
 
-	if v.Concurrent && (!old.Deleted || !c.Deleted) { // two deletes lose nothing
+	concurrent := v.Concurrent && (!old.Deleted || !c.Deleted) // two deletes lose nothing
+	a.tables = countApply(a.tables, m.Name, v.Outcome == conflict.Replace, concurrent)
+	if concurrent {
 		a.stats.Conflicts++
 		a.recordConflict(m, keySrc, old, c, v.Outcome == conflict.Replace)
 	}

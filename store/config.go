@@ -19,6 +19,12 @@ const (
 	DefaultMemTableSize   = 32 << 20
 	DefaultBlockCacheSize = 32 << 20
 	DefaultGCInterval     = 5 * time.Minute
+	// DefaultStreamShardPeriod is how long a stream shard stays open
+	// before it rolls over to a child (DynamoDB's are roughly four hours).
+	DefaultStreamShardPeriod = 4 * time.Hour
+	// DefaultStreamRetention is how long stream records are kept, as in
+	// DynamoDB.
+	DefaultStreamRetention = 24 * time.Hour
 	// DefaultGCDiscardRatio is the fraction of a value-log file that must be
 	// garbage before value-log GC rewrites it (Badger's recommendation).
 	DefaultGCDiscardRatio = 0.5
@@ -86,6 +92,12 @@ type Config struct {
 	// DefaultDiskReserve(MemTableSize); negative disables the check.
 	// Ignored when InMemory.
 	DiskReserve int64
+	// StreamShardPeriod is how long a stream shard stays open before it
+	// closes and a child continues it. Default DefaultStreamShardPeriod.
+	StreamShardPeriod time.Duration
+	// StreamRetention is how long stream records, closed shards and
+	// disabled streams are kept. Default DefaultStreamRetention.
+	StreamRetention time.Duration
 }
 
 // DefaultConfig returns a Config with every default filled in except Dir and
@@ -140,6 +152,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCInterval == 0 {
 		c.GCInterval = DefaultGCInterval
+	}
+	if c.StreamShardPeriod <= 0 {
+		c.StreamShardPeriod = DefaultStreamShardPeriod
+	}
+	if c.StreamRetention <= 0 {
+		c.StreamRetention = DefaultStreamRetention
 	}
 	if c.DiskReserve == 0 {
 		c.DiskReserve = DefaultDiskReserve(c.MemTableSize)

@@ -55,9 +55,12 @@ type DB struct {
 	bdb   *badger.DB
 	clock Clock
 	seq   *badger.Sequence
-	group *groupSync  // nil unless SyncWrites on disk
-	files *fileSyncer // the group's sync, nil with it
-	space *spaceGuard // nil in memory or with DiskReserve negative
+	// streamSeq numbers stream records and shard boundaries (stream.go),
+	// under commitMu like change records.
+	streamSeq *badger.Sequence
+	group     *groupSync  // nil unless SyncWrites on disk
+	files     *fileSyncer // the group's sync, nil with it
+	space     *spaceGuard // nil in memory or with DiskReserve negative
 
 	// commitMu serializes the assignment of change sequence numbers with
 	// the hand-off of their transaction to Badger, so that sequence order is
@@ -72,11 +75,16 @@ type DB struct {
 	// handed to Badger before it began. Changes hands out records up to it
 	// without waiting for a round of its own.
 	durableSeq atomic.Uint64
+	// streamSynced is the highest stream sequence number known to be on
+	// disk (streamread.go).
+	streamSynced atomic.Uint64
 	// conflictSeq is the last conflict sequence number assigned; guarded by
 	// commitMu, for the same reason as change sequence numbers.
 	conflictSeq uint64
 	// conflictCount is the number of records in the conflict log.
 	conflictCount atomic.Int64
+	// applied counts applied and conflicting changes by source and table.
+	applied applyCounts
 
 	// metaMu serializes metadata changes (CreateTable, UpdateTable,
 	// DeleteTable, DropIndex) so that the table cache is updated in commit
@@ -177,6 +185,12 @@ func Open(cfg Config) (*DB, error) {
 
 // startGC starts value-log GC, if the configuration wants it.
 func (db *DB) startGC(ctx context.Context) {
+	// Stream maintenance writes, so it runs, like GC, only while writable.
+	db.bg.Add(1)
+	go func() {
+		defer db.bg.Done()
+		db.streamLoop(ctx)
+	}()
 	if !db.cfg.InMemory && db.cfg.GCInterval > 0 {
 		db.bg.Add(1)
 		go func() {
@@ -219,6 +233,9 @@ func (db *DB) initWrites() error {
 		return fmt.Errorf("lease change sequence: %w", err)
 	}
 	db.seq = seq
+	if db.streamSeq, err = db.bdb.GetSequence(keyStreamSeq, seqBandwidth); err != nil {
+		return fmt.Errorf("lease stream sequence: %w", err)
+	}
 	return db.resumeDrops()
 }
 
@@ -242,6 +259,11 @@ func (db *DB) Close() error {
 		if db.seq != nil {
 			if err := db.seq.Release(); err != nil {
 				errs = append(errs, fmt.Errorf("release change sequence: %w", err))
+			}
+		}
+		if db.streamSeq != nil {
+			if err := db.streamSeq.Release(); err != nil {
+				errs = append(errs, fmt.Errorf("release stream sequence: %w", err))
 			}
 		}
 		if db.readOnly || db.space.admit(4096, true) != nil {

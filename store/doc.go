@@ -31,6 +31,12 @@
 //	w | source                                                   watermark: greatest floor of source's own writes
 //	                                                             applied from its stream (rebuild.go)
 //	k | seq(8)                                                   conflict log entry (conflictlog.go)
+//	m | r                                                        stream sequence lease (badger.Sequence)
+//	m | n | e                                                    next stream ID
+//	e | m | streamID(8)                                          stream metadata (JSON StreamInfo)
+//	e | h | streamID(8) | shard(4)                               shard metadata (JSON Shard)
+//	e | r | streamID(8) | seq(8)                                 stream record (stream.go)
+//	e | t | streamID(8)                                          trim horizon: greatest seq trimmed
 //
 // h16 is the top 16 bits of xxhash64(enc(pk)). Rows are therefore stored in
 // hash order of their partition key, as in DynamoDB, and segment s of a
@@ -90,6 +96,33 @@
 //     may lose the lease together with the records that used it).
 //   - Deleting an absent item (or a tombstone) writes nothing and records no
 //     change.
+//
+// # Streams
+//
+// A table with Table.Stream set has a stream (DynamoDB Streams). Every
+// transaction that changes one of its item rows, a local write (Put,
+// Delete) or a replicated change that wins last-writer-wins in Apply
+// (writeRow's callers), also writes one stream record, in the same
+// transaction: the record exists if and only if the change does. A change
+// that loses or is a duplicate writes no row and so no record; a write that
+// leaves a live item as it was writes none either (DynamoDB's rule for a
+// PutItem or UpdateItem that changes nothing), nor does deleting an absent
+// item. Records carry the keys and the images the view type asks for, the
+// commit's wall time, the origin region (the version's) and whether a
+// replicated change overwrote a concurrent local write.
+//
+// Stream sequence numbers come from their own badger.Sequence and, like
+// change sequence numbers, are assigned at commit under commitMu, so any
+// snapshot sees a prefix of every stream and a reader never skips a record.
+// Shards are ranges of sequence numbers: a shard boundary (a stream's
+// first shard, a roll-over after Config.StreamShardPeriod, a disable)
+// takes a sequence number at its commit, under commitMu too, so a shard
+// closed at boundary b holds exactly the records below b. Records older
+// than Config.StreamRetention are trimmed, raising the stream's trim
+// horizon in the same transaction; a disabled stream is dropped once its
+// retention has passed. StreamRecords hands out only durable records: it
+// waits for a sync round when it would return a record from a lazy
+// (replicated) commit not yet synced.
 //
 // # Durability
 //

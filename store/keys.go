@@ -17,6 +17,7 @@ const (
 	prefixChange   byte = 'c'
 	prefixCursor   byte = 's' // per-source replication cursors
 	prefixConflict byte = 'k' // the conflict log
+	prefixStream   byte = 'e' // streams: metadata, shards, records (stream.go)
 )
 
 // Second bytes of metadata keys.
@@ -26,8 +27,10 @@ const (
 	metaNextID  byte = 'n'
 	metaSeq     byte = 'q'
 	metaStats   byte = 's'
+	metaStream  byte = 'r' // stream sequence lease
 	nextTableID byte = 't'
 	nextIndexID byte = 'x'
+	nextStream  byte = 'e'
 )
 
 // seqBandwidth is how many change sequence numbers one lease reserves: one
@@ -38,6 +41,8 @@ var (
 	keyNextTableID = []byte{prefixMeta, metaNextID, nextTableID}
 	keyNextIndexID = []byte{prefixMeta, metaNextID, nextIndexID}
 	keySeq         = []byte{prefixMeta, metaSeq}
+	keyStreamSeq   = []byte{prefixMeta, metaStream}
+	keyNextStream  = []byte{prefixMeta, metaNextID, nextStream}
 	keyStats       = []byte{prefixMeta, metaStats}
 )
 

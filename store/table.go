@@ -85,6 +85,8 @@ type Table struct {
 	CreatedAt            time.Time
 	TTLAttribute         string
 	TTLEnabled           bool
+	// Stream is the table's enabled stream, nil without one (stream.go).
+	Stream *StreamSpec `json:",omitempty"`
 	// Extra holds free-form settings of the API layer (stream
 	// specification, tags, replicas...).
 	Extra map[string]string
@@ -99,6 +101,10 @@ func (t *Table) Clone() *Table {
 	if t.Range != nil {
 		r := *t.Range
 		c.Range = &r
+	}
+	if t.Stream != nil {
+		st := *t.Stream
+		c.Stream = &st
 	}
 	c.AttributeDefinitions = slices.Clone(t.AttributeDefinitions)
 	c.GSIs = cloneIndexes(t.GSIs)
@@ -450,6 +456,12 @@ func (db *DB) CreateTableLogged(t *Table, payload []byte) error {
 		if nt.CreatedAt.IsZero() {
 			nt.CreatedAt = time.Now().UTC()
 		}
+		if nt.Stream != nil {
+			nt.Stream.ID = 0
+		}
+		if err := tx.syncStream(nil, nt, time.Now()); err != nil {
+			return err
+		}
 		b, err := encodeTable(nt)
 		if err != nil {
 			return err
@@ -585,6 +597,9 @@ func (db *DB) updateTable(name string, fn func(t *Table) ([]byte, error)) (*Tabl
 		if err := validateTable(nt); err != nil {
 			return err
 		}
+		if err := tx.syncStream(cur, nt, time.Now()); err != nil {
+			return err
+		}
 		kept := make(map[uint32]bool)
 		for _, ixs := range [][]Index{nt.GSIs, nt.LSIs} {
 			for _, ix := range ixs {
@@ -689,6 +704,9 @@ func (db *DB) DeleteTableLogged(name string, payload []byte) error {
 			return err
 		}
 		id = t.ID
+		if err := tx.syncStream(t, nil, time.Now()); err != nil {
+			return err
+		}
 		tx.logControl(t, payload)
 		if err := txn.Delete(metaTableKey(name)); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -52,6 +53,11 @@ type Tx struct {
 	// minted are the versions this transaction minted, in flight until it
 	// is numbered or discarded (inflight.go).
 	minted []conflict.Version
+	// streamRecs and streamShards are numbered at commit (stream.go).
+	streamRecs   []pendingRecord
+	streamShards []*pendingShard
+	// ttl marks the deletes of DeleteExpired in the stream.
+	ttl bool
 }
 
 // mint mints the version of a local write replacing prev.
@@ -259,6 +265,7 @@ func (tx *Tx) Put(t *Table, item attr.Item) (old Record, err error) {
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
 	}
+	tx.streamEvent(m, old, rec, false, false)
 	tx.changes = append(tx.changes, &Change{
 		Table:   m.Name,
 		TableID: m.ID,
@@ -294,6 +301,7 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 	if err := tx.writeRow(m, k, pk, sk, old, rec); err != nil {
 		return Record{}, err
 	}
+	tx.streamEvent(m, old, rec, false, tx.ttl)
 	tx.changes = append(tx.changes, &Change{
 		Table:   m.Name,
 		TableID: m.ID,
@@ -305,6 +313,15 @@ func (tx *Tx) Delete(t *Table, key attr.Item) (old Record, err error) {
 		Context: rec.Context,
 	})
 	return old, nil
+}
+
+// DeleteExpired is Delete made by the time-to-live sweeper: its stream
+// record carries the TTL marker (DynamoDB's userIdentity of a service
+// delete).
+func (tx *Tx) DeleteExpired(t *Table, key attr.Item) (old Record, err error) {
+	tx.ttl = true
+	defer func() { tx.ttl = false }()
+	return tx.Delete(t, key)
 }
 
 // writeRow replaces the row at k (whose current content is old) with rec and
@@ -408,7 +425,7 @@ func (tx *Tx) commit() error {
 			return err
 		}
 	}
-	if len(tx.changes) == 0 && len(tx.conflicts) == 0 {
+	if len(tx.changes) == 0 && len(tx.conflicts) == 0 && len(tx.streamRecs) == 0 && len(tx.streamShards) == 0 {
 		if err := tx.txn.Commit(); err != nil {
 			return err
 		}
@@ -442,6 +459,9 @@ func (tx *Tx) commit() error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.applyStats(tx.deltas)
+	if n := len(tx.streamRecs); n > 0 {
+		db.markStreamSynced(tx.streamRecs[n-1].rec.Seq)
+	}
 	if len(tx.changes) > 0 {
 		db.markDurable(tx.changes[len(tx.changes)-1].Seq)
 		db.notifyChanges()
@@ -450,10 +470,13 @@ func (tx *Tx) commit() error {
 }
 
 // markDurable raises the durability watermark to seq.
-func (db *DB) markDurable(seq uint64) {
+func (db *DB) markDurable(seq uint64) { raise(&db.durableSeq, seq) }
+
+// raise sets a to v unless it is already greater.
+func raise(a *atomic.Uint64, v uint64) {
 	for {
-		cur := db.durableSeq.Load()
-		if seq <= cur || db.durableSeq.CompareAndSwap(cur, seq) {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
 			return
 		}
 	}
@@ -491,6 +514,9 @@ func (tx *Tx) logRecords(now time.Time) error {
 	// Numbered: a later record's floor may pass these versions.
 	db.minting.done(tx.minted)
 	tx.minted = nil
+	if err := tx.logStreams(now); err != nil {
+		return err
+	}
 	for _, c := range tx.conflicts {
 		db.conflictSeq++ // a failed commit leaves a gap, as for changes
 		c.Seq = db.conflictSeq

@@ -285,7 +285,10 @@ func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
 			return 1 << 62
 		}
 		for _, l := range s.Links {
-			n += l.Pending
+			if l.Pending == nil { // disconnected: not drained
+				return 1 << 62
+			}
+			n += *l.Pending
 		}
 		if s.Publisher != nil {
 			n += s.Publisher.Backlog

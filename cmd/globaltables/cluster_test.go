@@ -151,8 +151,8 @@ func (c *cluster) waitConverged(table string, timeout time.Duration) {
 				return err
 			}
 			for _, l := range st.Links {
-				if l.Pending > 0 {
-					return fmt.Errorf("link %s→%s has %d pending", l.Source, l.Dest, l.Pending)
+				if l.Pending != nil && *l.Pending > 0 {
+					return fmt.Errorf("link %s→%s has %d pending", l.Source, l.Dest, *l.Pending)
 				}
 			}
 			if st.Publisher != nil && st.Publisher.Backlog > 0 {

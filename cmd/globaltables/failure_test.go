@@ -78,6 +78,9 @@ func TestReplication_SurvivesSIGKILL(t *testing.T) {
 	c.waitConverged("Conv", 90*time.Second)
 	overwritten, conflicts := w.check(t, c, c.conflicts("Conv"), false)
 	t.Logf("%d writes (%d acknowledged), %d overwritten, %d recorded as conflicts", len(w.writes), w.ackedCount(), overwritten, conflicts)
+	// The kills lost and duplicated no stream record: every region's
+	// stream is exactly the changes it applied.
+	c.checkStreams(t, "Conv")
 }
 
 // TestReplication_NATSOutageBacklogDrains runs a region whose stream lives

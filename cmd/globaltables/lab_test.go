@@ -106,10 +106,27 @@ link "us-east-1" "eu-west-1" {
 	c.cli(t, "link", "set", "us-east-1", "eu-west-1", "--latency", "30ms", "--loss", "1")
 	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 30ms loss 1%]")
 
+	// Nothing is pending on the link, as its source counts it, and status
+	// is healthy (exit 0).
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		n, err := c.sourcePending(t, "us-east-1", "eu-west-1")
+		if err == nil && n != 0 {
+			err = fmt.Errorf("%d pending on us-east-1 → eu-west-1 before the cut", n)
+		}
+		return err
+	})
+	if out, code := c.runStatus(t); code != 0 {
+		t.Fatalf("status of a healthy topology exited %d:\n%s", code, out)
+	}
+
 	// A one-way cut: us-east-1's changes stop reaching eu-west-1, and only
 	// those.
 	c.cli(t, "partition", "--one-way", "us-east-1,eu-west-1")
 	c.put(t, "us-east-1", "during-cut")
+	const behindCut = 5 // during-cut and these
+	for i := 1; i < behindCut; i++ {
+		c.put(t, "us-east-1", fmt.Sprintf("during-cut-%d", i))
+	}
 	c.put(t, "eu-west-1", "from-eu")
 	regiontest.WaitFor(t, 20*time.Second, func() error {
 		if !c.has(t, "ap-southeast-1", "during-cut") {
@@ -137,6 +154,25 @@ link "us-east-1" "eu-west-1" {
 	if !regexp.MustCompile(`us-east-1 → eu-west-1\s+cut`).MatchString(out) {
 		t.Fatalf("link show does not show the cut:\n%s", out)
 	}
+	// The writes behind the cut are pending, counted at the source, in
+	// status and in the source's /metrics; status exits 1 (a link is
+	// down) and notes that eu-west-1 is behind.
+	regiontest.WaitFor(t, 30*time.Second, func() error {
+		n, err := c.sourcePending(t, "us-east-1", "eu-west-1")
+		if err == nil && n != behindCut {
+			err = fmt.Errorf("status: %d pending on the cut link, want %d", n, behindCut)
+		}
+		return err
+	})
+	if n, err := c.metricPending("us-east-1", "eu-west-1"); err != nil || n != behindCut {
+		t.Fatalf("/metrics: %v pending on the cut link (%v), want %d", n, err, behindCut)
+	}
+	out, code := c.runStatus(t)
+	if code != 1 || !regexp.MustCompile(`us-east-1 → eu-west-1\s+false\s+5\s+cut`).MatchString(out) ||
+		!strings.Contains(out, "behind: 5 from us-east-1 (link down)") {
+		t.Fatalf("status during the cut (exit %d):\n%s", code, out)
+	}
+	t.Logf("status during the cut:\n%s", out)
 
 	c.cli(t, "heal")
 	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 80ms]")
@@ -144,9 +180,31 @@ link "us-east-1" "eu-west-1" {
 		if !c.has(t, "eu-west-1", "during-cut") {
 			return fmt.Errorf("eu-west-1 has not caught up after heal")
 		}
+		// Healthy again: nothing pending, and the cut's error reads as
+		// recovered.
+		out, code := c.runStatus(t)
+		if code != 0 {
+			return fmt.Errorf("status after the heal exited %d:\n%s", code, out)
+		}
+		if !regexp.MustCompile(`us-east-1 → eu-west-1\s+true\s+0\s+latency 80ms\s.*recovered \d+s ago`).MatchString(out) {
+			return fmt.Errorf("status after the heal does not show the link recovered:\n%s", out)
+		}
+		if n, err := c.metricPending("us-east-1", "eu-west-1"); err != nil || n != 0 {
+			return fmt.Errorf("/metrics: %v pending after the heal (%v)", n, err)
+		}
 		return nil
 	})
 	c.waitConverged("Conv", 30*time.Second)
+
+	// A region down: status says so, shows its outbound links' pending as
+	// unknown (never 0), and exits 1.
+	c.proc("ap-southeast-1").Stop(t)
+	out, code = c.runStatus(t)
+	if code != 1 || !strings.Contains(out, "UNREACHABLE") ||
+		!regexp.MustCompile(`ap-southeast-1 → us-east-1\s+\S+\s+\?\s`).MatchString(out) {
+		t.Fatalf("status with ap-southeast-1 down (exit %d):\n%s", code, out)
+	}
+	t.Logf("status with a region down:\n%s", out)
 }
 
 // checkOutLink checks the shape of the link from → to on from's side.

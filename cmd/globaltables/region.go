@@ -25,6 +25,7 @@ type regionFlags struct {
 	noSync       bool
 	checkConfig  bool
 	pprof        bool
+	openMetrics  bool
 	maxSkew      time.Duration
 	maxConns     int
 	idleTimeout  time.Duration
@@ -91,6 +92,7 @@ or take the region from a topology file, where flags override the file:
 	fl.Int64Var(&f.reserveMB, "disk-reserve-mb", 0, "free disk space, in MiB, below which writes are refused (default: 9 memtables + 8 MiB, 296 MiB)")
 	fl.Int64Var(&f.memTableMB, "memtable-mb", 0, "size of one Badger memtable, in MiB (default 32)")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve Go profiling endpoints under /debug/pprof/ on the endpoint")
+	fl.BoolVar(&f.openMetrics, "open-metrics", false, "serve /metrics to any scraper, without the Host check and credentials of the control endpoints (docs/metrics.md)")
 	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, "cap on concurrent client connections (default 4096, at most half the open-file limit)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close client connections idle this long (default 2m)")
@@ -132,6 +134,9 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 			return cfg, "", err
 		}
 		if cfg.TransientStatusDelay, err = t.TransientDelay(); err != nil {
+			return cfg, "", err
+		}
+		if cfg.StreamShardPeriod, cfg.StreamRetention, err = t.Streams(); err != nil {
 			return cfg, "", err
 		}
 		if len(t.Regions) > 1 {
@@ -191,6 +196,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 	}
 	cfg.NoSync = f.noSync
 	cfg.Pprof = f.pprof
+	cfg.OpenMetrics = f.openMetrics
 	if f.reserveMB < 0 || f.memTableMB < 0 {
 		return cfg, "", usagef("--disk-reserve-mb and --memtable-mb must not be negative")
 	}

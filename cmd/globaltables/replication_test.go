@@ -207,6 +207,9 @@ func TestReplication_ConcurrentWritesConverge(t *testing.T) {
 	}
 	c := startCluster(t, threeRegions, "global_tables = true")
 	createGlobalTable(t, c, "eu-west-1")
+	// Each replica's stream: a write in one region, its update in a
+	// second and its delete in a third show in every region's stream.
+	c.walkKey(t, "Conv", "walk")
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	w := &workload{}
@@ -217,4 +220,8 @@ func TestReplication_ConcurrentWritesConverge(t *testing.T) {
 	if conflicts == 0 {
 		t.Fatal("concurrent writes to 15 keys from 9 writers in 3 regions made no conflict: the conflict detection is not working")
 	}
+	// Every region's stream is exactly what it applied; replicated writes
+	// that lost there are absent.
+	streams := c.checkStreams(t, "Conv")
+	t.Logf("%d losing replicated writes checked absent from their region's stream", c.checkLosersAbsent(t, "Conv", streams))
 }

@@ -39,55 +39,63 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show replication between the regions of a topology, one row per link",
 		Long: `Ask every region of a topology for its replication status and show one
 row per directed link (source → destination): whether it is connected, how
-many changes are not applied yet, the replication latency (from the commit
-in the source to the apply in the destination) over the last minute, and
-how many changes and conflicts it applied. New replicas being filled and
-indexes being built are listed under IN PROGRESS, with their progress and
-whether they resumed after a restart.`,
+many changes are pending on it, its shape, the replication latency (from
+the commit in the source to the apply in the destination) over the last
+minute, how many changes and conflicts it applied, and its last error with
+its age ("recovered" for a minute once the link works again).
+
+PENDING is measured at the source: its stream's last sequence minus the
+acknowledgement floor of the destination's consumer. It is right while a
+link is cut, and "?" when it cannot be known (the source is unreachable),
+never 0. A region with changes pending is noted as behind.
+
+New replicas being filled and indexes being built are listed under IN
+PROGRESS, with their progress and whether they resumed after a restart.
+
+Exit status: 0 when every region answered and every link is connected; 1
+when a region is unreachable or a link is down (disconnected, or stopped at
+a change), after printing the report; 2 for a usage error. --json prints
+the report as one JSON document for scripts, with the same exit status.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := loadTopology(configPath)
 			if err != nil {
 				return err
 			}
-			statuses := make([]*region.Status, len(t.Regions))
-			var errs []string
-			for i, r := range t.Regions {
-				var st region.Status
-				if err := regionGet(cmd.Context(), t, r, region.StatusPath, &st); err != nil {
-					errs = append(errs, fmt.Sprintf("%s: %v", r.Name, err))
-					continue
-				}
-				statuses[i] = &st
-			}
+			rep := gatherStatus(cmd.Context(), t)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(statuses)
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				printStatus(out, rep)
 			}
-			printStatus(out, t, statuses)
-			for _, e := range errs {
-				fmt.Fprintf(out, "unreachable: %s\n", e)
+			if !rep.Healthy {
+				return fmt.Errorf("%w: %s", errUnhealthy, strings.Join(rep.Problems, "; "))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", DefaultTopology, "topology file (HCL)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print every region's status as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report (every region's status and every link) as JSON")
 	return cmd
 }
 
-func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status) {
+func printStatus(out io.Writer, rep *statusReport) {
+	statuses := make([]*region.Status, len(rep.Regions))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "REGION\tENDPOINT\tBACKLOG\tCONFLICTS\tNOTES")
-	for i, r := range t.Regions {
-		st := statuses[i]
+	for i, r := range rep.Regions {
+		st := r.Status
+		statuses[i] = st
 		if st == nil {
-			fmt.Fprintf(w, "%s\t%s\t-\t-\tunreachable\n", r.Name, r.Endpoint())
+			fmt.Fprintf(w, "%s\t%s\t?\t?\tUNREACHABLE: %s\n", r.Name, r.Endpoint, r.Error)
 			continue
 		}
-		backlog, note := "-", ""
+		backlog, note := "?", ""
 		if st.Publisher != nil {
 			backlog = strconv.FormatUint(st.Publisher.Backlog, 10)
 			if !st.Publisher.Connected {
@@ -106,6 +114,9 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 			}
 			note += fmt.Sprintf("building %d index(es)", len(st.Backfills))
 		}
+		if behind := rep.behindNote(r.Name); behind != "" {
+			note = strings.TrimSuffix(behind+"; "+note, "; ")
+		}
 		if alarm := diskAndStreamNote(st); alarm != "" {
 			note = strings.TrimSuffix(alarm+"; "+note, "; ")
 		}
@@ -114,26 +125,35 @@ func printStatus(out io.Writer, t *topology.Topology, statuses []*region.Status)
 	w.Flush()
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "LINK\tCONNECTED\tPENDING\tP50\tP99\tMAX\tAPPLIED\tCONFLICTS\tRESYNCS\tLAST ERROR")
-	for _, st := range statuses {
-		if st == nil {
+	fmt.Fprintln(w, "LINK\tCONNECTED\tPENDING\tSHAPE\tP50\tP99\tMAX\tAPPLIED\tCONFLICTS\tRESYNCS\tLAST ERROR")
+	for _, lr := range rep.Links {
+		l := lr.Link
+		if l == nil {
+			// The destination did not answer: only the source's figure.
+			fmt.Fprintf(w, "%s → %s\t?\t%s\t?\t-\t-\t-\t?\t?\t?\tdestination unreachable\n", lr.Source, lr.Dest, pendingCell(lr))
 			continue
 		}
-		links := append([]region.LinkStatus(nil), st.Links...)
-		sort.Slice(links, func(i, j int) bool { return links[i].Source < links[j].Source })
-		for _, l := range links {
-			lastErr := l.LastError
-			if l.Stall != nil {
-				lastErr = fmt.Sprintf("STOPPED at change %d since %s: %s", l.Stall.Seq, l.Stall.Since.Format(time.TimeOnly), l.Stall.Reason)
+		var now time.Time
+		for _, st := range statuses {
+			if st != nil && st.Region == lr.Dest {
+				now = st.Time
 			}
-			fmt.Fprintf(w, "%s → %s\t%v\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, l.Pending,
-				fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErr)
 		}
+		shape := shapeCell(l.Shape)
+		fmt.Fprintf(w, "%s → %s\t%v\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", l.Source, l.Dest, l.Connected, pendingCell(lr), shape,
+			fmtMs(l.P50Ms), fmtMs(l.P99Ms), fmtMs(l.MaxMs), l.Applied, l.Conflicts, l.Resyncs, lastErrorCell(l, now))
 	}
 	w.Flush()
-	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination")
+	fmt.Fprintln(out, "\nlatencies are over the last minute, from the commit in the source to the apply in the destination;")
+	fmt.Fprintln(out, "PENDING is counted at the source (changes the destination has not acknowledged), ? when unknown")
 	printRebuilds(out, statuses)
 	printWork(out, statuses)
+	if !rep.Healthy {
+		fmt.Fprintln(out)
+		for _, p := range rep.Problems {
+			fmt.Fprintln(out, "PROBLEM: "+p)
+		}
+	}
 }
 
 // printWork lists the replica copies and index backfills in progress, if

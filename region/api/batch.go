@@ -129,7 +129,7 @@ func (s *Server) batchGetItem(ctx context.Context, body []byte) (any, error) {
 	}
 
 	out := &batchGetResponse{Responses: map[string][]attr.Item{}, UnprocessedKeys: map[string]*keysAndAttributes{}}
-	m := newMeter(in.ReturnConsumedCapacity)
+	m := s.newMeter(in.ReturnConsumedCapacity)
 	size := 0
 	for _, name := range sortedKeys(plans) {
 		p := plans[name]
@@ -282,7 +282,7 @@ func (s *Server) batchWriteItem(ctx context.Context, body []byte) (any, error) {
 		}
 		return out, nil
 	}
-	m := newMeter(in.ReturnConsumedCapacity)
+	m := s.newMeter(in.ReturnConsumedCapacity)
 	for i, a := range acts {
 		m.write(a.table, results[i].old, results[i].new, 1)
 		if icm := s.collectionMetrics(a.table, in.ReturnItemCollectionMetrics, a.key); icm != nil {

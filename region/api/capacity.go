@@ -65,6 +65,8 @@ type meter struct {
 	// alone (checked against the service by the conformance suite
 	// paritysuite/dynamodb-conformance).
 	split bool
+	// sink, if set, is told every unit consumed, whatever mode says.
+	sink Metrics
 }
 
 type meterEntry struct {
@@ -93,10 +95,13 @@ func (m *meter) entry(table string) *meterEntry {
 // read records a read of size bytes (the sum over a page) from a table, or
 // from one of its indexes if index is set.
 func (m *meter) read(t *store.Table, index string, size int, consistent bool, factor float64) {
+	u := readUnits(size, consistent) * factor
+	if m.sink != nil {
+		m.sink.ConsumedCapacity(t.Name, u, 0)
+	}
 	if m.mode == "" {
 		return
 	}
-	u := readUnits(size, consistent) * factor
 	e := m.entry(t.Name)
 	if index == "" {
 		e.read += u
@@ -110,10 +115,16 @@ func (m *meter) read(t *store.Table, index string, size int, consistent bool, fa
 // write records the write of one item, replacing old (nil if none) with new
 // (nil for a delete), and the index writes it causes.
 func (m *meter) write(t *store.Table, old, new attr.Item, factor float64) {
-	if m.mode == "" {
+	if m.mode == "" && m.sink == nil {
 		return
 	}
 	size := max(attr.ItemSize(old), attr.ItemSize(new))
+	if m.sink != nil {
+		m.sink.ConsumedCapacity(t.Name, 0, writeUnits(size)*factor)
+	}
+	if m.mode == "" {
+		return
+	}
 	e := m.entry(t.Name)
 	e.write += writeUnits(size) * factor
 	for _, group := range [][]store.Index{t.GSIs, t.LSIs} {

@@ -257,8 +257,7 @@ func (s *Server) createTable(ctx context.Context, body []byte) (any, error) {
 		setExtraTime(t, extraPayPerRequestAt, now)
 	}
 	if spec := in.StreamSpecification; spec != nil && *spec.StreamEnabled {
-		t.Extra[extraStreamViewType] = *spec.StreamViewType
-		t.Extra[extraStreamLabel] = streamLabel(now)
+		enableStream(t, *spec.StreamViewType, now)
 	}
 	if spec := in.SSESpecification; spec != nil && spec.Enabled != nil && *spec.Enabled {
 		t.Extra[extraSSEKeyArn] = s.kmsKeyArn(spec)
@@ -270,7 +269,14 @@ func (s *Server) createTable(ctx context.Context, body []byte) (any, error) {
 	if in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
 		t.Extra[extraDeletionProtection] = "true"
 	}
-	if err := s.db.CreateTableLogged(t, s.newGlobal(t)); err != nil {
+	global := s.newGlobal(t)
+	if global != nil && t.Stream == nil {
+		// A global table's replicas have streams, as when replicas are
+		// added with UpdateTable.
+		enableStream(t, store.StreamNewAndOldImages, now)
+		global = defOf(t)
+	}
+	if err := s.db.CreateTableLogged(t, global); err != nil {
 		if errors.Is(err, store.ErrTableExists) {
 			return nil, ResourceInUse("Table already exists: %s", t.Name)
 		}
@@ -278,6 +284,17 @@ func (s *Server) createTable(ctx context.Context, body []byte) (any, error) {
 	}
 	s.markTransient(t.Name, store.StatusCreating, nil)
 	return tableDescriptionOutput{s.tableDescription(t)}, nil
+}
+
+// enableStream gives t a new stream of viewType, labelled with the time;
+// the store creates it when the metadata change commits.
+func enableStream(t *store.Table, viewType string, now time.Time) {
+	label := streamLabel(now)
+	t.Stream = &store.StreamSpec{ViewType: viewType, Label: label}
+	if t.Extra == nil {
+		t.Extra = map[string]string{}
+	}
+	t.Extra[extraStreamLabel] = label
 }
 
 // streamLabel is the label of a stream enabled at a given time: DynamoDB

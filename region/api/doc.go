@@ -38,4 +38,10 @@
 // behaviour around the protocol: content types, CORS, oversized bodies.
 // docs/api.md records the choices made where DynamoDB's documentation is
 // silent.
+//
+// With Config.Metrics set, each request's outcome (success or DynamoDB
+// error code) and duration go to the observer resolved for its operation
+// when the server started, and every capacity unit a request consumes is
+// reported by table, whether or not the client asked for
+// ReturnConsumedCapacity (metrics.go).
 package api

@@ -92,6 +92,9 @@ type tableSchema struct {
 	Write       int64              `json:"write_capacity,omitempty"`
 	TTLEnabled  bool               `json:"ttl_enabled,omitempty"`
 	TTL         string             `json:"ttl_attribute,omitempty"`
+	// StreamViewType is the view type of the replicas' streams ("" for
+	// none, or a payload from before streams replicated).
+	StreamViewType string `json:"stream_view_type,omitempty"`
 }
 
 type indexSchema struct {
@@ -107,6 +110,9 @@ func schemaOf(t *store.Table) tableSchema {
 	s := tableSchema{Hash: t.Hash, Range: t.Range, Attributes: t.AttributeDefinitions,
 		BillingMode: t.BillingMode, Read: t.ReadCapacity, Write: t.WriteCapacity,
 		TTLEnabled: t.TTLEnabled, TTL: t.TTLAttribute}
+	if t.Stream != nil {
+		s.StreamViewType = t.Stream.ViewType
+	}
 	for _, ix := range t.GSIs {
 		s.GSIs = append(s.GSIs, indexSchema{Name: ix.Name, Hash: ix.Hash, Range: ix.Range, Projection: ix.Projection,
 			Read: ix.ReadCapacity, Write: ix.WriteCapacity})
@@ -241,6 +247,14 @@ func (s *Server) updateReplicas(ctx context.Context, t *store.Table, updates []R
 				t.Extra = map[string]string{}
 			}
 			t.Extra[extraSettings] = s.succeed("")
+		}
+		if t.Stream == nil {
+			// Version 2019.11.21 turns streams on (NEW_AND_OLD_IMAGES)
+			// for a table that gets replicas; a table whose stream is on
+			// keeps its view type, which its replicas take. A settings
+			// change: the other regions must hear of the stream.
+			enableStream(t, store.StreamNewAndOldImages, s.cfg.Now())
+			t.Extra[extraSettings] = s.succeed(t.Extra[extraSettings])
 		}
 		for _, u := range updates {
 			switch {
@@ -479,6 +493,12 @@ func applySchema(t *store.Table, s tableSchema) (added []string) {
 	t.Hash, t.Range, t.AttributeDefinitions = s.Hash, s.Range, s.Attributes
 	t.BillingMode, t.ReadCapacity, t.WriteCapacity = s.BillingMode, s.Read, s.Write
 	t.TTLEnabled, t.TTLAttribute = s.TTLEnabled, s.TTL
+	if vt := s.StreamViewType; vt != "" && (t.Stream == nil || t.Stream.ViewType != vt) {
+		// Each replica has its own stream, with its own label; a replica
+		// never disables its stream (UpdateTable refuses), so a payload
+		// without a view type leaves the local one alone.
+		enableStream(t, vt, time.Now())
+	}
 	have := map[string]store.Index{}
 	for _, ix := range t.GSIs {
 		have[ix.Name] = ix

@@ -42,9 +42,19 @@ func startRegionWithHooks(t testing.TB, hooks api.Hooks) *testRegion {
 // filled in), over TLS if tlsCfg is not nil.
 func startRegionWith(t testing.TB, acfg api.Config, tlsCfg *tls.Config) *testRegion {
 	t.Helper()
+	return startRegionStore(t, acfg, tlsCfg, nil)
+}
+
+// startRegionStore is startRegionWith whose store config is changed by
+// storeOpt (if not nil) before it is opened.
+func startRegionStore(t testing.TB, acfg api.Config, tlsCfg *tls.Config, storeOpt func(*store.Config)) *testRegion {
+	t.Helper()
 	cfg := store.DefaultConfig()
 	cfg.Dir = t.TempDir()
 	cfg.Region = "us-east-1"
+	if storeOpt != nil {
+		storeOpt(&cfg)
+	}
 	db, err := store.Open(cfg)
 	if err != nil {
 		t.Fatalf("open store: %v", err)

@@ -235,7 +235,7 @@ func (s *Server) runSingleWrite(ctx context.Context, act *writeAction, w *common
 	if err != nil {
 		return nil, conditionFailure(err, w.ReturnValuesOnConditionCheckFailure)
 	}
-	m := newMeter(w.ReturnConsumedCapacity)
+	m := s.newMeter(w.ReturnConsumedCapacity)
 	m.write(act.table, res.old, res.new, 1)
 	out := &writeResponse{ConsumedCapacity: m.one(act.table.Name), stamp: res}
 	if w.ReturnValues != nil {
@@ -402,7 +402,7 @@ func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 			out.Item = attr.Item{}
 		}
 	}
-	m := newMeter(in.ReturnConsumedCapacity)
+	m := s.newMeter(in.ReturnConsumedCapacity)
 	m.read(t, "", size, consistent, 1)
 	out.ConsumedCapacity = m.one(t.Name)
 	return out, nil

@@ -336,7 +336,7 @@ func (s *Server) run(p *readPlan, mode *string, iterate func(fn func(it, lastKey
 	if stopped {
 		out.LastEvaluatedKey = lastKey
 	}
-	m := newMeter(mode)
+	m := s.newMeter(mode)
 	idx := ""
 	if p.index != nil {
 		idx = p.index.Name

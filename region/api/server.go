@@ -77,6 +77,9 @@ type Config struct {
 	// that a backfill leaves room for foreground traffic (and, in the lab,
 	// lasts long enough to be interrupted on purpose). 0: unlimited.
 	BackfillRate int
+	// Metrics, if set, is told each request's outcome and duration and
+	// the capacity it consumed (see metrics.go).
+	Metrics Metrics
 }
 
 // Hooks let the process that embeds the API react to control-plane calls
@@ -121,17 +124,22 @@ func (c Config) Validate() error {
 
 // Server serves DynamoDB's JSON 1.0 protocol over HTTP for one region.
 type Server struct {
-	cfg    Config
-	db     *store.DB
-	log    hclog.Logger
-	ops    map[string]opFunc
-	extra  *http.ServeMux // GET endpoints beside the API: status, conflicts, pprof
-	reqID  atomic.Uint64
-	idBase string
-	tokens *tokenCache
-	clock  Clock
+	cfg Config
+	db  *store.DB
+	log hclog.Logger
+	ops map[string]opFunc
+	// streamOps are DynamoDB Streams' operations (streams.go).
+	streamOps map[string]opFunc
+	extra     *http.ServeMux // GET endpoints beside the API: status, conflicts, pprof
+	reqID     atomic.Uint64
+	idBase    string
+	tokens    *tokenCache
+	clock     Clock
 	// transient holds the statuses shown for TransientStatusDelay.
 	transient transients
+	// obs are the request observers by operation (metrics.go); nil
+	// without Config.Metrics.
+	obs map[string]RequestObserver
 
 	// bg owns the server's background work (GSI backfills, table deletes).
 	bgCtx     context.Context
@@ -203,6 +211,8 @@ func New(cfg Config) (*Server, error) {
 		"DescribeGlobalTable": s.describeGlobalTableUnsupported,
 	}
 	s.ops["DescribeContinuousBackups"] = s.describeContinuousBackups
+	s.streamOps = s.streamOpsByName()
+	s.obs = s.observers()
 	if err := s.resumeBackfills(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("resume index backfills: %w", err)
@@ -241,10 +251,21 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) handle(ctx context.Context, target string, body []byte, out *bytes.Buffer) (int, [][2]string) {
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	op := s.ops[name]
+	if !ok {
+		name, ok = strings.CutPrefix(target, streamsTargetPrefix)
+		op = s.streamOps[name]
+	}
+	var errCode string // for the metrics: "" is success
+	if obs := s.observer(name, ok && op != nil); obs != nil {
+		start := time.Now()
+		defer func() { obs.Done(errCode, time.Since(start)) }()
+	}
 	if !ok || op == nil {
+		errCode = "UnknownOperationException"
 		return s.encodeError(out, unknownOperationFor(name)), nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		errCode = "SerializationException"
 		return s.encodeError(out, Serialization("")), nil
 	}
 	resp, err := op(ctx, body)
@@ -260,6 +281,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
 		}
+		errCode = ae.Code()
 		return s.encodeError(out, ae), nil
 	}
 	var hdr [][2]string
@@ -299,7 +321,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = s.encodeError(out, e)
 			break
 		}
-		status, extra = s.handle(r.Context(), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
+		status, extra = s.handle(withExtensions(r.Context(), r.Header.Get(ExtensionsHeader)), r.Header.Get("X-Amz-Target"), in.Bytes(), out)
 	}
 	for _, kv := range extra {
 		h.Set(kv[0], kv[1])

@@ -58,7 +58,6 @@ const invalidParams = "One or more parameter values were invalid: "
 const (
 	extraTableID            = "api.tableId"
 	extraTags               = "api.tags"               // JSON object, key to value
-	extraStreamViewType     = "api.stream.viewType"    // set while the stream is enabled
 	extraStreamLabel        = "api.stream.label"       // label of the latest stream
 	extraSSEKeyArn          = "api.sse.kmsKeyArn"      // set while a KMS key encrypts the table
 	extraTableClass         = "api.tableClass"         // set once a class was requested
@@ -266,8 +265,8 @@ func (s *Server) tableDescription(t *store.Table) *TableDescription {
 		d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, gsiDescription(arn, ix))
 	}
 
-	if vt := t.Extra[extraStreamViewType]; vt != "" {
-		d.StreamSpecification = &StreamSpecification{StreamEnabled: true, StreamViewType: vt}
+	if st := t.Stream; st != nil {
+		d.StreamSpecification = &StreamSpecification{StreamEnabled: true, StreamViewType: st.ViewType}
 	}
 	// The latest stream stays described after it is disabled, as in
 	// DynamoDB, where its records remain readable for a day.

@@ -154,7 +154,7 @@ func (s *Server) transactWriteItems(ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	m := newMeter(in.ReturnConsumedCapacity)
+	m := s.newMeter(in.ReturnConsumedCapacity)
 	m.split = true
 	out := &transactWriteResponse{}
 	for i, p := range plans {
@@ -415,7 +415,7 @@ func (s *Server) transactGetItems(ctx context.Context, body []byte) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	m := newMeter(in.ReturnConsumedCapacity)
+	m := s.newMeter(in.ReturnConsumedCapacity)
 	m.split = true
 	for i, p := range plans {
 		m.read(p.table, "", sizes[i], true, 2)

@@ -316,17 +316,19 @@ func (s *Server) applyTableUpdate(t *store.Table, in *updateTableInput, done *ta
 	}
 
 	if spec := in.StreamSpecification; spec != nil {
-		enabled := t.Extra[extraStreamViewType] != ""
+		enabled := t.Stream != nil
 		switch {
 		case *spec.StreamEnabled && enabled:
 			return Validation("Table already has an enabled stream: TableName: %s", t.Name)
 		case !*spec.StreamEnabled && !enabled:
 			return Validation("Table has no stream to disable: TableName: %s", t.Name)
+		case !*spec.StreamEnabled && isGlobal(t):
+			// Version 2019.11.21 keeps every replica's stream on.
+			return Validation(invalidParams + "Disabling Stream is not allowed for a Global Table replica.")
 		case *spec.StreamEnabled:
-			t.Extra[extraStreamViewType] = *spec.StreamViewType
-			t.Extra[extraStreamLabel] = streamLabel(now)
+			enableStream(t, *spec.StreamViewType, now)
 		default:
-			delete(t.Extra, extraStreamViewType)
+			t.Stream = nil
 		}
 	}
 

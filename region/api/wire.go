@@ -106,7 +106,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, get fasthttp.RequestHandler
 	if e := s.authFast(ctx); e != nil {
 		status = s.encodeError(out, e)
 	} else {
-		status, extra = s.handle(ctx, string(ctx.Request.Header.Peek("X-Amz-Target")), in.Bytes(), out)
+		status, extra = s.handle(withExtensions(ctx, string(ctx.Request.Header.Peek(ExtensionsHeader))), string(ctx.Request.Header.Peek("X-Amz-Target")), in.Bytes(), out)
 	}
 	for _, kv := range extra {
 		h.Set(kv[0], kv[1])

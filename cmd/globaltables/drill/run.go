@@ -266,7 +266,7 @@ func (r *run) watchRecovery(ctx context.Context, name string, since time.Time) {
 			if err := region.GetJSON(ctx, r.cfg.Endpoints[name]+region.StatusPath, &st); err == nil && len(st.Links) > 0 {
 				caught := st.Publisher != nil && st.Publisher.Backlog == 0
 				for _, l := range st.Links {
-					caught = caught && l.Connected && l.Pending == 0
+					caught = caught && l.Connected && l.Pending != nil && *l.Pending == 0
 				}
 				if caught {
 					r.mu.Lock()

@@ -49,6 +49,13 @@ type Topology struct {
 	// as DynamoDB Local's -delayTransientStatuses does, so that client
 	// waiters are exercised. Default "" (changes show at once).
 	TransientStatusDelay string `hcl:"transient_status_delay,optional"`
+	// StreamsShardPeriod and StreamsRetention, duration strings, set how
+	// long a DynamoDB Streams shard stays open before it rolls over to a
+	// child, and how long stream records are kept. Defaults "" (4h and
+	// 24h, as in DynamoDB); short values exercise shard lineage and
+	// TrimmedDataAccessException.
+	StreamsShardPeriod string `hcl:"streams_shard_period,optional"`
+	StreamsRetention   string `hcl:"streams_retention,optional"`
 	// Replication holds the settings every region's replication shares.
 	Replication *Replication `hcl:"replication,block"`
 	// Regions are the regions, in file order.
@@ -449,6 +456,9 @@ func (t *Topology) Validate() error {
 	if _, err := t.TransientDelay(); err != nil {
 		errs = append(errs, fmt.Errorf("transient_status_delay: %w", err))
 	}
+	if _, _, err := t.Streams(); err != nil {
+		errs = append(errs, err)
+	}
 	maxSkew, err := positive(t.MaxClockSkew)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("max_clock_skew: %w", err))
@@ -604,6 +614,29 @@ func (t *Topology) TransientDelay() (time.Duration, error) {
 		return 0, fmt.Errorf("%s is negative", t.TransientStatusDelay)
 	}
 	return d, nil
+}
+
+// Streams returns the parsed streams_shard_period and streams_retention,
+// 0 for those unset (the store's defaults).
+func (t *Topology) Streams() (shardPeriod, retention time.Duration, err error) {
+	parse := func(name, s string) (time.Duration, error) {
+		if s == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(s)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("%s is not positive", s)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		return d, nil
+	}
+	if shardPeriod, err = parse("streams_shard_period", t.StreamsShardPeriod); err != nil {
+		return 0, 0, err
+	}
+	retention, err = parse("streams_retention", t.StreamsRetention)
+	return shardPeriod, retention, err
 }
 
 // Region returns the region named name.

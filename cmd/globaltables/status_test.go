@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/globaltables/globaltables/region/metrics/metricstest"
+)
+
+// runStatus runs `globaltables status` with args against the cluster's
+// topology and returns its output and exit status.
+func (c *cluster) runStatus(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	return runStatusWith(t, c.path, args...)
+}
+
+func runStatusWith(t *testing.T, topo string, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"status", "--config", topo}, args...)...).Output()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	}
+	t.Fatalf("globaltables status: %v", err)
+	return "", 0
+}
+
+// statusReport runs `status --json` and decodes its report.
+func (c *cluster) statusReport(t *testing.T) (*statusReport, int) {
+	t.Helper()
+	out, code := c.runStatus(t, "--json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	return &rep, code
+}
+
+// link returns the report's row for source → dest.
+func (rep *statusReport) link(source, dest string) (*linkReport, error) {
+	for i := range rep.Links {
+		if rep.Links[i].Source == source && rep.Links[i].Dest == dest {
+			return &rep.Links[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no link %s → %s in the status report", source, dest)
+}
+
+// sourcePending returns the pending count of source → dest as `status
+// --json` reports it (measured at the source), or an error if unknown.
+func (c *cluster) sourcePending(t *testing.T, source, dest string) (uint64, error) {
+	rep, _ := c.statusReport(t)
+	l, err := rep.link(source, dest)
+	if err != nil {
+		return 0, err
+	}
+	if l.Pending == nil {
+		return 0, fmt.Errorf("pending on %s → %s unknown: %s", source, dest, l.PendingUnknown)
+	}
+	return *l.Pending, nil
+}
+
+// metricPending scrapes a region's /metrics for its pending count to dest.
+func (c *cluster) metricPending(source, dest string) (float64, error) {
+	fams, err := metricstest.Scrape(context.Background(), nil, c.url(source)+"/metrics", "")
+	if err != nil {
+		return 0, err
+	}
+	return fams.Get("globaltables_replication_pending_changes", map[string]string{"source": source, "destination": dest})
+}
+
+// TestStatus_ExitsOneWhenRegionsAreUnreachable runs status against a
+// topology none of whose regions runs: it says so, shows no figure it
+// does not have, and exits 1, in text and in JSON.
+func TestStatus_ExitsOneWhenRegionsAreUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	ports := freePorts(t, 4)
+	topo := filepath.Join(dir, "topology.hcl")
+	hcl := fmt.Sprintf(`data_dir = %q
+region "us-east-1" {
+  listen = "127.0.0.1:%d"
+  nats_listen = "127.0.0.1:%d"
+}
+region "eu-west-1" {
+  listen = "127.0.0.1:%d"
+  nats_listen = "127.0.0.1:%d"
+}
+`, filepath.Join(dir, "data"), ports[0], ports[1], ports[2], ports[3])
+	if err := os.WriteFile(topo, []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runStatusWith(t, topo)
+	if code != 1 {
+		t.Fatalf("status with every region down exited %d, want 1:\n%s", code, out)
+	}
+	if strings.Count(out, "UNREACHABLE") != 2 {
+		t.Fatalf("status does not mark both regions unreachable:\n%s", out)
+	}
+	out, code = runStatusWith(t, topo, "--json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	if code != 1 || rep.Healthy || len(rep.Problems) != 2 || rep.Regions[0].Status != nil {
+		t.Fatalf("status --json with every region down: exit %d, report %s", code, out)
+	}
+}
