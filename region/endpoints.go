@@ -25,6 +25,8 @@ func (r *Region) mountEndpoints() {
 	r.api.Handle("GET "+DigestPath, read(r.serveDigest))
 	r.api.Handle("GET "+LinksPath, read(r.serveLinks))
 	r.api.Handle("PUT "+LinksPath+"/{source}", change(r.serveSetLink))
+	r.api.Handle("GET "+OutLinksPath, read(r.serveOutLinks))
+	r.api.Handle("PUT "+OutLinksPath+"/{dest}", change(r.serveSetOutLink))
 	r.api.Handle("GET "+ClockPath, read(r.serveClock))
 	r.api.Handle("PUT "+ClockPath, change(r.serveSetClock))
 	r.mountTriggerEndpoints(read, change)
@@ -95,21 +97,9 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "this region does not replicate"})
 		return
 	}
-	var sh shaper.Shape
-	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&sh); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
-		return
-	}
 	source := req.PathValue("source")
-	if err := r.repl.setLink(source, sh); err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, shaper.ErrUnknownLink) {
-			status = http.StatusNotFound
-		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"source": source, "dest": r.cfg.Name, "shape": sh})
+	serveShape(w, req, func(sh shaper.Shape) error { return r.repl.setLink(source, sh) },
+		func(sh shaper.Shape) any { return map[string]any{"source": source, "dest": r.cfg.Name, "shape": sh} })
 }
 
 // Status returns the region's status.
@@ -211,14 +201,14 @@ func (r *Region) serveSetClientLink(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this region has no client endpoint: set client_listen in its region block"})
 		return
 	}
-	var sh shaper.Shape
-	if err := json.NewDecoder(io.LimitReader(req.Body, 1<<16)).Decode(&sh); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON shape: " + err.Error()})
-		return
-	}
-	if err := r.client.Set(ClientLink, sh); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"source": ClientLink, "dest": r.cfg.Name, "shape": sh})
+	// A client at a distance is as far from the region as the region is
+	// from it: its requests take the latency (and loss) its answers take.
+	serveShape(w, req, func(sh shaper.Shape) error {
+		if err := r.client.Set(ClientLink, sh); err != nil {
+			return err
+		}
+		return r.client.SetReturn(ClientLink, sh)
+	}, func(sh shaper.Shape) any {
+		return map[string]any{"source": ClientLink, "dest": r.cfg.Name, "shape": sh}
+	})
 }

@@ -156,6 +156,11 @@ type ReplicationConfig struct {
 	// Links are the initial shapes of inbound links, by source region; a
 	// missing source starts unshaped.
 	Links map[string]shaper.Shape
+	// OutLinks are the initial shapes of outbound links, by destination
+	// region: this region's requests to the destination take their
+	// latency, jitter, bandwidth and loss (OutLinksPath). A missing
+	// destination starts unshaped.
+	OutLinks map[string]shaper.Shape
 	// NoShaper connects the inbound links to the sources directly instead
 	// of through the shaping proxies, for measuring the shaper's cost.
 	NoShaper bool
@@ -481,6 +486,10 @@ func (r *Region) Run(ctx context.Context) error {
 	if err := hs.ShutdownWithContext(sctx); err != nil {
 		r.log.Warn("in-flight requests did not finish in time", "error", err)
 	}
+	// A shutdown that came before Serve registered the listener (a stop
+	// right after the start) leaves Serve accepting for ever: closing the
+	// listener ends it. Close closes it again, harmlessly.
+	r.ln.Close()
 	wg.Wait()
 	r.api.Close()
 	r.log.Info("region stopped")

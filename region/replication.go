@@ -141,6 +141,11 @@ func (r *replication) wire(name string, srv *api.Server) error {
 				return fmt.Errorf("shape link from %s: %w", peer, err)
 			}
 		}
+		if sh, ok := r.cfg.OutLinks[peer]; ok && r.shape != nil {
+			if err := r.shape.SetReturn(linkName(peer, name), sh); err != nil {
+				return fmt.Errorf("shape link to %s: %w", peer, err)
+			}
+		}
 	}
 	rep, err := replicator.New(replicator.Config{
 		Region:         name,

@@ -35,6 +35,10 @@ const (
 	// DefaultAckWait is how long the source waits for an acknowledgement
 	// before delivering a message again.
 	DefaultAckWait = 30 * time.Second
+	// DefaultQuietFor is how long a link's failure lasts before it is
+	// logged as a warning. Regions started or stopped together see each
+	// other come and go for a moment; that is not worth a warning.
+	DefaultQuietFor = 5 * time.Second
 )
 
 const (
@@ -127,6 +131,12 @@ type LinkConfig struct {
 	Latency Observer
 	// Logger receives the link's logs. Default: a null logger.
 	Logger hclog.Logger
+	// QuietFor is how long a failure lasts before the link logs it, once,
+	// as a warning; its end is then logged once, with its duration. A
+	// shorter one is logged at debug only. Before the link first works, a
+	// source that is not reachable or has no stream yet is waited for, at
+	// info level. Default DefaultQuietFor.
+	QuietFor time.Duration
 }
 
 // Observer receives measurements as they happen; a Prometheus histogram or
@@ -145,6 +155,9 @@ func (c LinkConfig) withDefaults() LinkConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
+	}
+	if c.QuietFor == 0 {
+		c.QuietFor = DefaultQuietFor
 	}
 	return c
 }
@@ -179,6 +192,9 @@ func (c LinkConfig) Validate() error {
 	}
 	if c.AckWait < 0 {
 		problems = append(problems, "AckWait is negative")
+	}
+	if c.QuietFor < 0 {
+		problems = append(problems, "QuietFor is negative")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: link: %s", ErrInvalidConfig, strings.Join(problems, "; "))
@@ -285,7 +301,11 @@ type Link struct {
 	fails   *failureLog
 	lat     *latencies
 	running atomic.Bool
-	conn    atomic.Pointer[nats.Conn] // while Run runs
+	// worked is set once a session was healthy: until then, a source
+	// that is not there yet is waited for rather than failing. Owned by
+	// Run's goroutine.
+	worked bool
+	conn   atomic.Pointer[nats.Conn] // while Run runs
 	// admitThrough is the last stream sequence admitted whatever its
 	// version (see stall.go). Owned by Run's goroutine.
 	admitThrough uint64
@@ -302,9 +322,11 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger.Named("link").With("source", cfg.Source, "dest", cfg.Dest)
 	l := &Link{
-		cfg:   cfg,
-		log:   log,
-		fails: newFailureLog(log),
+		cfg: cfg,
+		log: log,
+		// An outage is logged once when it starts and once when it
+		// ends: status shows it in between.
+		fails: &failureLog{log: log, grace: cfg.QuietFor, waitWarn: DefaultLogEvery},
 		lat:   newLatencies(time.Now()),
 		st:    LinkStatus{Source: cfg.Source, Dest: cfg.Dest},
 	}
@@ -420,7 +442,13 @@ func (l *Link) failed(err error) {
 	if err == nil {
 		err = errors.New("session ended")
 	}
-	if !errors.Is(err, ErrStalled) { // a stall logs its own start and end
+	switch {
+	case errors.Is(err, ErrStalled): // a stall logs its own start and end
+	case !l.worked && (errors.Is(err, ErrStreamNotFound) || errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrNoServers)):
+		// Regions starting together: the source's server or stream is
+		// not there yet.
+		l.fails.wait("waiting for "+l.cfg.Source, err)
+	default:
 		l.fails.fail("replicating from "+l.cfg.Source, err)
 	}
 	l.log.Debug("session ended", "error", err)
@@ -464,6 +492,7 @@ func (s *session) run(ctx context.Context) error {
 func (s *session) healthy() {
 	if !s.ok {
 		s.ok = true
+		s.l.worked = true
 		s.l.fails.ok("cursor", s.cursor)
 		s.l.update(func(st *LinkStatus) {
 			if !st.LastErrorAt.IsZero() {

@@ -391,7 +391,9 @@ func (r *pubRun) loop(ctx context.Context, connected, lost <-chan nats.Status) e
 		}
 		if !now.Before(r.retryAt) && r.checkSpace(now) {
 			if err := r.publish(ctx); err != nil {
-				r.failed(err)
+				if ctx.Err() == nil { // else stopping: not a failure
+					r.failed(err)
+				}
 			} else if len(r.pending) == 0 {
 				r.healthy() // else on the next acknowledgement
 			}

@@ -44,45 +44,85 @@ func (b *backoff) next() time.Duration {
 
 func (b *backoff) reset() { b.attempt = 0 }
 
-// failureLog logs a failure when it starts, at most once per interval while
-// it lasts (with how many times it happened), and one "recovered" line when
-// it clears. It is safe for concurrent use.
+// failureLog logs a streak of failures: when it starts (or, with a grace,
+// once it has lasted that long: a shorter one is logged at debug only), at
+// most once per interval while it lasts (never again with interval 0), and
+// one line when it clears, with its duration. A streak can also be a wait
+// (wait): something expected to be missing for a while, such as a peer
+// that is still starting, is announced at info, and at warning level only
+// once it has lasted waitWarn. It is safe for concurrent use.
 type failureLog struct {
 	log      hclog.Logger
 	interval time.Duration
+	grace    time.Duration
+	waitWarn time.Duration
 
-	mu       sync.Mutex // guards the fields below
-	failing  bool
-	since    time.Time
-	lastLog  time.Time
-	count    int
-	lastErr  error
-	lastWhat string
+	mu        sync.Mutex // guards the fields below
+	failing   bool
+	announced bool // the streak was logged above debug
+	warned    bool // the streak was logged at warning level
+	waiting   bool // the streak's last failure was a wait
+	since     time.Time
+	lastLog   time.Time
+	count     int
+	lastErr   error
+	lastWhat  string
 }
 
 func newFailureLog(log hclog.Logger) *failureLog {
-	return &failureLog{log: log, interval: DefaultLogEvery}
+	return &failureLog{log: log, interval: DefaultLogEvery, waitWarn: DefaultLogEvery}
 }
 
 // fail records a failure of what (a short lower-case phrase).
 func (f *failureLog) fail(what string, err error, kv ...any) {
+	f.note(what+" failed", what, false, err, kv)
+}
+
+// wait records that what (a phrase such as "waiting for us-east-1") goes
+// on, because of err.
+func (f *failureLog) wait(what string, err error, kv ...any) {
+	f.note(what, what, true, err, kv)
+}
+
+func (f *failureLog) note(msg, what string, waiting bool, err error, kv []any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
-	f.count++
-	f.lastErr, f.lastWhat = err, what
 	if !f.failing {
-		f.failing, f.since, f.lastLog, f.count = true, now, now, 1
-		f.log.Warn(what+" failed", append([]any{"error", err}, kv...)...)
-		return
+		f.failing, f.announced, f.warned, f.since, f.count = true, false, false, now, 0
 	}
-	if now.Sub(f.lastLog) >= f.interval {
-		f.lastLog = now
-		f.log.Warn(what+" still failing", append([]any{"error", err, "failures", f.count, "since", f.since.Format(time.RFC3339)}, kv...)...)
+	f.count++
+	f.lastErr, f.lastWhat, f.waiting = err, what, waiting
+	lasted := now.Sub(f.since)
+	args := append([]any{"error", err}, kv...)
+	if lasted > 0 {
+		args = append(args, "for", lasted.Round(time.Millisecond))
+	}
+	warn := func(msg string) {
+		f.announced, f.warned, f.lastLog = true, true, now
+		f.log.Warn(msg, args...)
+	}
+	switch {
+	case !f.announced && lasted >= f.grace && !waiting:
+		warn(msg)
+	case !f.announced && lasted >= f.grace:
+		f.announced, f.lastLog = true, now
+		f.log.Info(msg, args...)
+	case f.announced && !f.warned && (!waiting || lasted >= f.waitWarn):
+		if waiting {
+			msg = "still " + msg
+		}
+		warn(msg)
+	case f.warned && f.interval > 0 && now.Sub(f.lastLog) >= f.interval:
+		args = append(args, "failures", f.count, "since", f.since.Format(time.RFC3339))
+		warn(what + " still failing")
+	default:
+		f.log.Debug(msg, args...)
 	}
 }
 
-// ok records a success; it logs "recovered" if a failure was ongoing.
+// ok records a success; it logs the end of a streak that was announced,
+// with its duration ("recovered", or "ready" after a wait).
 func (f *failureLog) ok(kv ...any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -90,7 +130,16 @@ func (f *failureLog) ok(kv ...any) {
 		return
 	}
 	f.failing = false
-	f.log.Info("recovered", append([]any{"after", time.Since(f.since).Round(time.Millisecond), "failures", f.count, "last_failure", f.lastWhat}, kv...)...)
+	msg := "recovered"
+	if !f.warned && f.waiting {
+		msg = "ready"
+	}
+	args := append([]any{"after", time.Since(f.since).Round(time.Millisecond), "failures", f.count, "last_failure", f.lastWhat}, kv...)
+	if f.announced {
+		f.log.Info(msg, args...)
+	} else {
+		f.log.Debug(msg, args...)
+	}
 }
 
 // connCtx returns a context cancelled when ctx is, or as soon as nc loses

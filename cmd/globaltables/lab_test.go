@@ -20,6 +20,7 @@ import (
 	"github.com/globaltables/globaltables/cmd/globaltables/experiment"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/regiontest"
+	"github.com/globaltables/globaltables/replicator/shaper"
 )
 
 // linkStatus returns the status of the link source → dest.
@@ -103,6 +104,11 @@ link "us-east-1" "eu-west-1" {
 		t.Fatalf("status shapes: %q and %q", slow.Shape, fast.Shape)
 	}
 	t.Logf("p50 with 80 ms shaping: %.1f ms; unshaped: %.1f ms", slow.P50Ms, fast.P50Ms)
+	// The link's shape is also that of us-east-1's requests to eu-west-1,
+	// on us-east-1's side (issue 9: it was one-way).
+	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 80ms]")
+	c.cli(t, "link", "set", "us-east-1", "eu-west-1", "--latency", "30ms", "--loss", "1")
+	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 30ms loss 1%]")
 
 	// Nothing is pending on the link, as its source counts it, and status
 	// is healthy (exit 0).
@@ -173,6 +179,7 @@ link "us-east-1" "eu-west-1" {
 	t.Logf("status during the cut:\n%s", out)
 
 	c.cli(t, "heal")
+	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 80ms]")
 	regiontest.WaitFor(t, 30*time.Second, func() error {
 		if !c.has(t, "eu-west-1", "during-cut") {
 			return fmt.Errorf("eu-west-1 has not caught up after heal")
@@ -202,6 +209,22 @@ link "us-east-1" "eu-west-1" {
 		t.Fatalf("status with ap-southeast-1 down (exit %d):\n%s", code, out)
 	}
 	t.Logf("status with a region down:\n%s", out)
+}
+
+// checkOutLink checks the shape of the link from → to on from's side.
+func checkOutLink(t *testing.T, c *cluster, from, to, want string) {
+	t.Helper()
+	r, err := c.topo.Region(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]shaper.Shape
+	if err := regionGet(t.Context(), c.topo, r, region.OutLinksPath, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out[to].String(); got != want {
+		t.Fatalf("%s's side of the link %s → %s: %q, want %q", from, from, to, got, want)
+	}
 }
 
 // value returns attribute v of item pk in table Conv in a region.
@@ -259,6 +282,7 @@ func TestLab_ClockSkewDecidesConcurrentWrites(t *testing.T) {
 	c.putValue(t, "us-east-1", "k1", "from-us")
 	c.putValue(t, "eu-west-1", "k1", "from-eu-later")
 	c.cli(t, "heal")
+	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 80ms]")
 	c.waitValue(t, "k1", "from-us")
 	if losers := c.conflicts("Conv"); len(losers) == 0 {
 		t.Fatal("the skew-decided concurrent write is not in the conflict log")
@@ -277,6 +301,7 @@ func TestLab_ClockSkewDecidesConcurrentWrites(t *testing.T) {
 	c.putValue(t, "us-east-1", "k3", "from-us")
 	c.putValue(t, "eu-west-1", "k3", "from-eu-later")
 	c.cli(t, "heal")
+	checkOutLink(t, c, "us-east-1", "eu-west-1", "[latency 80ms]")
 	c.waitValue(t, "k3", "from-eu-later")
 }
 

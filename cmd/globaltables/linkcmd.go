@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -17,22 +18,46 @@ import (
 )
 
 // A link's shape is set in its destination region, which runs the proxy
-// its changes come through.
+// its changes come through, and in its source region, whose proxy to the
+// destination carries the source's requests to the destination
+// (region.OutLinksPath): a link's shape is that of everything its source
+// sends its destination.
 
-// putShape sets the shape of the link from → to on a running topology.
+// putShape sets the shape of the link from → to on a running topology: in
+// the destination, which shapes the source's data, and in the source,
+// which shapes the destination's requests and acks with it (the return
+// direction of the reverse link). A region that did not answer is named
+// by the *regionDown it returns; when only the source did not answer, the
+// destination has the new shape already.
 func putShape(ctx context.Context, t *topology.Topology, from, to string, sh shaper.Shape) error {
 	dest, err := t.Region(to)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if _, err := t.Region(from); err != nil && from != region.ClientLink {
+	src, err := t.Region(from)
+	if err != nil && from != region.ClientLink {
 		return usagef("%v", err)
 	}
 	if err := regionPut(ctx, t, dest, region.LinksPath+"/"+from, sh, nil); err != nil {
-		return fmt.Errorf("shape %s -> %s (is the topology running?): %w", from, to, err)
+		return &regionDown{name: to, err: fmt.Errorf("shape %s -> %s (is the topology running?): %w", from, to, err)}
+	}
+	if from == region.ClientLink {
+		return nil
+	}
+	if err := regionPut(ctx, t, src, region.OutLinksPath+"/"+to, sh, nil); err != nil {
+		return &regionDown{name: from, err: fmt.Errorf("shape %s -> %s in %s: %w", from, to, from, err)}
 	}
 	return nil
 }
+
+// regionDown is a region a command could not reach.
+type regionDown struct {
+	name string
+	err  error
+}
+
+func (e *regionDown) Error() string { return e.err.Error() }
+func (e *regionDown) Unwrap() error { return e.err }
 
 // getShapes returns the shapes of the links into region to, by source.
 func getShapes(ctx context.Context, t *topology.Topology, to string) (map[string]shaper.Shape, error) {
@@ -58,7 +83,9 @@ func newLinkCmd() *cobra.Command {
 		Use:   "set FROM TO",
 		Short: "Shape the link carrying FROM's changes to TO (no flags: unshaped); FROM \"client\" shapes a region's client endpoint",
 		Example: `  globaltables link set us-east-1 eu-west-1 --latency 80ms --jitter 10ms
+  globaltables link set eu-west-1 us-east-1 --latency 80ms   # the way back: a 160 ms round trip
   globaltables link set us-east-1 eu-west-1 --bandwidth 64
+  globaltables link set us-east-1 eu-west-1 --latency 80ms --loss 1
   globaltables link set us-east-1 eu-west-1 --cut
   globaltables link set us-east-1 eu-west-1
   globaltables link set client eu-west-1 --latency 120ms   # its client_listen endpoint`,
@@ -79,9 +106,10 @@ func newLinkCmd() *cobra.Command {
 		},
 	}
 	f := set.Flags()
-	f.DurationVar(&sh.Latency, "latency", 0, "delay added to the source's data (ms resolution)")
+	f.DurationVar(&sh.Latency, "latency", 0, "one-way delay of everything the source sends the destination: its changes, and its answers to the destination's requests (ms resolution)")
 	f.DurationVar(&sh.Jitter, "jitter", 0, "random variation of the latency, up to this much either way")
 	f.Int64Var(&sh.BandwidthKBps, "bandwidth", 0, "cap on the source's data rate, KB/s (0: unlimited)")
+	f.Float64Var(&sh.LossPercent, "loss", 0, "percentage of TCP segments lost, each arriving a retransmission timeout late (a model: docs/lab.md)")
 	f.BoolVar(&sh.Stall, "stall", false, "hold all data without closing the connection")
 	f.DurationVar(&sh.ResetAfter, "reset-after", 0, "reset every connection this long after it opens (a flapping link)")
 	f.BoolVar(&sh.Cut, "cut", false, "close the link and refuse new connections")
@@ -181,8 +209,16 @@ func cutLinks(ctx context.Context, out io.Writer, t *topology.Topology, cuts [][
 		sh := shapes[c[0]]
 		sh.Cut = true
 		if err := putShape(ctx, t, c[0], c[1], sh); err != nil {
-			un.add(c[1], err)
-			continue
+			var down *regionDown
+			if !errors.As(err, &down) {
+				return err
+			}
+			un.add(down.name, down.err)
+			if down.name == c[1] {
+				continue
+			}
+			// Only the source did not answer: the destination refuses
+			// the link's connections all the same.
 		}
 		fmt.Fprintf(out, "%s → %s: cut\n", c[0], c[1])
 	}
@@ -202,6 +238,9 @@ func (u *unreachable) add(name string, err error) {
 	if u.errs == nil {
 		u.errs = map[string]error{}
 	}
+	if u.has(name) {
+		return
+	}
 	u.names = append(u.names, name)
 	u.errs[name] = err
 }
@@ -215,7 +254,7 @@ func (u *unreachable) report(out io.Writer) error {
 	for _, n := range u.names {
 		fmt.Fprintf(out, "unreachable: %s: %v\n", n, u.errs[n])
 	}
-	return fmt.Errorf("links into %s unchanged: unreachable (every other region was changed; run this again once it is back)",
+	return fmt.Errorf("%s unreachable: the links it shapes are unchanged (every other region was changed; run this again once it is back)",
 		strings.Join(u.names, ", "))
 }
 
@@ -247,9 +286,15 @@ func healLinks(ctx context.Context, out io.Writer, t *topology.Topology) error {
 			if from == to {
 				continue
 			}
-			if err := putShape(ctx, t, from, to, want[from]); err != nil {
-				un.add(to, err)
+			if un.has(to) {
 				break
+			}
+			if err := putShape(ctx, t, from, to, want[from]); err != nil {
+				var down *regionDown
+				if !errors.As(err, &down) {
+					return err
+				}
+				un.add(down.name, down.err)
 			}
 		}
 	}

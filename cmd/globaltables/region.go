@@ -163,6 +163,7 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 				StreamMaxBytes:   t.Replication.StreamMaxMB << 20,
 				TombstoneHorizon: d.TombstoneHorizon,
 				Links:            t.LinksTo(r.Name),
+				OutLinks:         t.LinksFrom(r.Name),
 				NoShaper:         t.NoLinkShaping,
 				StreamReplicas:   t.StreamReplicas(r),
 			}

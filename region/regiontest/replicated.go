@@ -45,14 +45,7 @@ type Node struct {
 func StartReplicated(t testing.TB, names []string, tweak func(*region.Config)) map[string]*Node {
 	t.Helper()
 	natsAddrs := FreeAddrs(t, len(names))
-	keys, clients := map[string]string{}, map[string]natsauth.Client{}
-	for _, n := range names {
-		id, err := natsauth.LoadOrCreate(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
-	}
+	keys, clients := Identities(t, names)
 	out := map[string]*Node{}
 	for i, n := range names {
 		peers, peerClients := map[string]string{}, map[string]natsauth.Client{}
@@ -95,4 +88,19 @@ func FreeAddrs(t testing.TB, n int) []string {
 		ln.Close()
 	}
 	return out
+}
+
+// Identities makes every region's NATS identity: the public keys every
+// embedded server knows, and each region's client settings.
+func Identities(t testing.TB, names []string) (map[string]string, map[string]natsauth.Client) {
+	t.Helper()
+	keys, clients := map[string]string{}, map[string]natsauth.Client{}
+	for _, n := range names {
+		id, err := natsauth.LoadOrCreate(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n], clients[n] = id.Public, natsauth.Client{Region: n, Identity: &id}
+	}
+	return keys, clients
 }

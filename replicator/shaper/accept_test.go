@@ -3,18 +3,18 @@
 package shaper
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/globaltables/globaltables/replicator/natstest"
 )
 
 // openFiles counts this process's open descriptors.
@@ -31,7 +31,7 @@ func openFiles(t *testing.T) uint64 {
 // stops accepting for good, its listener still open, and the link through
 // it hangs. The shaper restarts it.
 func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
-	var logs syncBuffer
+	var logs natstest.LogBuffer
 	s := New(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info}))
 	t.Cleanup(s.Close)
 	addr, err := s.Add("src->dst", patientEchoServer(t))
@@ -71,7 +71,7 @@ func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
 	}
 	// Wait until the proxy's accept failed.
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), acceptFailure) {
+	for !strings.Contains(logs.String(), "stopped accepting") {
 		if time.Now().After(deadline) {
 			restore()
 			t.Fatalf("the proxy's accept did not fail; log:\n%s", logs.String())
@@ -127,22 +127,4 @@ func patientEchoServer(t *testing.T) string {
 		}
 	}()
 	return ln.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,6 +1,6 @@
 // Package shaper puts replication links through TCP proxies that can delay,
-// throttle, stall or cut them, so that the lab can show what latency, jitter,
-// narrow links and partitions do to replication.
+// throttle, lose, stall or cut them, so that the lab can show what latency,
+// jitter, narrow or lossy links and partitions do to replication.
 //
 // The proxies are Shopify's toxiproxy, run in-process: each destination
 // region runs one proxy per source region, and its replicator reaches the
@@ -8,6 +8,18 @@
 // the connections through the proxy stay up, except for a cut, which closes
 // them and refuses new ones until the link is healed (dropping bytes inside a
 // live connection instead would corrupt the NATS protocol).
+//
+// A connection through a proxy carries both directions of a path: the
+// source's data to the destination (toxiproxy's "downstream" stream: from
+// the upstream server, the source's NATS, to the client, the destination's
+// replicator), and the destination's pull requests and acknowledgements to
+// the source ("upstream": from the client to the server). The first is
+// shaped by the link's own shape (Set), the second by the reverse link's
+// (SetReturn: the shape of the link dest → source), so that a pair of
+// regions shaped 80 ms each way has a round trip of 160 ms, as a real path
+// has. A cut, a stall and a reset belong to the link's connection as a
+// whole; the return shape gives only its latency, jitter, bandwidth and
+// loss. Loss is a model (loss.go).
 package shaper
 
 import (
@@ -17,13 +29,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 )
 
 // ErrUnknownLink is returned for a link the shaper does not hold.
@@ -31,12 +43,19 @@ var ErrUnknownLink = errors.New("shaper: no such link")
 
 // Shape is how a link behaves. The zero Shape is an unshaped link.
 type Shape struct {
-	// Latency is added to every chunk of data from the source; Jitter
-	// varies it by up to that much either way. Millisecond resolution.
+	// Latency is the one-way delay added to every chunk of data from the
+	// source to the destination; Jitter varies it by up to that much
+	// either way. Millisecond resolution.
 	Latency time.Duration `json:"latency,omitempty"`
 	Jitter  time.Duration `json:"jitter,omitempty"`
-	// BandwidthKBps caps the source's data rate, in KB/s; 0 is unlimited.
+	// BandwidthKBps caps the data rate from the source to the
+	// destination, in KB/s (1 KB = 1000 bytes); 0 is unlimited.
 	BandwidthKBps int64 `json:"bandwidth_kbps,omitempty"`
+	// LossPercent is the chance, 0 to 100 (not included), that a TCP
+	// segment from the source to the destination is lost, modelled as the
+	// stream sees it: the segment and the data behind it arrive a
+	// retransmission timeout later (loss.go).
+	LossPercent float64 `json:"loss_percent,omitempty"`
 	// Stall holds all data in both directions while set, without closing
 	// connections: the link hangs, as under a black-holed network.
 	Stall bool `json:"stall,omitempty"`
@@ -64,6 +83,9 @@ func (s Shape) String() string {
 	if s.BandwidthKBps > 0 {
 		parts = append(parts, fmt.Sprintf("%d KB/s", s.BandwidthKBps))
 	}
+	if s.LossPercent > 0 {
+		parts = append(parts, "loss "+strconv.FormatFloat(s.LossPercent, 'g', -1, 64)+"%")
+	}
 	if s.Stall {
 		parts = append(parts, "stalled")
 	}
@@ -85,6 +107,8 @@ func (s Shape) Validate() error {
 		return errors.New("jitter must not exceed latency")
 	case s.BandwidthKBps < 0:
 		return errors.New("bandwidth must not be negative")
+	case !(s.LossPercent >= 0 && s.LossPercent < 100):
+		return errors.New("loss must be a percentage from 0 up to (not including) 100")
 	case s.ResetAfter < 0:
 		return errors.New("reset-after must not be negative")
 	}
@@ -95,8 +119,8 @@ func (s Shape) Validate() error {
 //
 // A toxiproxy proxy stops accepting for good after one failed accept (too
 // many open files, say) while its listener stays open, so that the link
-// through it hangs (issue 7). The shaper watches toxiproxy's log for that
-// failure and restarts the proxy, with backoff, on the same port.
+// through it hangs (issue 7). The shaper watches toxiproxy's log (log.go)
+// for that failure and restarts the proxy, with backoff, on the same port.
 type Shaper struct {
 	log    hclog.Logger
 	server *toxiproxy.ApiServer
@@ -118,6 +142,9 @@ type Shaper struct {
 type link struct {
 	proxies []*toxiproxy.Proxy
 	shape   Shape
+	// back is the reverse link's shape, given to the data the destination
+	// sends the source over the link's connections (SetReturn).
+	back Shape
 }
 
 // New returns an empty shaper.
@@ -125,9 +152,9 @@ func New(log hclog.Logger) *Shaper {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	registerLoss()
 	s := &Shaper{log: log, links: map[string]*link{}, restart: make(chan string, 64), done: make(chan struct{})}
-	zl := zerolog.New(zerologWriter{l: log.Named("toxiproxy"), acceptFailed: s.acceptFailed}).Level(zerolog.WarnLevel)
-	s.server = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zl)
+	s.server = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), newZerolog(log.Named("toxiproxy"), s.acceptFailed))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -138,6 +165,7 @@ func New(log hclog.Logger) *Shaper {
 
 // acceptFailed asks supervise to restart proxy name.
 func (s *Shaper) acceptFailed(name string) {
+	s.log.Warn("a proxy stopped accepting connections; restarting it", "proxy", name, "cause", acceptFailure)
 	select {
 	case s.restart <- name:
 	default: // full: restarts are already pending
@@ -264,7 +292,7 @@ func (s *Shaper) Set(name string, shape Shape) error {
 		return fmt.Errorf("%w: %s", ErrUnknownLink, name)
 	}
 	for _, p := range l.proxies {
-		if err := shapeProxy(p, shape); err != nil {
+		if err := shapeProxy(p, shape, l.back); err != nil {
 			return err
 		}
 	}
@@ -273,23 +301,80 @@ func (s *Shaper) Set(name string, shape Shape) error {
 	return nil
 }
 
-// shapeProxy gives one proxy the toxics of shape.
-func shapeProxy(p *toxiproxy.Proxy, shape Shape) error {
+// SetReturn gives the destination's data to the source over link name
+// (its pull requests and acknowledgements) the latency, jitter, bandwidth
+// and loss of back: the shape of the reverse link, from the destination
+// to the source. Its cut, stall and reset are not used: they belong to the
+// reverse link's own connections.
+func (s *Shaper) SetReturn(name string, back Shape) error {
+	if err := back.Validate(); err != nil {
+		return err
+	}
+	back = Shape{Latency: back.Latency, Jitter: back.Jitter, BandwidthKBps: back.BandwidthKBps, LossPercent: back.LossPercent}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownLink, name)
+	}
+	if l.back == back {
+		return nil
+	}
+	for _, p := range l.proxies {
+		if err := shapeProxy(p, l.shape, back); err != nil {
+			return err
+		}
+	}
+	l.back = back
+	s.log.Info("link's return direction shaped", "link", name, "shape", back.String())
+	return nil
+}
+
+// Return returns the shape of link name's return direction (SetReturn).
+func (s *Shaper) Return(name string) (Shape, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[name]
+	if !ok {
+		return Shape{}, fmt.Errorf("%w: %s", ErrUnknownLink, name)
+	}
+	return l.back, nil
+}
+
+// shapeProxy gives one proxy the toxics of shape on the source's data
+// (downstream) and of back on the destination's (upstream).
+func shapeProxy(p *toxiproxy.Proxy, shape, back Shape) error {
 	p.Toxics.ResetToxics(context.Background())
 	add := func(name, typ, stream string, attrs any) error {
 		body, _ := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "toxicity": 1.0, "attributes": attrs})
 		_, err := p.Toxics.AddToxicJson(bytes.NewReader(body))
 		return err
 	}
-	if shape.Latency > 0 {
-		if err := add("latency", "latency", "downstream", map[string]int64{
-			"latency": shape.Latency.Milliseconds(), "jitter": shape.Jitter.Milliseconds()}); err != nil {
-			return err
+	// Both directions of a lossy path time out alike: RTO follows the
+	// round trip, which both latencies make.
+	rto := RTO(shape, back)
+	for _, d := range []struct {
+		stream string
+		sh     Shape
+	}{{"downstream", shape}, {"upstream", back}} {
+		// Loss first: it delays a lost chunk's sending (loss.go), which
+		// the latency then delays like any other.
+		if d.sh.LossPercent > 0 {
+			if err := add("loss_"+d.stream, lossToxicType, d.stream, map[string]any{
+				"percent": d.sh.LossPercent, "rto_ms": rto.Milliseconds()}); err != nil {
+				return err
+			}
 		}
-	}
-	if shape.BandwidthKBps > 0 {
-		if err := add("bandwidth", "bandwidth", "downstream", map[string]int64{"rate": shape.BandwidthKBps}); err != nil {
-			return err
+		if d.sh.Latency > 0 {
+			if err := add("latency_"+d.stream, "latency", d.stream, map[string]int64{
+				"latency": d.sh.Latency.Milliseconds(), "jitter": d.sh.Jitter.Milliseconds()}); err != nil {
+				return err
+			}
+		}
+		if d.sh.BandwidthKBps > 0 {
+			if err := add("bandwidth_"+d.stream, "bandwidth", d.stream, map[string]int64{"rate": d.sh.BandwidthKBps}); err != nil {
+				return err
+			}
 		}
 	}
 	if shape.Stall {
@@ -365,28 +450,4 @@ func (s *Shaper) Close() {
 		}
 		delete(s.links, n)
 	}
-}
-
-// zerologWriter sends toxiproxy's zerolog output to hclog, and reports a
-// proxy whose accept loop died (toxiproxy's "Error while accepting client",
-// after which it accepts no more) to acceptFailed.
-type zerologWriter struct {
-	l            hclog.Logger
-	acceptFailed func(name string)
-}
-
-// acceptFailure is the message toxiproxy logs when its accept loop ends on
-// an error (proxy.go, Proxy.server).
-const acceptFailure = "Error while accepting client"
-
-func (w zerologWriter) Write(p []byte) (int, error) {
-	w.l.Warn(string(bytes.TrimSpace(p)))
-	var line struct {
-		Message string `json:"message"`
-		Name    string `json:"name"`
-	}
-	if w.acceptFailed != nil && json.Unmarshal(p, &line) == nil && line.Message == acceptFailure && line.Name != "" {
-		w.acceptFailed(line.Name)
-	}
-	return len(p), nil
 }

@@ -48,17 +48,7 @@ func roundTrip(t *testing.T, conn net.Conn) (time.Duration, error) {
 }
 
 func TestShaper_LatencyStallCutHeal(t *testing.T) {
-	s := New(nil)
-	t.Cleanup(s.Close)
-	addr, err := s.Add("src->dst", echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	s, addr, conn := echoThroughLink(t)
 	base, err := roundTrip(t, conn)
 	if err != nil {
 		t.Fatal(err)

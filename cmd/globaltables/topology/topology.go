@@ -233,14 +233,18 @@ func (r Region) Clock() (time.Duration, float64, error) {
 }
 
 // Link is a link block: the shape of the replication link carrying the
-// changes of region From to region To.
+// changes of region From to region To, which is also the shape of
+// everything From sends To (docs/lab.md).
 type Link struct {
 	From          string `hcl:"from,label"`
 	To            string `hcl:"to,label"`
 	Latency       string `hcl:"latency,optional"`
 	Jitter        string `hcl:"jitter,optional"`
 	BandwidthKBps int64  `hcl:"bandwidth_kbps,optional"`
-	Cut           bool   `hcl:"cut,optional"`
+	// LossPercent is the chance that a TCP segment from From to To is
+	// lost, 0 to 100 (not included): modelled as a retransmission delay.
+	LossPercent float64 `hcl:"loss_percent,optional"`
+	Cut         bool    `hcl:"cut,optional"`
 }
 
 // Shape parses the link block into a shape.
@@ -257,7 +261,7 @@ func (l Link) Shape() (shaper.Shape, error) {
 			return sh, fmt.Errorf("link %s -> %s: jitter: %w", l.From, l.To, err)
 		}
 	}
-	sh.BandwidthKBps, sh.Cut = l.BandwidthKBps, l.Cut
+	sh.BandwidthKBps, sh.LossPercent, sh.Cut = l.BandwidthKBps, l.LossPercent, l.Cut
 	if err := sh.Validate(); err != nil {
 		return sh, fmt.Errorf("link %s -> %s: %w", l.From, l.To, err)
 	}
@@ -267,15 +271,27 @@ func (l Link) Shape() (shaper.Shape, error) {
 // LinksTo returns the configured shapes of the links into region to, by
 // source.
 func (t *Topology) LinksTo(to string) map[string]shaper.Shape {
+	return t.linkShapes(func(l Link) (string, bool) { return l.From, l.To == to })
+}
+
+// linkShapes returns the configured shapes of the links that pick selects,
+// by the name it gives them.
+func (t *Topology) linkShapes(pick func(Link) (string, bool)) map[string]shaper.Shape {
 	out := map[string]shaper.Shape{}
 	for _, l := range t.Links {
-		if l.To == to {
+		if name, ok := pick(l); ok {
 			if sh, err := l.Shape(); err == nil {
-				out[l.From] = sh
+				out[name] = sh
 			}
 		}
 	}
 	return out
+}
+
+// LinksFrom returns the configured shapes of the links out of region from,
+// by destination.
+func (t *Topology) LinksFrom(from string) map[string]shaper.Shape {
+	return t.linkShapes(func(l Link) (string, bool) { return l.To, l.From == from })
 }
 
 // Replication holds the replication settings shared by all regions.
