@@ -14,9 +14,20 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
+
+// stopBound is how long `up` or `region` may take to stop once signalled
+// before it exits anyway (`up` gives its regions 30 s before killing
+// them). GLOBALTABLES_STOP_BOUND (a Go duration) overrides it.
+var stopBound = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("GLOBALTABLES_STOP_BOUND")); err == nil && d > 0 {
+		return d
+	}
+	return 60 * time.Second
+}()
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -33,6 +44,14 @@ func main() {
 		signal.Ignore(syscall.SIGPIPE)
 		go func() {
 			<-ctx.Done()
+			// Bounded: a store that cannot close (Badger retries a
+			// memtable flush for ever when its folder was removed or
+			// its disk fails) must not leave the process behind. Its
+			// write-ahead log is on disk: the next start recovers.
+			time.AfterFunc(stopBound, func() {
+				fmt.Fprintf(os.Stderr, "globaltables: the stop did not finish within %s; exiting without a clean close (the next start recovers from the write-ahead log)\n", stopBound)
+				os.Exit(1)
+			})
 			ch := make(chan os.Signal, 1)
 			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 			for range ch {

@@ -256,11 +256,21 @@ func startUpCmd(t *testing.T, cmd *exec.Cmd, n int) (<-chan struct{}, func() str
 	var closeOnce sync.Once
 	closeOut := func() { closeOnce.Do(func() { rd.Close(); <-read }) }
 	t.Cleanup(func() {
-		if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// An orderly stop first: up stops its regions, which run in
+		// process groups of their own, and waits for them, so that their
+		// data folders are no longer in use when the test removes them
+		// (a region closing a store whose folder was removed cannot
+		// finish). SIGKILL only if that does not end within the bound.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
+			cmd.Process.Kill()
+			<-exited
 		}
-		cmd.Process.Kill()
-		<-exited
 		closeOut()
 	})
 	output := func() string {
