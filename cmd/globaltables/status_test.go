@@ -111,7 +111,7 @@ region "eu-west-1" {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, out)
 	}
-	if code != 1 || rep.Healthy || len(rep.Problems) != 2 || rep.Regions[0].Status != nil {
+	if code != 1 || rep.Healthy || len(rep.Problems) != 3 || rep.Regions[0].Status != nil || !strings.Contains(rep.Problems[2], "no region answers") {
 		t.Fatalf("status --json with every region down: exit %d, report %s", code, out)
 	}
 }

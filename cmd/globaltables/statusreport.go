@@ -136,10 +136,16 @@ func (rep *statusReport) join() {
 		}
 		return order[a.Source] < order[b.Source]
 	})
+	answered := 0
 	for _, rr := range rep.Regions {
 		if rr.Status == nil {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("region %s unreachable: %s", rr.Name, rr.Error))
+		} else {
+			answered++
 		}
+	}
+	if answered == 0 && len(rep.Regions) > 0 {
+		rep.Problems = append(rep.Problems, "no region answers: is the topology running? (start it with: globaltables up)")
 	}
 	for _, lr := range rep.Links {
 		if lr.Down {

@@ -95,10 +95,14 @@ func runUp(ctx context.Context, t *topology.Topology, dataRoot string, out io.Wr
 		}
 	}
 	sup := supervise.New(out)
+	var statePath string // once written: removed when every region has stopped
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), upStopTimeout)
 		defer cancel()
 		sup.Stop(sctx)
+		if statePath != "" {
+			removeUpState(statePath)
+		}
 	}()
 	args := []string{"--config", cfgPath}
 	if dataRoot != "" {
@@ -119,7 +123,7 @@ func runUp(ctx context.Context, t *topology.Topology, dataRoot string, out io.Wr
 	if err := checkOwnChildren(ctx, sup, t); err != nil {
 		return err
 	}
-	statePath, err := writeUpState(t)
+	statePath, err = writeUpState(t)
 	if err != nil {
 		return fmt.Errorf("write the state file: %w", err)
 	}

@@ -149,6 +149,15 @@ func TestUp_WorksAnywhereAndStopsCleanly(t *testing.T) {
 			t.Fatalf("%s: store not closed cleanly (Badger's LOCK file is left: %v):\n%s", n, err, output())
 		}
 	}
+	// Stopped: the state file is gone, so that commands run here do not
+	// take the stopped topology for a running one; status says what is
+	// wrong and how to fix it.
+	if _, err := os.Stat(filepath.Join(dir, "data", StateFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("state file left after up stopped (%v)", err)
+	}
+	if out, err := run("status"); err == nil || !strings.Contains(out, "no region answers") {
+		t.Fatalf("status with nothing running (%v):\n%s", err, out)
+	}
 }
 
 // interruptGroup sends SIGINT to the process group of cmd, a `globaltables

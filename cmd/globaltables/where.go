@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/supervise"
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/configs"
 	"github.com/globaltables/globaltables/region"
@@ -136,6 +137,9 @@ func loadTopology(path string) (*topology.Topology, error) {
 	st, err := readUpState(statePath)
 	switch {
 	case err == nil:
+		if !upRunning(st) {
+			fmt.Fprintf(os.Stderr, "globaltables: note: the globaltables up that wrote %s (pid %d) is not running; start it again with globaltables up\n", statePath, st.PID)
+		}
 		t, err := openTopology(st.Topology, st.DataDir)
 		if err != nil {
 			return nil, fmt.Errorf("the topology %s names (written by globaltables up): %w", statePath, err)
@@ -234,4 +238,21 @@ func readFileOrBuiltin(what, dir, arg string) (name string, src []byte, err erro
 		return "", nil, usagef("no %s %q: give a file, or one of %s", what, arg, strings.Join(embeddedNames(dir), ", "))
 	}
 	return "builtin:" + name, src, nil
+}
+
+// removeUpState removes the state file of this `up` once its regions have
+// stopped, so that commands run here afterwards do not take a stopped
+// topology for a running one. A file another `up` has since written (its
+// pid is not ours) is left alone.
+func removeUpState(path string) {
+	if st, err := readUpState(path); err == nil && st.PID == os.Getpid() {
+		os.Remove(path)
+	}
+}
+
+// upRunning reports whether the `up` that wrote st still runs (signal 0
+// to its pid). A state file left by an `up` that was killed names a
+// topology that is not running.
+func upRunning(st *upState) bool {
+	return supervise.Alive(st.PID)
 }
