@@ -382,6 +382,10 @@ func (r *replication) linkDown(peer string) (time.Time, bool) {
 	if st.Connected {
 		return time.Time{}, false
 	}
+	if st.LastErrorAt.IsZero() {
+		// Waiting for the source since start: not an error (yet).
+		return st.WaitingSince, true
+	}
 	return st.LastErrorAt, true
 }
 
@@ -399,7 +403,7 @@ func (r *replication) status(st *Status) {
 			Applied: l.Applied, Conflicts: l.Conflicts, Undecodable: l.Undecodable, Rejected: l.Rejected,
 			P50Ms: ms(l.P50), P99Ms: ms(l.P99), MaxMs: ms(l.Max),
 			P50AllMs: ms(l.P50All), P99AllMs: ms(l.P99All), MaxAllMs: ms(l.MaxAll),
-			Resyncs: l.Resyncs, LastResync: l.LastResync,
+			Resyncs: l.Resyncs, LastResync: l.LastResync, Waiting: l.Waiting, WaitingSince: l.WaitingSince,
 			Shape: shapes[l.Source].String(), Stall: l.Stall, Stalls: l.Stalls,
 		}
 		if l.Connected {

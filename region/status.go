@@ -169,8 +169,14 @@ type LinkStatus struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	Recovered   bool      `json:"recovered,omitempty"`
 	RecoveredAt time.Time `json:"recovered_at,omitzero"`
-	Undecodable uint64    `json:"undecodable,omitempty"`
-	Rejected    uint64    `json:"rejected,omitempty"`
+	// Waiting ("waiting for us-east-1") is set, since WaitingSince, while
+	// the link has not worked yet and its source's server or stream is
+	// not there: regions starting together. It is a state, not an error:
+	// it reaches LastError only if it lasts a minute.
+	Waiting      string    `json:"waiting,omitempty"`
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
+	Undecodable  uint64    `json:"undecodable,omitempty"`
+	Rejected     uint64    `json:"rejected,omitempty"`
 	// Shape is the link's shaping ("unshaped", "latency 80ms", "cut").
 	Shape string `json:"shape,omitempty"`
 	// Stall is set while the link is stopped at a change whose version is

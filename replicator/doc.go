@@ -65,7 +65,10 @@
 //   - A dead or unreachable source stalls only its own link; every loop
 //     retries forever with capped, jittered exponential backoff, logs a
 //     failure once when it starts and once a minute while it lasts, and one
-//     "recovered" line when it clears.
+//     "recovered" line when it clears. Before a link first works, a source
+//     whose server or stream is not there yet is a wait
+//     (LinkStatus.Waiting), not a failure: it becomes LastError only once
+//     it has lasted a minute.
 //   - Every goroutine is owned: Run methods return nil once ctx ends and
 //     only after what they started has stopped.
 //

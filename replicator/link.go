@@ -239,6 +239,14 @@ type LinkStatus struct {
 	LastError   string
 	LastErrorAt time.Time
 	RecoveredAt time.Time
+	// Waiting ("waiting for us-east-1") is set, since WaitingSince, while
+	// the link, which has not worked yet, waits for its source's server
+	// or stream: regions started together find each other missing for a
+	// moment. That is not a failure, so it is not LastError; it becomes
+	// one only once it has lasted DefaultLogEvery, when the log warns
+	// about it too (issue 9).
+	Waiting      string
+	WaitingSince time.Time
 	// Stall is set while the link is stopped at a change Admit refuses.
 	Stall *Stall
 	// Stalls counts the stalls since start.
@@ -278,6 +286,8 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		LastError   string    `json:"last_error,omitempty"`
 		LastErrorAt time.Time `json:"last_error_at,omitzero"`
 		RecoveredAt time.Time `json:"recovered_at,omitzero"`
+		Waiting     string    `json:"waiting,omitempty"`
+		WaitingFrom time.Time `json:"waiting_since,omitzero"`
 		Stall       *Stall    `json:"stall,omitempty"`
 		Stalls      uint64    `json:"stalls"`
 	}
@@ -288,7 +298,7 @@ func (s LinkStatus) MarshalJSON() ([]byte, error) {
 		P50: ms(s.P50), P99: ms(s.P99), Max: ms(s.Max),
 		P50All: ms(s.P50All), P99All: ms(s.P99All), MaxAll: ms(s.MaxAll), Samples: s.Samples,
 		Resyncs: s.Resyncs, LastResync: s.LastResync, LastError: s.LastError, LastErrorAt: s.LastErrorAt,
-		RecoveredAt: s.RecoveredAt, Stall: s.Stall, Stalls: s.Stalls,
+		RecoveredAt: s.RecoveredAt, Waiting: s.Waiting, WaitingFrom: s.WaitingSince, Stall: s.Stall, Stalls: s.Stalls,
 	})
 }
 
@@ -442,17 +452,32 @@ func (l *Link) failed(err error) {
 	if err == nil {
 		err = errors.New("session ended")
 	}
+	waitFor := ""
 	switch {
 	case errors.Is(err, ErrStalled): // a stall logs its own start and end
 	case !l.worked && (errors.Is(err, ErrStreamNotFound) || errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrNoServers)):
 		// Regions starting together: the source's server or stream is
 		// not there yet.
-		l.fails.wait("waiting for "+l.cfg.Source, err)
+		waitFor = "waiting for " + l.cfg.Source
+		l.fails.wait(waitFor, err)
 	default:
 		l.fails.fail("replicating from "+l.cfg.Source, err)
 	}
 	l.log.Debug("session ended", "error", err)
-	l.update(func(st *LinkStatus) { st.LastError, st.LastErrorAt = err.Error(), time.Now() })
+	now := time.Now()
+	l.update(func(st *LinkStatus) {
+		switch {
+		case waitFor == "":
+			st.Waiting, st.WaitingSince = "", time.Time{}
+		case st.Waiting == "":
+			st.Waiting, st.WaitingSince = waitFor, now
+		}
+		// A wait is an error only once it lasted as long as the log
+		// lets it before warning.
+		if waitFor == "" || now.Sub(st.WaitingSince) >= l.fails.waitWarn {
+			st.LastError, st.LastErrorAt = err.Error(), now
+		}
+	})
 }
 
 // session is one attempt at consuming: from checking the cursor against
@@ -495,6 +520,7 @@ func (s *session) healthy() {
 		s.l.worked = true
 		s.l.fails.ok("cursor", s.cursor)
 		s.l.update(func(st *LinkStatus) {
+			st.Waiting, st.WaitingSince = "", time.Time{}
 			if !st.LastErrorAt.IsZero() {
 				st.RecoveredAt = time.Now()
 			}

@@ -364,8 +364,10 @@ func TestLink_DownSourceOnlyStalls(t *testing.T) {
 	// Nothing listens there.
 	l := newTestLink(t, "nats://127.0.0.1:1", st, nil)
 	stop := run(t, l.Run)
+	// A source never reached is waited for: not an error before a minute
+	// (TestLink_LongWaitBecomesAnError).
 	natstest.WaitFor(t, waitLong, func() error {
-		if s := l.Status(); s.Connected || s.LastError == "" {
+		if s := l.Status(); s.Connected || s.Waiting == "" || s.LastError != "" {
 			return fmt.Errorf("status %+v", s)
 		}
 		return nil

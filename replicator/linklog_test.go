@@ -75,7 +75,10 @@ func TestLink_OutageLoggedOnceAtStartAndEnd(t *testing.T) {
 }
 
 // A link started before its source is a wait, not a failure: no warning,
-// however the source appears (its server, then its stream).
+// however the source appears (its server, then its stream), and no last
+// error in its status (issue 9: status showed "recovered 12s ago (was:
+// replicator: source stream not found)" after every clean start), but a
+// Waiting state until it works.
 func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
 	var logs natstest.LogBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
@@ -99,14 +102,26 @@ func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
 	js := jsFor(t, natstest.Connect(t, srv.ClientURL()))
 	// The server is up, its stream not yet.
 	natstest.WaitFor(t, waitLong, func() error {
-		if !strings.Contains(l.Status().LastError, ErrStreamNotFound.Error()) {
-			return fmt.Errorf("last error %q", l.Status().LastError)
+		if s := l.Status(); !s.Connected || s.Waiting != "waiting for src" {
+			return fmt.Errorf("connected %v, waiting %q", s.Connected, s.Waiting)
 		}
 		return nil
 	})
+	if s := l.Status(); s.LastError != "" || s.WaitingSince.IsZero() {
+		t.Errorf("waiting for the source's stream: last error %q, waiting since %v", s.LastError, s.WaitingSince)
+	}
 	createStream(t, js, "src", nil)
 	publish(t, js, "src", items("t", 0, 5)...)
 	waitCursor(t, st, "src", 5)
+	natstest.WaitFor(t, waitLong, func() error {
+		if s := l.Status(); s.Waiting != "" {
+			return fmt.Errorf("still %q", s.Waiting)
+		}
+		return nil
+	})
+	if s := l.Status(); s.LastError != "" || s.Recovered() {
+		t.Errorf("after waiting for its source, the link's last error is %q (recovered %v)", s.LastError, s.Recovered())
+	}
 	natstest.WaitFor(t, waitLong, func() error {
 		if len(logs.Lines(`\[INFO\].*ready`)) == 0 {
 			return fmt.Errorf("no ready line")
@@ -116,5 +131,26 @@ func TestLink_WaitsForASourceNotThereYet(t *testing.T) {
 	stop()
 	if bad := logs.Lines(`\[(WARN|ERROR)\]`); len(bad) > 0 {
 		t.Fatalf("waiting for a source logged:\n%s", logs.String())
+	}
+}
+
+// A wait that lasts as long as the log lets it before warning (a
+// minute; shortened here) is an error in the status too, while the
+// Waiting state stays.
+func TestLink_LongWaitBecomesAnError(t *testing.T) {
+	srv := natstest.StartServer(t, "src", t.TempDir())
+	l := newTestLink(t, "nats://"+srv.Addr(), newFakeStore(), nil)
+	l.fails.waitWarn = 500 * time.Millisecond
+	run(t, l.Run)
+	natstest.WaitFor(t, waitLong, func() error {
+		if s := l.Status(); !strings.Contains(s.LastError, ErrStreamNotFound.Error()) {
+			return fmt.Errorf("last error %q", s.LastError)
+		}
+		return nil
+	})
+	s := l.Status()
+	if s.Waiting != "waiting for src" || s.LastErrorAt.Sub(s.WaitingSince) < l.fails.waitWarn {
+		t.Errorf("waiting %q since %v; last error at %v: want the error only after %s of waiting",
+			s.Waiting, s.WaitingSince, s.LastErrorAt, l.fails.waitWarn)
 	}
 }
