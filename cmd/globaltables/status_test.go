@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/metrics/metricstest"
 )
 
@@ -113,5 +115,25 @@ region "eu-west-1" {
 	}
 	if code != 1 || rep.Healthy || len(rep.Problems) != 3 || rep.Regions[0].Status != nil || !strings.Contains(rep.Problems[2], "no region answers") {
 		t.Fatalf("status --json with every region down: exit %d, report %s", code, out)
+	}
+}
+
+// TestLastErrorCell: a link waiting for a peer that has not started yet
+// reads as waiting, not as an error; an error reads with its age, and a
+// recovered one as recovered.
+func TestLastErrorCell(t *testing.T) {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		l    region.LinkStatus
+		want string
+	}{
+		{region.LinkStatus{}, ""},
+		{region.LinkStatus{Waiting: "waiting for us-east-1", WaitingSince: now.Add(-12 * time.Second)}, "(waiting for us-east-1, 12s so far)"},
+		{region.LinkStatus{LastError: "cut", LastErrorAt: now.Add(-3 * time.Second)}, "3s ago: cut"},
+		{region.LinkStatus{LastError: "cut", Recovered: true, RecoveredAt: now.Add(-5 * time.Second)}, "recovered 5s ago (was: cut)"},
+	} {
+		if got := lastErrorCell(&c.l, now); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.l, got, c.want)
+		}
 	}
 }

@@ -193,7 +193,11 @@ func lastErrorCell(l *region.LinkStatus, now time.Time) string {
 		return fmt.Sprintf("STOPPED at change %d since %s: %s", l.Stall.Seq, l.Stall.Since.Format(time.TimeOnly), l.Stall.Reason)
 	}
 	if l.LastError == "" {
-		return ""
+		if l.Waiting != "" && !l.WaitingSince.IsZero() {
+			// Not an error: a peer that has not started yet.
+			return fmt.Sprintf("(%s, %s so far)", l.Waiting, since(now, l.WaitingSince))
+		}
+		return l.Waiting
 	}
 	if l.Recovered {
 		return fmt.Sprintf("recovered %s ago (was: %s)", since(now, l.RecoveredAt), l.LastError)
