@@ -209,8 +209,8 @@ func drillLog(cmd *cobra.Command, verbose bool, name, out, html string) (io.Writ
 func printDrillResult(w io.Writer, res *drill.Result) {
 	res.Result.Summary(w)
 	for _, ph := range res.Phases {
-		fmt.Fprintf(w, "phase %-12s %5d writes (%d retried elsewhere), %4d conflicts, %4d of %4d reads stale\n",
-			ph.Name, ph.Writes, ph.FailedOver, ph.Conflicts, ph.StaleReads, ph.Reads)
+		fmt.Fprintf(w, "phase %-12s %s, %s, %d conflicts, %d stale reads\n",
+			ph.Name, ph.WritesText(), ph.ReadsText(), ph.Conflicts, ph.StaleReads)
 	}
 	for _, f := range res.Facts() {
 		fmt.Fprintf(w, "%s: %s\n", f.Name, f.Value)
