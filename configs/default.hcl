@@ -2,7 +2,8 @@
 # DynamoDB endpoint, its own data folder under ./data, and its own embedded
 # NATS server holding its change stream.
 #
-#   go run ./cmd/globaltables up
+#   globaltables up                  # the installed binary
+#   go run ./cmd/globaltables up     # or, in a clone of the repository
 #
 # Any DynamoDB client works against the endpoints with dummy credentials:
 #   aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000

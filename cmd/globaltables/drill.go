@@ -132,7 +132,15 @@ acknowledged write was lost (every one is present everywhere, or
 overwritten by a newer write) and all regions converged.
 
 Built-in scenarios, from configs/drills: ` + strings.Join(builtinDrills(), ", ") + `.
-Any drill file of the same form works.`,
+Any drill file of the same form works.
+
+Files: the summary and verdict are printed here; --html writes the report
+and --out the JSON results, each only when asked. The region processes'
+logs go to a file of their own, one per run, unless --verbose prints them
+on stderr: beside the report (or the results), named after it, e.g.
+r.html gives r-regions.log; without --html and --out, in the current folder
+as drill-NAME-YYYYMMDD-HHMMSS-regions.log (the run's start time). The drill
+ends by printing the path of every file it wrote.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if scale <= 0 || scale > 100 {
@@ -147,23 +155,23 @@ Any drill file of the same form works.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			logw, logPath, err := drillLog(cmd, verbose, d.Name, out, html)
+			logw, logPath, err := drillLog(cmd, verbose, drillLogPath(d.Name, out, html, time.Now()))
 			if err != nil {
 				return err
 			}
 			if logPath != "" {
 				defer logw.(io.Closer).Close()
+				// Printed last, after the report's path, even when the
+				// drill could not run.
+				defer fmt.Fprintf(w, "region logs written to %s\n", logPath)
 			}
 			fmt.Fprintf(w, "drill %s: %s\n", d.Name, d.Description)
 			res, err := runDrill(cmd.Context(), self, d, scale, w, logw, liveOutput(w) != nil)
-			if logPath != "" {
-				fmt.Fprintf(w, "region logs: %s\n", logPath)
-			}
 			if err != nil {
 				return err
 			}
 			printDrillResult(w, res)
-			if err := writeDrillFiles(res, d.Name, out, html); err != nil {
+			if err := writeDrillFiles(w, res, d.Name, out, html); err != nil {
 				return err
 			}
 			switch {
@@ -178,25 +186,16 @@ Any drill file of the same form works.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the results as JSON to this file")
 	cmd.Flags().StringVar(&html, "html", "", "write a self-contained HTML report to this file")
 	cmd.Flags().Float64Var(&scale, "scale", 1, "multiply every wait by this (0.25 runs a drill four times faster)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the regions' logs here instead of writing them to a file beside the report")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the regions' logs on stderr instead of writing them to a file (see Files above)")
 	return cmd
 }
 
 // drillLog returns where the drill's region logs go: stderr with
-// --verbose, else a file in the output folder (that of --html or --out,
-// else the current folder), whose path it returns too.
-func drillLog(cmd *cobra.Command, verbose bool, name, out, html string) (io.Writer, string, error) {
+// --verbose, else a new file at path, whose path it returns too.
+func drillLog(cmd *cobra.Command, verbose bool, path string) (io.Writer, string, error) {
 	if verbose {
 		return cmd.ErrOrStderr(), "", nil
 	}
-	dir := "."
-	switch {
-	case html != "":
-		dir = filepath.Dir(html)
-	case out != "":
-		dir = filepath.Dir(out)
-	}
-	path := filepath.Join(dir, "drill-"+name+"-regions.log")
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("region log file (or use --verbose): %w", err)
@@ -204,13 +203,28 @@ func drillLog(cmd *cobra.Command, verbose bool, name, out, html string) (io.Writ
 	return f, path, nil
 }
 
+// drillLogPath names a run's region log so that no run overwrites
+// another's: beside the report (or the JSON results) with its base name,
+// as r.html gives r-regions.log, so that the log goes with its report;
+// else in the current folder, named after the drill and the run's start.
+func drillLogPath(name, out, html string, start time.Time) string {
+	report := html
+	if report == "" {
+		report = out
+	}
+	if report != "" {
+		return strings.TrimSuffix(report, filepath.Ext(report)) + "-regions.log"
+	}
+	return "drill-" + name + "-" + start.Format("20060102-150405") + "-regions.log"
+}
+
 // printDrillResult prints a drill's summary, recovery figures, phases and
 // verdict.
 func printDrillResult(w io.Writer, res *drill.Result) {
 	res.Result.Summary(w)
 	for _, ph := range res.Phases {
-		fmt.Fprintf(w, "phase %-12s %5d writes (%d retried elsewhere), %4d conflicts, %4d of %4d reads stale\n",
-			ph.Name, ph.Writes, ph.FailedOver, ph.Conflicts, ph.StaleReads, ph.Reads)
+		fmt.Fprintf(w, "phase %-12s %s, %s, %d conflicts, %d stale reads\n",
+			ph.Name, ph.WritesText(), ph.ReadsText(), ph.Conflicts, ph.StaleReads)
 	}
 	for _, f := range res.Facts() {
 		fmt.Fprintf(w, "%s: %s\n", f.Name, f.Value)
@@ -218,8 +232,9 @@ func printDrillResult(w io.Writer, res *drill.Result) {
 	fmt.Fprintln(w, res.Verdict)
 }
 
-// writeDrillFiles writes the JSON results and the HTML report, where asked.
-func writeDrillFiles(res *drill.Result, name, out, html string) error {
+// writeDrillFiles writes the JSON results and the HTML report, where
+// asked, and prints on w the path of each file written.
+func writeDrillFiles(w io.Writer, res *drill.Result, name, out, html string) error {
 	if out != "" {
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
@@ -228,6 +243,7 @@ func writeDrillFiles(res *drill.Result, name, out, html string) error {
 		if err := os.WriteFile(out, b, 0o644); err != nil {
 			return err
 		}
+		fmt.Fprintf(w, "results written to %s\n", out)
 	}
 	if html == "" {
 		return nil
@@ -242,5 +258,9 @@ func writeDrillFiles(res *drill.Result, name, out, html string) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "report written to %s (open it in a browser; it needs no network)\n", html)
+	return nil
 }

@@ -48,8 +48,22 @@ func TestDrill_BuiltinScenariosPass(t *testing.T) {
 			if strings.Contains(string(out), "[INFO]") || strings.Contains(string(out), "[WARN]") {
 				t.Errorf("region log lines in the drill's output:\n%s", out)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "drill-"+name+"-regions.log")); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, "r-regions.log")); err != nil {
 				t.Errorf("no region log file: %v", err)
+			}
+			// The drill names every file it wrote.
+			for _, f := range []string{"r.json", "r.html", "r-regions.log"} {
+				if !strings.Contains(string(out), "written to "+filepath.Join(dir, f)) {
+					t.Errorf("no line names %s:\n%s", f, out)
+				}
+			}
+			// The load-stopped event and the summary count reads alike.
+			for _, line := range strings.Split(string(out), "\n") {
+				if i := strings.Index(line, "load stopped: "); i >= 0 {
+					if counts := line[i+len("load stopped: "):]; !strings.Contains(string(out), "workload: "+counts) {
+						t.Errorf("the load-stopped event says %q, the summary does not:\n%s", counts, out)
+					}
+				}
 			}
 			if name == "region-outage" && len(res.Recover) == 0 {
 				t.Fatalf("region-outage measured no recovery time:\n%s", out)

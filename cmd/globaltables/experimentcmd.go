@@ -44,8 +44,9 @@ which acknowledged writes were overwritten and by which region, how many
 skewed clocks decided), stale reads (reads that missed a write already
 acknowledged in another region, and by how long), and the time the regions
 took to converge after the load stopped.`,
-		Example: `  globaltables experiment conflict --keys 50 --zipf 1.2 --rate 100 --duration 30s --out result.json`,
-		Args:    cobra.NoArgs,
+		Example: `  globaltables experiment conflict --keys 50 --zipf 1.2 --rate 100 --duration 30s --out result.json
+  globaltables experiment conflict --file hot-keys --html hot-keys.html   # a built-in experiment; a file path works too`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
 				if err := applyExperimentFile(cmd, file, &cfg); err != nil {
@@ -114,7 +115,7 @@ took to converge after the load stopped.`,
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed of the workload")
 	f.StringVar(&out, "out", "", "write the results as JSON to this file")
 	f.StringVar(&html, "html", "", "write a self-contained HTML report with charts to this file")
-	f.StringVar(&file, "file", "", "read the experiment from an HCL file (flags given as well override it), e.g. configs/experiments/hot-keys.hcl")
+	f.StringVar(&file, "file", "", "read the experiment from a built-in one by name ("+strings.Join(embeddedNames("experiments"), ", ")+") or from an HCL file path (flags given as well override it), e.g. --file hot-keys")
 	cmd.AddCommand(conflictCmd)
 	return cmd
 }

@@ -126,27 +126,13 @@ func (r *run) finalContent(ctx context.Context) map[string]string {
 	return final
 }
 
-// countPhases adds each phase's writes, reads, stale reads and conflicts.
+// countPhases counts each phase's writes, reads, stale reads and
+// conflicts, with the same Tally as the drill's other figures.
 func (r *run) countPhases(rec *experiment.Recording) {
 	for i := range r.res.Phases {
 		ph := &r.res.Phases[i]
-		ph.Writes, ph.FailedOver, ph.Reads, ph.StaleReads, ph.Conflicts = 0, 0, 0, 0, 0
-		for _, w := range rec.Writes {
-			if w.RetryOf == "" && !w.Start.Before(ph.Start) && w.Start.Before(ph.End) {
-				ph.Writes++
-				if w.FailedOver {
-					ph.FailedOver++
-				}
-			}
-		}
-		for _, rd := range rec.Reads {
-			if !rd.Start.Before(ph.Start) && rd.Start.Before(ph.End) {
-				ph.Reads++
-				if rd.Missed != "" {
-					ph.StaleReads++
-				}
-			}
-		}
+		ph.Tally = rec.Tally(func(start time.Time) bool { return !start.Before(ph.Start) && start.Before(ph.End) })
+		ph.Conflicts = 0
 		for _, c := range r.res.Result.Conflicted {
 			if !c.DetectedAt.Before(ph.Start) && c.DetectedAt.Before(ph.End) {
 				ph.Conflicts++

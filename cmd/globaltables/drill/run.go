@@ -337,8 +337,7 @@ func (r *run) stopLoad() *experiment.Recording {
 	<-r.loadRes
 	r.loadCtx = nil
 	r.rec.Interrupted = false // a stop, not an interruption: see interrupted
-	writes, reads, _ := r.rec.Counts()
-	r.event("load stopped: %d writes, %d reads", writes, reads)
+	r.event("load stopped: %s", r.rec.Tally(nil).Text())
 	return r.rec
 }
 

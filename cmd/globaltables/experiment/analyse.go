@@ -142,18 +142,12 @@ type Result struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Events are the faults and actions of a drill, for the timeline.
 	Events []Event `json:"events,omitempty"`
-	// Writes counts the client's writes; a write its region refused and
-	// that was retried in another (Config.Failover) counts once, and also
-	// in FailedOver. WriteErrors counts writes that failed for good.
-	Writes      int `json:"writes"`
-	FailedOver  int `json:"failed_over"`
-	WriteErrors int `json:"write_errors"`
-	Reads       int `json:"reads"`
-	// StaleReads counts reads that missed a write already acknowledged in
-	// some region; StaleP50 and StaleMax say how old the missed write was.
-	StaleReads int           `json:"stale_reads"`
-	StaleP50   time.Duration `json:"stale_p50_ns"`
-	StaleMax   time.Duration `json:"stale_max_ns"`
+	// Tally counts the client's writes and reads, as the running counts
+	// do; StaleP50 and StaleMax say how old the writes that stale reads
+	// missed were.
+	Tally
+	StaleP50 time.Duration `json:"stale_p50_ns"`
+	StaleMax time.Duration `json:"stale_max_ns"`
 	// Conflicts are the distinct conflicts the regions recorded; Lost the
 	// acknowledged writes of this run among their losers, by the region
 	// that made them; WonBy the conflicts by the winner's region.
@@ -186,27 +180,16 @@ func Analyse(rec *Recording, records []region.ConflictRecord, links []LinkSeries
 	for _, l := range links {
 		res.Links = append(res.Links, l.window(rec.Began, end))
 	}
+	res.Tally = rec.Tally(nil)
 	byToken := map[string]*Write{}
 	for _, w := range rec.Writes {
 		if w.Err == "" {
 			byToken[w.Token] = w
 		}
-		if w.RetryOf != "" {
-			continue // counted with the write it retried
-		}
-		res.Writes++
-		switch {
-		case w.FailedOver:
-			res.FailedOver++
-		case w.Err != "":
-			res.WriteErrors++
-		}
 	}
 	var stale []time.Duration
 	for _, r := range rec.Reads {
-		res.Reads++
 		if r.Missed != "" {
-			res.StaleReads++
 			stale = append(stale, r.StaleBy)
 		}
 	}
@@ -243,15 +226,6 @@ func Analyse(rec *Recording, records []region.ConflictRecord, links []LinkSeries
 // Duration is how long the load ran.
 func (r *Result) Duration() time.Duration { return r.Ended.Sub(r.Began).Round(time.Millisecond) }
 
-// WritesText says what became of the client's writes, e.g. "1527 writes
-// (203 refused by their region and retried in another, 0 failed)".
-func (r *Result) WritesText() string {
-	if r.FailedOver > 0 {
-		return fmt.Sprintf("%d writes (%d refused by their region and retried in another, %d failed)", r.Writes, r.FailedOver, r.WriteErrors)
-	}
-	return fmt.Sprintf("%d writes (%d failed)", r.Writes, r.WriteErrors)
-}
-
 // Headline is a one-line verdict of an experiment, and whether it is a
 // good one (converged and not interrupted).
 func (r *Result) Headline() (string, bool) {
@@ -261,18 +235,18 @@ func (r *Result) Headline() (string, bool) {
 	case !r.Converged:
 		return fmt.Sprintf("NOT CONVERGED: the regions still differed %s after the load stopped", r.ConvergeAfter.Round(time.Millisecond)), false
 	}
-	return fmt.Sprintf("Converged %s after the load stopped; %d conflicts overwrote %d acknowledged writes; %d of %d reads stale",
-		r.ConvergeAfter.Round(time.Millisecond), r.Conflicts, r.Lost, r.StaleReads, r.Reads), true
+	return fmt.Sprintf("Converged %s after the load stopped; %d conflicts overwrote %d acknowledged writes; %d of %d answered reads stale",
+		r.ConvergeAfter.Round(time.Millisecond), r.Conflicts, r.Lost, r.StaleReads, r.Reads-r.ReadErrors), true
 }
 
 // StaleText says how many reads were stale and how old what they missed
 // was.
 func (r *Result) StaleText() string {
 	if r.StaleReads == 0 {
-		return fmt.Sprintf("0 of %d", r.Reads)
+		return fmt.Sprintf("0 of %d answered reads", r.Reads-r.ReadErrors)
 	}
-	return fmt.Sprintf("%d of %d (the writes they missed were p50 %s, max %s old)",
-		r.StaleReads, r.Reads, r.StaleP50.Round(time.Microsecond), r.StaleMax.Round(time.Microsecond))
+	return fmt.Sprintf("%d of %d answered reads (the writes they missed were p50 %s, max %s old)",
+		r.StaleReads, r.Reads-r.ReadErrors, r.StaleP50.Round(time.Microsecond), r.StaleMax.Round(time.Microsecond))
 }
 
 // CountsText renders counts by region as "eu-west-1 2, us-east-1 1",
@@ -344,8 +318,8 @@ func (r *Result) Summary(w io.Writer) {
 		h, _ := r.Headline()
 		fmt.Fprintln(w, h)
 	}
-	fmt.Fprintf(w, "workload: %s, %d reads, %d keys, %.0f ops/s per region in %s, for %s, seed %d\n",
-		r.WritesText(), r.Reads, r.Config.Keys, r.Config.Rate, strings.Join(r.Config.WriteRegions, ", "), r.Duration(), r.Config.Seed)
+	fmt.Fprintf(w, "workload: %s, %s, %d keys, %.0f ops/s per region in %s, for %s, seed %d\n",
+		r.WritesText(), r.ReadsText(), r.Config.Keys, r.Config.Rate, strings.Join(r.Config.WriteRegions, ", "), r.Duration(), r.Config.Seed)
 	fmt.Fprintf(w, "conflicts: %d; acknowledged writes overwritten: %d (by the region that wrote them: %s); conflicts won by region: %s; decided by clock skew: %d\n",
 		r.Conflicts, r.Lost, CountsText(r.LostBy), CountsText(r.WonBy), r.SkewDecided)
 	fmt.Fprintf(w, "stale reads: %s\n", r.StaleText())

@@ -107,6 +107,8 @@ type Read struct {
 	Region string    `json:"region"`
 	Key    string    `json:"key"`
 	Start  time.Time `json:"start"`
+	// Err is why the read failed ("" if it was answered).
+	Err string `json:"error,omitempty"`
 	// Saw is the write whose value the read returned ("" for nothing).
 	Saw string `json:"saw,omitempty"`
 	// Missed is the newest write acknowledged anywhere before the read
@@ -180,25 +182,14 @@ type Recording struct {
 	writesByKey map[string][]*Write
 	// lastAcked is each region's newest acknowledged write, for probes.
 	lastAcked map[string]*Write
-	// readErrors counts reads that failed.
-	readErrors int
 }
 
 // Counts returns what the run did so far: client writes (a failed-over
-// write counts once), reads, and operations that failed for good.
+// write counts once), reads (answered or not), and operations that failed
+// for good. They are Tally's figures.
 func (rec *Recording) Counts() (writes, reads, errors int) {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for _, w := range rec.Writes {
-		if w.RetryOf != "" {
-			continue
-		}
-		writes++
-		if w.Err != "" && !w.FailedOver {
-			errors++
-		}
-	}
-	return writes, len(rec.Reads) + rec.readErrors, errors + rec.readErrors
+	t := rec.Tally(nil)
+	return t.Writes, t.Reads, t.WriteErrors + t.ReadErrors
 }
 
 // LastAcked returns region's newest acknowledged write, or nil.
@@ -309,8 +300,9 @@ func (rec *Recording) read(c *dynamodb.Client, region, table, key string) {
 	out, err := c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
 		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}}})
 	if err != nil {
+		r.Err = err.Error()
 		rec.mu.Lock()
-		rec.readErrors++
+		rec.Reads = append(rec.Reads, r)
 		rec.mu.Unlock()
 		return
 	}

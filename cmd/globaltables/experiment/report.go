@@ -21,15 +21,13 @@ type Event struct {
 // Phase is a named stretch of a drill, with its own counts; the report
 // shows it as a row of its phase table and a labelled band on its charts.
 type Phase struct {
-	Name       string    `json:"name"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Writes     int       `json:"writes"`
-	FailedOver int       `json:"failed_over"`
-	Conflicts  int       `json:"conflicts"`
-	SkewWon    int       `json:"skew_decided"`
-	StaleReads int       `json:"stale_reads"`
-	Reads      int       `json:"reads"`
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Tally counts the writes and reads that began in the phase.
+	Tally
+	Conflicts int `json:"conflicts"`
+	SkewWon   int `json:"skew_decided"`
 }
 
 // Fact is one line of a report's verdict box.
@@ -321,13 +319,14 @@ td.n,th.n{text-align:right}
 {{if .Rep.Facts}}<table>{{range .Rep.Facts}}<tr><th>{{.Name}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
 </div>
 {{if .Rep.Phases}}<h2>Phases</h2>
-<table class="phases"><tr><th>phase</th><th>from</th><th>to</th><th class="n">length</th><th class="n">writes</th><th class="n">retried elsewhere</th><th class="n">conflicts</th><th class="n">stale reads</th></tr>
-{{range .Rep.Phases}}<tr><td>{{.Name}}</td><td>{{.Start.Format "15:04:05.000"}}</td><td>{{.End.Format "15:04:05.000"}}</td><td class="n">{{phaseLen .}}</td><td class="n">{{.Writes}}</td><td class="n">{{.FailedOver}}</td><td class="n">{{.Conflicts}}</td><td class="n">{{.StaleReads}} of {{.Reads}}</td></tr>
+<table class="phases"><tr><th>phase</th><th>from</th><th>to</th><th class="n">length</th><th class="n">writes</th><th class="n">retried elsewhere</th><th class="n">writes failed</th><th class="n">conflicts</th><th class="n">reads</th><th class="n">reads failed</th><th class="n">stale reads</th></tr>
+{{range .Rep.Phases}}<tr><td>{{.Name}}</td><td>{{.Start.Format "15:04:05.000"}}</td><td>{{.End.Format "15:04:05.000"}}</td><td class="n">{{phaseLen .}}</td><td class="n">{{.Writes}}</td><td class="n">{{.FailedOver}}</td><td class="n">{{.WriteErrors}}</td><td class="n">{{.Conflicts}}</td><td class="n">{{.Reads}}</td><td class="n">{{.ReadErrors}}</td><td class="n">{{.StaleReads}}</td></tr>
 {{end}}</table>{{end}}
 <h2>Figures</h2>
 <table>
 <tr><th>writes</th><td>{{.R.WritesText}}</td></tr>
-<tr><th>reads</th><td>{{.R.StaleText}}</td></tr>
+<tr><th>reads</th><td>{{.R.ReadsText}}</td></tr>
+<tr><th>stale reads</th><td>{{.R.StaleText}}</td></tr>
 <tr><th>conflicts</th><td>{{.R.Conflicts}}; acknowledged writes overwritten: {{.R.Lost}}; decided by clock skew: {{.R.SkewDecided}}</td></tr>
 <tr><th>overwritten, by region that wrote them</th><td>{{.LostBy}}</td></tr>
 <tr><th>conflicts won, by region</th><td>{{.WonBy}}</td></tr>

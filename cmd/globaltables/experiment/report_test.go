@@ -16,7 +16,7 @@ import (
 func sampleResult() *Result {
 	t0 := time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC)
 	r := &Result{Began: t0, Ended: t0.Add(20 * time.Second), Converged: true, ConvergeAfter: 40 * time.Millisecond,
-		Writes: 300, FailedOver: 12, Reads: 100, StaleReads: 3, Conflicts: 2, Lost: 2,
+		Tally: Tally{Writes: 300, FailedOver: 12, Reads: 100, StaleReads: 3}, Conflicts: 2, Lost: 2,
 		LostBy: map[string]int{"eu-west-1": 2}, WonBy: map[string]int{"us-east-1": 2},
 		Config: Config{Keys: 10, Rate: 20, ReadRatio: 0.3, ItemSize: 100, Duration: time.Hour, WriteRegions: []string{"us-east-1", "eu-west-1"}}}
 	for _, link := range [][2]string{{"us-east-1", "eu-west-1"}, {"eu-west-1", "us-east-1"}} {
