@@ -311,7 +311,8 @@ type Link struct {
 	fails   *failureLog
 	lat     *latencies
 	running atomic.Bool
-	// worked is set once a session was healthy: until then, a source
+	// worked is set once a session has started (its source's server and
+	// stream found, its consumer in place): until then, a source
 	// that is not there yet is waited for rather than failing. Owned by
 	// Run's goroutine.
 	worked bool
@@ -509,6 +510,10 @@ func (s *session) run(ctx context.Context) error {
 	if err := s.start(sctx); err != nil {
 		return withCause(ctx, sctx, err)
 	}
+	// The source's server and stream are there and the consumer is in
+	// place: whatever fails from now on is a failure, not the start-up
+	// wait for a source that has not started yet.
+	l.worked = true
 	return withCause(ctx, sctx, s.consume(sctx))
 }
 
