@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -192,9 +193,15 @@ func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error
 	for start := []byte{prefixItem}; start != nil; {
 		var n int
 		var next []byte
+		limit := purgeBatch
 		err := retry(ctx, func() error {
 			var err error
-			n, next, err = db.purgeBatch(start, cut)
+			n, next, err = db.purgeBatch(start, cut, limit)
+			if errors.Is(err, badger.ErrConflict) && limit > 1 {
+				// Every row examined is in the conflict set: under busy
+				// writers a smaller batch collides with fewer of them.
+				limit /= 2
+			}
 			return err
 		})
 		if err != nil {
@@ -209,9 +216,9 @@ func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error
 	return total, nil
 }
 
-// purgeBatch purges the old tombstones among up to purgeBatch rows from
-// start on; next is where the next batch starts, nil at the end.
-func (db *DB) purgeBatch(start []byte, cut int64) (n int, next []byte, err error) {
+// purgeBatch purges the old tombstones among up to limit rows from start
+// on; next is where the next batch starts, nil at the end.
+func (db *DB) purgeBatch(start []byte, cut int64, limit int) (n int, next []byte, err error) {
 	txn := db.bdb.NewTransaction(true)
 	defer txn.Discard()
 	err = func() error {
@@ -223,7 +230,7 @@ func (db *DB) purgeBatch(start []byte, cut int64) (n int, next []byte, err error
 		examined := 0
 		for it.Seek(start); it.Valid(); it.Next() {
 			item := it.Item() // joins the conflict set
-			if examined == purgeBatch {
+			if examined == limit {
 				next = item.KeyCopy(nil)
 				return nil
 			}
