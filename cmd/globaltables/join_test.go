@@ -440,7 +440,12 @@ func queryIndex(t *testing.T, client *dynamodb.Client, table, index string) map[
 			KeyConditionExpression:    aws.String("g = :g"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":g": &types.AttributeValueMemberS{Value: fmt.Sprintf("g%d", g)}}})
 		for pg.HasMorePages() {
-			page, err := pg.NextPage(context.Background())
+			// This checks content, not errors: the SDK's own retries
+			// (off in the tests' clients) take a keep-alive connection
+			// that Go's transport closed under a read, as any SDK user's
+			// client would ("use of closed network connection", which
+			// the SDK's retryer treats as retryable; seen under load).
+			page, err := pg.NextPage(context.Background(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 3 })
 			if err != nil {
 				t.Fatalf("query %s: %v", index, err)
 			}
