@@ -2,15 +2,14 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/globaltables/globaltables/region/api/streamid"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 )
@@ -256,10 +255,10 @@ func (s *Server) getRecords(ctx context.Context, body []byte) (any, error) {
 	page, err := s.db.StreamRecords(it.stream, it.shard, it.after, limit, maxRecordsBytes)
 	switch {
 	case errors.Is(err, store.ErrTrimmed):
-		return nil, trimmedPosition(seqString(it.after + 1))
+		return nil, trimmedPosition(streamid.SequenceNumber(it.after + 1))
 	case errors.Is(err, store.ErrStreamNotFound):
 		// The shard was trimmed away after its retention.
-		return nil, trimmedPosition(seqString(it.after + 1))
+		return nil, trimmedPosition(streamid.SequenceNumber(it.after + 1))
 	case err != nil:
 		return nil, fmt.Errorf("read stream %d: %w", it.stream, err)
 	}
@@ -279,7 +278,7 @@ func (s *Server) getRecords(ctx context.Context, body []byte) (any, error) {
 // recordJSON renders a record as DynamoDB Streams does.
 func (s *Server) recordJSON(info *store.StreamInfo, r *store.StreamRecord, ext bool) streamRecordJSON {
 	j := streamRecordJSON{
-		EventID:      s.eventID(info, r.Seq),
+		EventID:      streamid.EventID(s.cfg.Region, info, r.Seq),
 		EventName:    r.EventName,
 		EventVersion: "1.1",
 		EventSource:  "aws:dynamodb",
@@ -289,7 +288,7 @@ func (s *Server) recordJSON(info *store.StreamInfo, r *store.StreamRecord, ext b
 			Keys:                        r.Keys,
 			NewImage:                    r.NewImage,
 			OldImage:                    r.OldImage,
-			SequenceNumber:              seqString(r.Seq),
+			SequenceNumber:              streamid.SequenceNumber(r.Seq),
 			SizeBytes:                   r.SizeBytes,
 			StreamViewType:              info.ViewType,
 		},
@@ -301,12 +300,4 @@ func (s *Server) recordJSON(info *store.StreamInfo, r *store.StreamRecord, ext b
 		j.Globaltables = &recordExtensions{OriginRegion: r.OriginRegion, OverwroteLocal: r.OverwroteLocal}
 	}
 	return j
-}
-
-// eventID is a record's globally unique ID, 32 hex digits like DynamoDB's:
-// a hash of the region, stream and sequence number.
-func (s *Server) eventID(info *store.StreamInfo, seq uint64) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s/%s/%s/%d", s.cfg.Region, info.Table, info.Label, seq)
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/globaltables/globaltables/region/api/streamid"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -71,7 +72,7 @@ func streamNotFound(arn string) error {
 // streamArn is the ARN of one of this region's streams: the table's ARN
 // here, then the label.
 func (s *Server) streamArn(info *store.StreamInfo) string {
-	return s.tableArn(info.Table) + "/stream/" + info.Label
+	return streamid.ARN(s.cfg.Region, s.cfg.AccountID, info)
 }
 
 // streamByArn finds the stream an ARN names (the newest, should a table
@@ -105,18 +106,12 @@ func (s *Server) streamShards(arn string) (*store.StreamInfo, []store.Shard, err
 	return info, shards, nil
 }
 
-// shardID renders a shard's ID as DynamoDB's look:
-// shardId-<20 digits: creation time in ms>-<8 hex digits: index>.
-func shardID(sh store.Shard) string {
-	return fmt.Sprintf("shardId-%020d-%08x", sh.CreatedAt.UnixMilli(), sh.Index)
-}
-
 // findShard returns the shard of shards whose ID is id.
 func findShard(shards []store.Shard, id string) (store.Shard, bool) {
 	if i := strings.LastIndexByte(id, '-'); i >= 0 {
 		if n, err := strconv.ParseUint(id[i+1:], 16, 32); err == nil {
 			for _, sh := range shards {
-				if sh.Index == uint32(n) && shardID(sh) == id {
+				if sh.Index == uint32(n) && streamid.ShardID(sh) == id {
 					return sh, true
 				}
 			}
@@ -124,10 +119,6 @@ func findShard(shards []store.Shard, id string) (store.Shard, bool) {
 	}
 	return store.Shard{}, false
 }
-
-// seqString renders a sequence number as DynamoDB's: a numeric string of
-// at least 21 digits.
-func seqString(seq uint64) string { return fmt.Sprintf("%021d", seq) }
 
 func parseSeq(s string) (uint64, bool) {
 	n, err := strconv.ParseUint(s, 10, 64)
@@ -308,7 +299,7 @@ func (s *Server) describeStream(ctx context.Context, body []byte) (any, error) {
 	}
 	started := in.ExclusiveStartShardId == nil
 	for _, sh := range shards {
-		id := shardID(sh)
+		id := streamid.ShardID(sh)
 		if !started {
 			started = id == *in.ExclusiveStartShardId
 			continue
@@ -317,17 +308,17 @@ func (s *Server) describeStream(ctx context.Context, body []byte) (any, error) {
 			d.LastEvaluatedShardId = d.Shards[limit-1].ShardId
 			break
 		}
-		sd := shardDescription{ShardId: id, SequenceNumberRange: sequenceNumberRange{StartingSequenceNumber: seqString(sh.Start)}}
+		sd := shardDescription{ShardId: id, SequenceNumberRange: sequenceNumberRange{StartingSequenceNumber: streamid.SequenceNumber(sh.Start)}}
 		if sh.Parent >= 0 {
 			for _, p := range shards {
 				if int64(p.Index) == sh.Parent {
-					sd.ParentShardId = shardID(p)
+					sd.ParentShardId = streamid.ShardID(p)
 				}
 			}
 			// A parent trimmed after its retention is no longer named.
 		}
 		if !sh.Open() {
-			sd.SequenceNumberRange.EndingSequenceNumber = seqString(sh.End)
+			sd.SequenceNumberRange.EndingSequenceNumber = streamid.SequenceNumber(sh.End)
 		}
 		d.Shards = append(d.Shards, sd)
 	}

@@ -1,10 +1,7 @@
 package trigger
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-
+	"github.com/globaltables/globaltables/region/api/streamid"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 )
@@ -45,28 +42,10 @@ type UserIdentity struct {
 	Type        string `json:"type"`
 }
 
-// streamARN is the ARN of a region's stream, as the Streams API names it:
-// the table's ARN, "/stream/", the label.
-func streamARN(region, account string, info *store.StreamInfo) string {
-	return "arn:aws:dynamodb:" + region + ":" + account + ":table/" + info.Table + "/stream/" + info.Label
-}
-
-// seqString writes a sequence number as the Streams API does: 21 digits.
-func seqString(seq uint64) string { return fmt.Sprintf("%021d", seq) }
-
-// eventID is the record's ID as the Streams API gives it (a hash of the
-// region, table, stream label and sequence number), so that a handler sees
-// the same eventID from a trigger as from GetRecords.
-func eventID(region string, info *store.StreamInfo, seq uint64) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s/%s/%s/%d", region, info.Table, info.Label, seq)
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
 // record renders a store record as Lambda delivers it.
 func record(region, account string, info *store.StreamInfo, r *store.StreamRecord) Record {
 	rec := Record{
-		EventID:      eventID(region, info, r.Seq),
+		EventID:      streamid.EventID(region, info, r.Seq),
 		EventName:    r.EventName,
 		EventVersion: "1.1",
 		EventSource:  "aws:dynamodb",
@@ -76,11 +55,11 @@ func record(region, account string, info *store.StreamInfo, r *store.StreamRecor
 			Keys:                        r.Keys,
 			NewImage:                    r.NewImage,
 			OldImage:                    r.OldImage,
-			SequenceNumber:              seqString(r.Seq),
+			SequenceNumber:              streamid.SequenceNumber(r.Seq),
 			SizeBytes:                   r.SizeBytes,
 			StreamViewType:              info.ViewType,
 		},
-		EventSourceARN: streamARN(region, account, info),
+		EventSourceARN: streamid.ARN(region, account, info),
 	}
 	if r.TTL {
 		rec.UserIdentity = &UserIdentity{PrincipalID: "dynamodb.amazonaws.com", Type: "Service"}

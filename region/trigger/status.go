@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/globaltables/globaltables/region/api/streamid"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -62,7 +63,7 @@ func (w *worker) status() Status {
 	if !pos.Set {
 		return st
 	}
-	st.Position = seqString(pos.After)
+	st.Position = streamid.SequenceNumber(pos.After)
 	n, capped, oldest, err := w.pending(pos)
 	if err != nil {
 		return st

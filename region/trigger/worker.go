@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/globaltables/globaltables/region/api/streamid"
 	"github.com/globaltables/globaltables/store"
 )
 
@@ -193,8 +194,8 @@ func (w *worker) settle(ctx context.Context, info *store.StreamInfo, sh store.Sh
 		return w.settle(ctx, info, sh, recs[half:], depth+1)
 	}
 	f := &Failure{Time: time.Now().UTC(), Trigger: w.spec.Name, Table: w.spec.Table, Reason: err.Error(),
-		Attempts: tries, StreamArn: streamARN(w.m.cfg.Region, w.m.cfg.AccountID, info),
-		ShardID: shardID(sh), StartSequence: seqString(recs[0].Seq), EndSequence: seqString(recs[len(recs)-1].Seq),
+		Attempts: tries, StreamArn: streamid.ARN(w.m.cfg.Region, w.m.cfg.AccountID, info),
+		ShardID: streamid.ShardID(sh), StartSequence: streamid.SequenceNumber(recs[0].Seq), EndSequence: streamid.SequenceNumber(recs[len(recs)-1].Seq),
 		BatchSize: len(recs), Records: event.Records}
 	if err := appendFailure(w.m.cfg.Dir, f); err != nil {
 		return err
@@ -367,7 +368,7 @@ func (w *worker) trimmed(pos Position, why string) error {
 		why = "trimmed: records passed the stream's retention before delivery"
 	}
 	f := &Failure{Time: time.Now().UTC(), Trigger: w.spec.Name, Table: w.spec.Table, Reason: why,
-		StartSequence: seqString(pos.After + 1), EndSequence: seqString(next.After)}
+		StartSequence: streamid.SequenceNumber(pos.After + 1), EndSequence: streamid.SequenceNumber(next.After)}
 	if err := appendFailure(w.m.cfg.Dir, f); err != nil {
 		return err
 	}
@@ -409,9 +410,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// shardID names a shard as the Streams API does.
-func shardID(sh store.Shard) string {
-	return fmt.Sprintf("shardId-%020d-%08x", sh.CreatedAt.UnixMilli(), sh.Index)
 }
