@@ -39,7 +39,8 @@ type Load struct {
 //	isolate   region                cut every link from and to a region
 //	cut       from, to              cut the link carrying from's changes to to
 //	heal                            every link back to its configured shape
-//	link      from, to, latency, jitter   shape a link
+//	link      from, to, latency, jitter,  shape a link (the fields of a
+//	          bandwidth_kbps, loss_percent topology's link block)
 //	clock     region, offset, drift skew a region's clock
 //	phase     name                  start a named phase of the results
 //	assert    converged_within      wait for convergence, then judge
@@ -53,20 +54,22 @@ type Load struct {
 //	delete_items table, region, items    delete its first items through a region
 //	await        table, region, items, for   wait until a region holds that many of its items
 type Step struct {
-	Kind            string `hcl:"kind,label"`
-	For             string `hcl:"for,optional"`
-	Region          string `hcl:"region,optional"`
-	From            string `hcl:"from,optional"`
-	To              string `hcl:"to,optional"`
-	Latency         string `hcl:"latency,optional"`
-	Jitter          string `hcl:"jitter,optional"`
-	Offset          string `hcl:"offset,optional"`
-	Drift           string `hcl:"drift,optional"`
-	Name            string `hcl:"name,optional"`
-	ConvergedWithin string `hcl:"converged_within,optional"`
-	Table           string `hcl:"table,optional"`
-	Index           string `hcl:"index,optional"`
-	Items           int    `hcl:"items,optional"`
+	Kind            string  `hcl:"kind,label"`
+	For             string  `hcl:"for,optional"`
+	Region          string  `hcl:"region,optional"`
+	From            string  `hcl:"from,optional"`
+	To              string  `hcl:"to,optional"`
+	Latency         string  `hcl:"latency,optional"`
+	Jitter          string  `hcl:"jitter,optional"`
+	BandwidthKBps   int64   `hcl:"bandwidth_kbps,optional"`
+	LossPercent     float64 `hcl:"loss_percent,optional"`
+	Offset          string  `hcl:"offset,optional"`
+	Drift           string  `hcl:"drift,optional"`
+	Name            string  `hcl:"name,optional"`
+	ConvergedWithin string  `hcl:"converged_within,optional"`
+	Table           string  `hcl:"table,optional"`
+	Index           string  `hcl:"index,optional"`
+	Items           int     `hcl:"items,optional"`
 }
 
 // Parse reads a drill from HCL source; filename names it in errors.
@@ -162,5 +165,6 @@ func (s Step) validate() error {
 
 // link is a link step's shape in the topology's terms, which parse it.
 func (s Step) link() topology.Link {
-	return topology.Link{From: s.From, To: s.To, Latency: s.Latency, Jitter: s.Jitter}
+	return topology.Link{From: s.From, To: s.To, Latency: s.Latency, Jitter: s.Jitter,
+		BandwidthKBps: s.BandwidthKBps, LossPercent: s.LossPercent}
 }
