@@ -22,24 +22,12 @@ if [ ${#bins[@]} -eq 0 ]; then
   bins=(bin/globaltables)
 fi
 hz=$(getconf CLK_TCK)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/measure-lib.sh
 
 # free_port: a TCP port nobody listens on now (the kernel's choice).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-
-# ticks PID: utime+stime of PID in clock ticks (fields 14 and 15; the
-# command name in field 2 may hold spaces, so count from the closing paren).
-ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 for i in "${!bins[@]}"; do
   b=$(readlink -f "${bins[$i]}")
