@@ -59,18 +59,18 @@ for i in "${!bins[@]}"; do
   for p in $(pgrep -P "${pids[$i]}"); do
     name[$p]="$i $(tr '\0' ' ' <"/proc/$p/cmdline" | sed -n 's/.*--name \([^ ]*\).*/\1/p')"
     t0[$p]=$(ticks "$p")
-    rss0[$p]=$(rss_kb "$p")
+    rss0[$p]=$(rss_mb "$p")
   done
 done
 s0=$(date +%s.%N)
 sleep "$DURATION"
 s1=$(date +%s.%N)
 printf 'idle for %.0f s after %s s settling; load average %s\n' "$(echo "$s1 - $s0" | bc)" "$SETTLE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "RSS in MB, total/anonymous (the rest is mapped files)"
 printf '%-24s %-16s %10s %12s %12s\n' BINARY REGION CPU% RSS_FRESH RSS_END
 for p in "${!t0[@]}"; do
   read -r i r <<<"${name[$p]}"
   t1=$(ticks "$p")
   cpu=$(echo "scale=3; 100 * ($t1 - ${t0[$p]}) / $hz / ($s1 - $s0)" | bc)
-  printf '%-24s %-16s %10.2f %9d MB %9d MB\n' "$(cat "$work/$i/bin")" "$r" "$cpu" \
-    $((rss0[$p] / 1024)) $(($(rss_kb "$p") / 1024))
+  printf '%-24s %-16s %10.2f %12s %12s\n' "$(cat "$work/$i/bin")" "$r" "$cpu" "${rss0[$p]}" "$(rss_mb "$p")"
 done | sort

@@ -14,7 +14,6 @@ trap cleanup EXIT
 # ticks PID: utime+stime of PID in clock ticks (fields 14 and 15; the
 # command name in field 2 may hold spaces, so count from the closing paren).
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # rss_mb PID: resident MB, total/anonymous (the rest is mapped files,
 # Badger's tables and logs, which the kernel can drop and read again).
 rss_mb() { awk '/^VmRSS:/ {t = $2} /^RssAnon:/ {a = $2} END {printf "%d/%d", t / 1024, a / 1024}' "/proc/$1/status"; }
