@@ -89,7 +89,7 @@ or take the region from a topology file, where flags override the file:
 				"disk_reserve_mb", f.reserveMB, "memtable_mb", f.memTableMB, "block_cache_mb", f.blockCacheMB)
 			mem.apply()
 			logger.Info("go runtime memory", "gogc", mem.describeGC(), "memory_limit", mem.describeLimit(),
-				"release_after", mem.cfg.ReleaseAfter)
+				"release_after", mem.describeRelease())
 			ctx, stop := context.WithCancel(cmd.Context())
 			released := make(chan struct{})
 			go func() {
@@ -301,7 +301,8 @@ func (m memorySettings) apply() {
 	}
 }
 
-// describeGC and describeLimit say what the runtime runs with, for the log.
+// describeGC, describeLimit and describeRelease say what the runtime runs
+// with, for the log.
 func (m memorySettings) describeGC() string {
 	if m.setGC {
 		return fmt.Sprint(m.cfg.GCPercent)
@@ -317,6 +318,13 @@ func (m memorySettings) describeLimit() string {
 		return "none"
 	}
 	return fmt.Sprintf("%d MiB", m.cfg.LimitBytes>>20)
+}
+
+func (m memorySettings) describeRelease() string {
+	if m.cfg.ReleaseAfter < 0 {
+		return "never"
+	}
+	return m.cfg.ReleaseAfter.String()
 }
 
 // attachNATS gives the region its NATS identity (created in its data
