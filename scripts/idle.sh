@@ -22,24 +22,12 @@ if [ ${#bins[@]} -eq 0 ]; then
   bins=(bin/globaltables)
 fi
 hz=$(getconf CLK_TCK)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/measure-lib.sh
 
 # free_port: a TCP port nobody listens on now (the kernel's choice).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-
-# ticks PID: utime+stime of PID in clock ticks (fields 14 and 15; the
-# command name in field 2 may hold spaces, so count from the closing paren).
-ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 for i in "${!bins[@]}"; do
   b=$(readlink -f "${bins[$i]}")
@@ -71,18 +59,18 @@ for i in "${!bins[@]}"; do
   for p in $(pgrep -P "${pids[$i]}"); do
     name[$p]="$i $(tr '\0' ' ' <"/proc/$p/cmdline" | sed -n 's/.*--name \([^ ]*\).*/\1/p')"
     t0[$p]=$(ticks "$p")
-    rss0[$p]=$(rss_kb "$p")
+    rss0[$p]=$(rss_mb "$p")
   done
 done
 s0=$(date +%s.%N)
 sleep "$DURATION"
 s1=$(date +%s.%N)
 printf 'idle for %.0f s after %s s settling; load average %s\n' "$(echo "$s1 - $s0" | bc)" "$SETTLE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "RSS in MB, total/anonymous (the rest is mapped files)"
 printf '%-24s %-16s %10s %12s %12s\n' BINARY REGION CPU% RSS_FRESH RSS_END
 for p in "${!t0[@]}"; do
   read -r i r <<<"${name[$p]}"
   t1=$(ticks "$p")
   cpu=$(echo "scale=3; 100 * ($t1 - ${t0[$p]}) / $hz / ($s1 - $s0)" | bc)
-  printf '%-24s %-16s %10.2f %9d MB %9d MB\n' "$(cat "$work/$i/bin")" "$r" "$cpu" \
-    $((rss0[$p] / 1024)) $(($(rss_kb "$p") / 1024))
+  printf '%-24s %-16s %10.2f %12s %12s\n' "$(cat "$work/$i/bin")" "$r" "$cpu" "${rss0[$p]}" "$(rss_mb "$p")"
 done | sort

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckConfig_RefusesBadPorts checks that --check-config refuses a
@@ -121,6 +122,68 @@ func TestRegionFlags_OpenMetricsFromTopology(t *testing.T) {
 			}
 			if cfg.OpenMetrics != tt.want {
 				t.Fatalf("OpenMetrics = %v, want %v", cfg.OpenMetrics, tt.want)
+			}
+		})
+	}
+}
+
+// TestRegionFlags_Memory checks how the Go runtime's memory settings are
+// resolved: the defaults for a lab region, $GOGC and $GOMEMLIMIT over the
+// defaults (the runtime read them at start: they are left alone), the
+// flags over both, and usage errors for values the runtime cannot take.
+func TestRegionFlags_Memory(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		args              []string
+		env               map[string]string
+		wantGC, wantLimit bool // whether to set them
+		gcPercent         int
+		limit             int64
+		releaseAfter      time.Duration
+		wantErr           string
+	}{
+		{name: "defaults", wantGC: true, gcPercent: 50, releaseAfter: 10 * time.Second},
+		{name: "GOGC wins over the default", env: map[string]string{"GOGC": "200", "GOMEMLIMIT": "1GiB"},
+			gcPercent: 50, releaseAfter: 10 * time.Second},
+		{name: "flags win over GOGC and GOMEMLIMIT", env: map[string]string{"GOGC": "200", "GOMEMLIMIT": "1GiB"},
+			args:   []string{"--gogc", "100", "--memory-limit-mb", "512", "--memory-release-after", "30s"},
+			wantGC: true, wantLimit: true, gcPercent: 100, limit: 512 << 20, releaseAfter: 30 * time.Second},
+		{name: "no release", args: []string{"--memory-release-after", "0"}, wantGC: true, gcPercent: 50, releaseAfter: -1},
+		{name: "zero gogc", args: []string{"--gogc", "0"}, wantErr: "--gogc must be a positive percent"},
+		{name: "negative limit", args: []string{"--memory-limit-mb", "-1"}, wantErr: "--memory-limit-mb must be 0"},
+		{name: "negative release", args: []string{"--memory-release-after", "-1s"}, wantErr: "--memory-release-after must be 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := newRegionCmd()
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			f := regionFlags{}
+			fl := cmd.Flags()
+			var err error
+			if f.gogc, err = fl.GetInt("gogc"); err != nil {
+				t.Fatal(err)
+			}
+			if f.memLimitMB, err = fl.GetInt64("memory-limit-mb"); err != nil {
+				t.Fatal(err)
+			}
+			if f.releaseAfter, err = fl.GetDuration("memory-release-after"); err != nil {
+				t.Fatal(err)
+			}
+			m, err := f.memory(cmd, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.setGC != tt.wantGC || m.setLimit != tt.wantLimit || m.cfg.GCPercent != tt.gcPercent ||
+				m.cfg.LimitBytes != tt.limit || m.cfg.ReleaseAfter != tt.releaseAfter {
+				t.Fatalf("got %+v, want set GC %v (%d), set limit %v (%d), release after %s",
+					m, tt.wantGC, tt.gcPercent, tt.wantLimit, tt.limit, tt.releaseAfter)
 			}
 		})
 	}

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/globaltables/globaltables/cmd/globaltables/memtune"
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
 	"github.com/globaltables/globaltables/region/listener"
@@ -35,6 +38,9 @@ type regionFlags struct {
 	memTableMB   int64
 	blockCacheMB int64
 	backfillRate int
+	gogc         int
+	memLimitMB   int64
+	releaseAfter time.Duration
 
 	topo *topology.Topology // the file read by resolve, if any
 }
@@ -53,6 +59,10 @@ or take the region from a topology file, where flags override the file:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, level, err := f.resolve(cmd)
+			if err != nil {
+				return err
+			}
+			mem, err := f.memory(cmd, os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -77,7 +87,19 @@ or take the region from a topology file, where flags override the file:
 				"ttl_interval", cfg.TTLInterval, "sync_writes", !cfg.NoSync, "open_files_limit", files,
 				"api_credentials", len(cfg.Credentials), "api_tls", cfg.TLSCertFile != "",
 				"disk_reserve_mb", f.reserveMB, "memtable_mb", f.memTableMB, "block_cache_mb", f.blockCacheMB)
-			if err := r.Run(cmd.Context()); err != nil {
+			mem.apply()
+			logger.Info("go runtime memory", "gogc", mem.describeGC(), "memory_limit", mem.describeLimit(),
+				"release_after", mem.describeRelease())
+			ctx, stop := context.WithCancel(cmd.Context())
+			released := make(chan struct{})
+			go func() {
+				defer close(released)
+				_ = memtune.NewReleaser(mem.cfg.ReleaseAfter).Run(ctx)
+			}()
+			err = r.Run(ctx)
+			stop()
+			<-released
+			if err != nil {
 				return err
 			}
 			return r.Close()
@@ -101,6 +123,9 @@ or take the region from a topology file, where flags override the file:
 	fl.DurationVar(&f.maxSkew, "max-clock-skew", 0, "how far ahead of this region's clock a replicated version may be (default: the topology's max_clock_skew, 5m)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, "cap on concurrent client connections (default 4096, at most half the open-file limit)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close client connections idle this long (default 2m)")
+	fl.IntVar(&f.gogc, "gogc", memtune.DefaultGCPercent, "the Go collector's target heap growth, in percent (GOGC; default 50, or $GOGC; 100 for regions that load more)")
+	fl.Int64Var(&f.memLimitMB, "memory-limit-mb", 0, "soft limit on the Go runtime's memory, in MiB (GOMEMLIMIT; default 0: none, or $GOMEMLIMIT); keep it well above two memtables")
+	fl.DurationVar(&f.releaseAfter, "memory-release-after", memtune.DefaultReleaseAfter, "return the heap a load left behind to the system once the region has been quiet this long (0: never)")
 	fl.IntVar(&f.backfillRate, "backfill-rate", 0, "cap each index backfill at this many rows per second (default 0: unlimited)")
 	return cmd
 }
@@ -232,6 +257,74 @@ func (f *regionFlags) resolve(cmd *cobra.Command) (region.Config, string, error)
 		return cfg, "", usagef("--log-level %q: use trace, debug, info, warn or error", level)
 	}
 	return cfg, level, cfg.Validate()
+}
+
+// memorySettings is the Go runtime's memory settings of a region process,
+// and which of them to set: GOGC and GOMEMLIMIT, read by the runtime at
+// start, win over the defaults but not over the flags.
+type memorySettings struct {
+	cfg             memtune.Config
+	setGC, setLimit bool
+	envGC, envLimit string // $GOGC and $GOMEMLIMIT, for the log
+}
+
+// memory resolves the runtime's memory settings from the flags, the
+// environment (getenv) and the defaults.
+func (f *regionFlags) memory(cmd *cobra.Command, getenv func(string) string) (memorySettings, error) {
+	fl := cmd.Flags()
+	m := memorySettings{cfg: memtune.DefaultConfig(), envGC: getenv("GOGC"), envLimit: getenv("GOMEMLIMIT")}
+	if f.gogc <= 0 {
+		return m, usagef("--gogc must be a positive percent, e.g. --gogc 100")
+	}
+	if f.memLimitMB < 0 {
+		return m, usagef("--memory-limit-mb must be 0 (none) or a number of MiB, e.g. --memory-limit-mb 512")
+	}
+	if f.releaseAfter < 0 {
+		return m, usagef("--memory-release-after must be 0 (never) or a duration, e.g. --memory-release-after 30s")
+	}
+	m.cfg.GCPercent, m.cfg.LimitBytes, m.cfg.ReleaseAfter = f.gogc, f.memLimitMB<<20, f.releaseAfter
+	if f.releaseAfter == 0 {
+		m.cfg.ReleaseAfter = -1 // never
+	}
+	m.setGC = fl.Changed("gogc") || m.envGC == ""
+	m.setLimit = fl.Changed("memory-limit-mb")
+	return m, m.cfg.Validate()
+}
+
+// apply sets what m says to set.
+func (m memorySettings) apply() {
+	if m.setGC {
+		memtune.SetGCPercent(m.cfg.GCPercent)
+	}
+	if m.setLimit {
+		memtune.SetLimit(m.cfg.LimitBytes)
+	}
+}
+
+// describeGC, describeLimit and describeRelease say what the runtime runs
+// with, for the log.
+func (m memorySettings) describeGC() string {
+	if m.setGC {
+		return fmt.Sprint(m.cfg.GCPercent)
+	}
+	return "$GOGC=" + m.envGC
+}
+
+func (m memorySettings) describeLimit() string {
+	switch {
+	case !m.setLimit && m.envLimit != "":
+		return "$GOMEMLIMIT=" + m.envLimit
+	case m.cfg.LimitBytes == 0:
+		return "none"
+	}
+	return fmt.Sprintf("%d MiB", m.cfg.LimitBytes>>20)
+}
+
+func (m memorySettings) describeRelease() string {
+	if m.cfg.ReleaseAfter < 0 {
+		return "never"
+	}
+	return m.cfg.ReleaseAfter.String()
 }
 
 // attachNATS gives the region its NATS identity (created in its data
