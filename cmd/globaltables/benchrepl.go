@@ -26,14 +26,18 @@ import (
 
 // replStep is one measured step of the replication benchmark.
 type replStep struct {
-	Rate     int           `json:"target_writes_per_sec"`
-	Batch    bool          `json:"batch_write"`
-	Achieved float64       `json:"achieved_writes_per_sec"`
-	Errors   int64         `json:"errors"`
-	MaxPend  uint64        `json:"max_pending"`
-	Drain    time.Duration `json:"drain_ns"`
-	KeptUp   bool          `json:"kept_up"`
-	Regions  int           `json:"regions"`
+	Rate     int     `json:"target_writes_per_sec"`
+	Batch    bool    `json:"batch_write"`
+	Achieved float64 `json:"achieved_writes_per_sec"`
+	Errors   int64   `json:"errors"`
+	MaxPend  uint64  `json:"max_pending"`
+	// PendUnknown counts the samples of pending changes that could not be
+	// taken (a region's status unanswered, a link disconnected): they are
+	// left out of MaxPend, not counted as a number.
+	PendUnknown int           `json:"pending_unknown_samples"`
+	Drain       time.Duration `json:"drain_ns"`
+	KeptUp      bool          `json:"kept_up"`
+	Regions     int           `json:"regions"`
 	// Links are the regions' own figures per link, from their status:
 	// the latency from the origin's commit to the destination's apply,
 	// on the two regions' clocks, over the regions' life.
@@ -246,6 +250,18 @@ func runReplStep(ctx context.Context, self string, cfg replConfig, logw io.Write
 	if err := ensureGlobalTable(ctx, t, "benchrepl"); err != nil {
 		return nil, err
 	}
+	if err := awaitLinks(ctx, t); err != nil {
+		return nil, err
+	}
+	// The regions' idle CPU, settled and before the load: what they use
+	// without it (the links' keep-alives, timers).
+	idle0 := sampleCPU(sup, names)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(idleWindow):
+	}
+	idle1 := sampleCPU(sup, names)
 
 	st := &replStep{Rate: cfg.Rate, Batch: cfg.Batch, Duration: cfg.Duration, Regions: n}
 	var acked, errs atomic.Int64
@@ -295,6 +311,7 @@ func runReplStep(ctx context.Context, self string, cfg replConfig, logw io.Write
 	}
 	// Sample pending, and probe the lag, while the load runs.
 	var maxPend atomic.Uint64
+	var pendUnknown atomic.Int64
 	sctx, scancel := context.WithCancel(ctx)
 	var swg sync.WaitGroup
 	swg.Add(1)
@@ -308,7 +325,14 @@ func runReplStep(ctx context.Context, self string, cfg replConfig, logw io.Write
 				return
 			case <-tk.C:
 			}
-			if p := pendingTotal(sctx, t); p > maxPend.Load() {
+			p, ok := pendingTotal(sctx, t)
+			if !ok {
+				if sctx.Err() == nil {
+					pendUnknown.Add(1)
+				}
+				continue
+			}
+			if p > maxPend.Load() {
 				maxPend.Store(p)
 			}
 		}
@@ -358,7 +382,7 @@ loop:
 		st.FirstErr = v.(string)
 	}
 	drainStart := time.Now()
-	for pendingTotal(ctx, t) > 0 && time.Since(drainStart) < time.Minute {
+	for !drained(ctx, t) && time.Since(drainStart) < time.Minute {
 		time.Sleep(50 * time.Millisecond)
 	}
 	st.Drain = time.Since(drainStart)
@@ -366,12 +390,14 @@ loop:
 	scancel()
 	swg.Wait()
 	st.MaxPend = maxPend.Load()
+	st.PendUnknown = int(pendUnknown.Load())
 	writes := acked.Load()
 	if prober != nil {
 		st.Lag = prober.Result()
 		writes += st.Lag.Writes
 	}
 	st.Cost = costOf(names, cpu0, cpu1, mem, writes)
+	st.Cost.addIdle(names, idle0, idle1)
 	for _, r := range t.Regions {
 		var s region.Status
 		if err := getJSON(ctx, "http://"+r.Listen+region.StatusPath, &s); err == nil {
@@ -386,22 +412,25 @@ loop:
 	})
 	// Kept up: took at least 95% of the target, and what was pending at
 	// any moment was less than two seconds of writes.
-	st.KeptUp = st.Achieved >= 0.95*float64(cfg.Rate) && float64(st.MaxPend) < 2*float64(cfg.Rate) && st.Drain < 5*time.Second
+	st.KeptUp = st.Achieved >= 0.95*float64(cfg.Rate) && float64(st.MaxPend) < 2*float64(cfg.Rate) && st.Drain < 5*time.Second && drained(ctx, t)
 	return st, nil
 }
 
 // pendingTotal is the sum of every region's link pending counts and
-// publisher backlogs.
-func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
-	var n uint64
+// publisher backlogs; ok is false when some region did not answer or some
+// link is disconnected or not set up yet (unknown, not a number).
+func pendingTotal(ctx context.Context, t *topology.Topology) (n uint64, ok bool) {
 	for _, r := range t.Regions {
 		var s region.Status
 		if err := getJSON(ctx, "http://"+r.Listen+region.StatusPath, &s); err != nil {
-			return 1 << 62
+			return 0, false
+		}
+		if len(s.Links) < len(t.Regions)-1 {
+			return 0, false
 		}
 		for _, l := range s.Links {
-			if l.Pending == nil { // disconnected: not drained
-				return 1 << 62
+			if l.Pending == nil {
+				return 0, false
 			}
 			n += *l.Pending
 		}
@@ -409,7 +438,31 @@ func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
 			n += s.Publisher.Backlog
 		}
 	}
-	return n
+	return n, true
+}
+
+// drained reports whether every link is connected with nothing pending.
+func drained(ctx context.Context, t *topology.Topology) bool {
+	n, ok := pendingTotal(ctx, t)
+	return ok && n == 0
+}
+
+// awaitLinks waits until every link of t is connected with nothing
+// pending, so that a step's load and CPU window start on a settled
+// topology, not during the links' first connection and catch-up.
+func awaitLinks(ctx context.Context, t *topology.Topology) error {
+	deadline := time.Now().Add(time.Minute)
+	for !drained(ctx, t) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the links of the %d regions were not all connected and drained within a minute", len(t.Regions))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // freeLoopbackPorts returns n loopback ports that were free a moment ago.

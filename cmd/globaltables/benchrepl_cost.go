@@ -75,6 +75,9 @@ type regionCost struct {
 	// over the process's life (it is fresh for each step).
 	RSS  *uint64 `json:"rss_bytes"`
 	Peak *uint64 `json:"peak_rss_bytes"`
+	// IdlePercent is the region's CPU as a percentage of one core over
+	// idleWindow, settled, before the load.
+	IdlePercent *float64 `json:"idle_cpu_percent_of_core"`
 }
 
 // replCost is what a step's replicated writes cost.
@@ -99,6 +102,44 @@ type replCost struct {
 	// acknowledged write; nil if unknown.
 	ClientCPU         *time.Duration `json:"client_cpu_ns"`
 	ClientCPUPerWrite *time.Duration `json:"client_cpu_per_write_ns"`
+	// IdleCorePercent is the regions' CPU together, as a percentage of one
+	// core, while idle before the load; CPUPerWriteAboveIdle is
+	// CPUPerWrite less that idle rate over Window: what the writes
+	// themselves cost, which stays comparable when a loaded machine lets
+	// the regions take fewer writes. Nil when unknown.
+	IdleCorePercent      *float64       `json:"idle_cpu_percent_of_core"`
+	CPUPerWriteAboveIdle *time.Duration `json:"cpu_per_replicated_write_above_idle_ns"`
+}
+
+// idleWindow is how long a step measures the regions' idle CPU: CPU time
+// comes in 10 ms ticks, so 3 s resolves a third of a percent of a core.
+const idleWindow = 3 * time.Second
+
+// addIdle adds to c the regions' idle CPU, from samples taken before the
+// load, and the CPU per write above it.
+func (c *replCost) addIdle(names []string, start, end cpuSample) {
+	window := end.At.Sub(start.At)
+	var total time.Duration
+	known := len(names) > 0
+	for i, n := range names {
+		a, okA := start.Regions[n]
+		b, okB := end.Regions[n]
+		if !okA || !okB || b < a || i >= len(c.Regions) {
+			known = false
+			continue
+		}
+		c.Regions[i].IdlePercent = percentOfCore(b-a, window)
+		total += b - a
+	}
+	if !known || window <= 0 {
+		return
+	}
+	c.IdleCorePercent = percentOfCore(total, window)
+	if c.RegionsCPU == nil {
+		return
+	}
+	idle := time.Duration(float64(total) * float64(c.Window) / float64(window))
+	c.CPUPerWriteAboveIdle = perWrite(max(*c.RegionsCPU-idle, 0), c.Writes)
 }
 
 // costOf computes a step's cost from the CPU samples at the start and end

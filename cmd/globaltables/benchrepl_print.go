@@ -13,8 +13,12 @@ func printReplStep(out io.Writer, st *replStep) {
 	if st.Batch {
 		mode = "BatchWriteItem x25"
 	}
-	fmt.Fprintf(out, "\n%d regions, %d writes/s target (%s) for %s: achieved %.0f writes/s, %d errors, max pending %d, drained in %s, kept up: %v\n",
-		st.Regions, st.Rate, mode, st.Duration, st.Achieved, st.Errors, st.MaxPend, st.Drain.Round(time.Millisecond), st.KeptUp)
+	pend := fmt.Sprint(st.MaxPend)
+	if st.PendUnknown > 0 {
+		pend += fmt.Sprintf(" (%d samples unknown)", st.PendUnknown)
+	}
+	fmt.Fprintf(out, "\n%d regions, %d writes/s target (%s) for %s: achieved %.0f writes/s, %d errors, max pending %s, drained in %s, kept up: %v\n",
+		st.Regions, st.Rate, mode, st.Duration, st.Achieved, st.Errors, pend, st.Drain.Round(time.Millisecond), st.KeptUp)
 	if st.FirstErr != "" {
 		fmt.Fprintf(out, "first error: %s\n", st.FirstErr)
 	}
@@ -53,13 +57,13 @@ func printReplStep(out io.Writer, st *replStep) {
 
 // printCost renders a step's CPU and memory.
 func printCost(out io.Writer, c *replCost) {
-	fmt.Fprintf(out, "CPU per replicated write: %s (regions' CPU %s over %s = %s of a core, / %d origin writes, each applied in %d regions); bench client %s per write\n",
+	fmt.Fprintf(out, "CPU per replicated write: %s (regions' CPU %s over %s = %s of a core, / %d origin writes, each applied in %d regions); %s above the regions' idle %s; bench client %s per write\n",
 		optDur(c.CPUPerWrite), optDur(c.RegionsCPU), c.Window.Round(time.Millisecond), optPct(c.RegionsCorePercent), c.Writes,
-		len(c.Regions)-1, optDur(c.ClientCPUPerWrite))
+		len(c.Regions)-1, optDur(c.CPUPerWriteAboveIdle), optPct(c.IdleCorePercent), optDur(c.ClientCPUPerWrite))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "REGION\tCPU\t% OF A CORE\tRSS\tPEAK RSS\t")
+	fmt.Fprintln(w, "REGION\tCPU\t% OF A CORE\tIDLE\tRSS\tPEAK RSS\t")
 	for _, r := range c.Regions {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", r.Region, optDur(r.CPU), optPct(r.CorePercent), optMB(r.RSS), optMB(r.Peak))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Region, optDur(r.CPU), optPct(r.CorePercent), optPct(r.IdlePercent), optMB(r.RSS), optMB(r.Peak))
 	}
 	w.Flush()
 }

@@ -140,3 +140,28 @@ func TestSaturateSteps(t *testing.T) {
 		}
 	}
 }
+
+// The idle CPU measured before the load is subtracted at its rate over
+// the load's window; an unread region leaves the figure unknown.
+func TestReplCost_AddIdle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	names := []string{"a", "b"}
+	start := cpuSample{At: t0, Regions: map[string]time.Duration{"a": 0, "b": 0}}
+	end := cpuSample{At: t0.Add(10 * time.Second), Regions: map[string]time.Duration{"a": 3 * time.Second, "b": 3 * time.Second}}
+	c := costOf(names, start, end, nil, 1000) // 6 s for 1000 writes: 6 ms each
+	idle0 := cpuSample{At: t0.Add(-4 * time.Second), Regions: map[string]time.Duration{"a": 0, "b": 0}}
+	idle1 := cpuSample{At: t0.Add(-2 * time.Second), Regions: map[string]time.Duration{"a": 100 * time.Millisecond, "b": 100 * time.Millisecond}}
+	c.addIdle(names, idle0, idle1) // 5 % of a core each: 1 s of the 10 s window
+	if c.IdleCorePercent == nil || *c.IdleCorePercent != 10 || *c.Regions[1].IdlePercent != 5 {
+		t.Fatalf("idle %v, region b %v; want 10 %% and 5 %%", c.IdleCorePercent, c.Regions[1].IdlePercent)
+	}
+	if c.CPUPerWriteAboveIdle == nil || *c.CPUPerWriteAboveIdle != 5*time.Millisecond {
+		t.Errorf("above idle %v, want 5ms", c.CPUPerWriteAboveIdle)
+	}
+	delete(idle1.Regions, "b")
+	c = costOf(names, start, end, nil, 1000)
+	c.addIdle(names, idle0, idle1)
+	if c.IdleCorePercent != nil || c.CPUPerWriteAboveIdle != nil || c.Regions[0].IdlePercent == nil {
+		t.Errorf("region b's idle unread: total %v, above idle %v, a %v", c.IdleCorePercent, c.CPUPerWriteAboveIdle, c.Regions[0].IdlePercent)
+	}
+}
