@@ -68,16 +68,21 @@ func printCost(out io.Writer, c *replCost) {
 	w.Flush()
 }
 
-// printSaturation names the highest step kept up, as --saturate found it.
+// printSaturation names the highest step kept up, as --saturate found it,
+// and the first that was not: there the regions took all they could, so
+// its CPU per replicated write is the figure at saturation.
 func printSaturation(out io.Writer, steps []*replStep) {
+	fmt.Fprintln(out)
 	for _, st := range steps {
 		if st.Saturation {
-			fmt.Fprintf(out, "\nsaturation: %d regions kept up with %d writes/s (achieved %.0f); CPU per replicated write there %s\n",
-				st.Regions, st.Rate, st.Achieved, optDur(st.Cost.CPUPerWrite))
-			return
+			fmt.Fprintf(out, "saturation: %d regions kept up with %d writes/s (achieved %.0f); CPU per replicated write there %s (%s above idle)\n",
+				st.Regions, st.Rate, st.Achieved, optDur(st.Cost.CPUPerWrite), optDur(st.Cost.CPUPerWriteAboveIdle))
 		}
 	}
-	fmt.Fprintln(out, "\nsaturation: no step kept up; start --saturate from a lower --rates value")
+	if last := steps[len(steps)-1]; !last.KeptUp {
+		fmt.Fprintf(out, "saturated: at %d writes/s the %d regions took %.0f writes/s; CPU per replicated write %s (%s above idle)\n",
+			last.Rate, last.Regions, last.Achieved, optDur(last.Cost.CPUPerWrite), optDur(last.Cost.CPUPerWriteAboveIdle))
+	}
 }
 
 // optDur, optMs, optPct and optMB render a figure, or "?" when unknown.
