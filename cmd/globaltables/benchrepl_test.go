@@ -165,3 +165,21 @@ func TestReplCost_AddIdle(t *testing.T) {
 		t.Errorf("region b's idle unread: total %v, above idle %v, a %v", c.IdleCorePercent, c.CPUPerWriteAboveIdle, c.Regions[0].IdlePercent)
 	}
 }
+
+// The saturation summary names the highest step kept up and the first
+// that was not, with unknown figures as "?".
+func TestPrintSaturation(t *testing.T) {
+	d := 900 * time.Microsecond
+	steps := []*replStep{
+		{Rate: 1000, Regions: 3, Achieved: 1000, KeptUp: true, Saturation: true, Cost: replCost{CPUPerWrite: &d}},
+		{Rate: 1500, Regions: 3, Achieved: 1200},
+	}
+	var b strings.Builder
+	printSaturation(&b, steps)
+	for _, want := range []string{"kept up with 1000 writes/s (achieved 1000); CPU per replicated write there 900µs (? above idle)",
+		"at 1500 writes/s the 3 regions took 1200 writes/s; CPU per replicated write ? (? above idle)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
