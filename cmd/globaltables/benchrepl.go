@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,71 +26,138 @@ import (
 
 // replStep is one measured step of the replication benchmark.
 type replStep struct {
-	Rate      int           `json:"target_writes_per_sec"`
-	Batch     bool          `json:"batch_write"`
-	Achieved  float64       `json:"achieved_writes_per_sec"`
-	Errors    int64         `json:"errors"`
-	MaxPend   uint64        `json:"max_pending"`
-	Drain     time.Duration `json:"drain_ns"`
-	KeptUp    bool          `json:"kept_up"`
-	Links     []region.LinkStatus
-	Duration  time.Duration `json:"duration_ns"`
-	FirstErr  string        `json:"first_error,omitempty"`
-	Endpoints []string      `json:"-"`
+	Rate     int     `json:"target_writes_per_sec"`
+	Batch    bool    `json:"batch_write"`
+	Achieved float64 `json:"achieved_writes_per_sec"`
+	Errors   int64   `json:"errors"`
+	MaxPend  uint64  `json:"max_pending"`
+	// PendUnknown counts the samples of pending changes that could not be
+	// taken (a region's status unanswered, a link disconnected): they are
+	// left out of MaxPend, not counted as a number.
+	PendUnknown int           `json:"pending_unknown_samples"`
+	Drain       time.Duration `json:"drain_ns"`
+	KeptUp      bool          `json:"kept_up"`
+	Regions     int           `json:"regions"`
+	// Links are the regions' own figures per link, from their status:
+	// the latency from the origin's commit to the destination's apply,
+	// on the two regions' clocks, over the regions' life.
+	Links    []region.LinkStatus `json:"links"`
+	Duration time.Duration       `json:"duration_ns"`
+	FirstErr string              `json:"first_error,omitempty"`
+	// Cost is CPU per replicated write and each region's CPU and memory.
+	Cost replCost `json:"cost"`
+	// Lag is the lag measured from outside (nil with --probe-rate 0).
+	Lag *outsideLag `json:"outside_lag,omitempty"`
+	// Saturation marks, under --saturate, the highest rate kept up.
+	Saturation bool `json:"saturation,omitempty"`
+}
+
+// replConfig is what one step runs.
+type replConfig struct {
+	Regions   int
+	Rate      int
+	Batch     bool
+	Duration  time.Duration
+	ItemSize  int
+	Workers   int
+	ProbeRate float64 // lag probes started per second on each directed link; 0: none
+	PProf     bool
+	NoShaper  bool
+}
+
+// benchRegionNames returns n region names: real AWS region names for the
+// first seven, numbered ones after.
+func benchRegionNames(n int) []string {
+	known := []string{"us-east-1", "eu-west-1", "ap-southeast-1", "us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1"}
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		if i < len(known) {
+			out = append(out, known[i])
+		} else {
+			out = append(out, fmt.Sprintf("region-%d", i+1))
+		}
+	}
+	return out
 }
 
 func newBenchReplicationCmd() *cobra.Command {
 	var (
+		cfg      replConfig
 		rates    []int
 		batch    []int
-		duration time.Duration
-		regions  int
-		itemSize int
-		workers  int
 		asJSON   bool
-		pprof    bool
-		noShaper bool
 		compare  int
+		saturate bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replication",
-		Short: "Measure replication latency and the highest write rate every region keeps up with",
+		Short: "Measure replication latency, CPU per replicated write and the highest write rate every region keeps up with",
 		Long: `Start a fresh topology of region processes for each step, write into all
 regions at a fixed rate through the DynamoDB API (PutItem, or BatchWriteItem
-of 25 items for the --batch-rates), and report per directed link the
-replication latency from the commit in the origin to the apply in the
-destination, the most changes a link had pending during the step, and how
-long the links took to drain after the load stopped. A step keeps up when
-the regions took the target rate and pending stayed bounded.`,
+of 25 items for the --batch-rates), and report:
+
+- CPU per replicated write: the region processes' CPU time (user + system,
+  embedded NATS included) from the start of the load until every link has
+  drained, divided by the origin writes acknowledged (load and probes); one
+  replicated write is one origin commit plus N-1 remote applies. Per region,
+  CPU as % of a core and resident memory (now and peak). The bench client's
+  own CPU is shown apart.
+- Lag measured from outside: probe items written into one region, then read
+  with GetItem in another, back to back, until a response holds them; from
+  the PutItem's acknowledgement to that response (--probe-rate per directed
+  link; 0 turns the probe off, e.g. to measure CPU without its reads).
+- Per directed link, the regions' own figures: origin commit to destination
+  apply (from their status), the most changes pending, and how long the
+  links took to drain after the load stopped. A step keeps up when the
+  regions took the target rate and pending stayed bounded.
+
+--saturate raises the rate from the first --rates value by half each step
+until a step does not keep up, and marks the highest step kept up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Regions < 2 {
+				return usagef("--regions: at least 2 (replication needs two regions)")
+			}
+			if len(rates) == 0 && saturate {
+				return usagef("--saturate starts from the first --rates value: give one")
+			}
 			self, err := os.Executable()
 			if err != nil {
 				return err
 			}
 			if compare > 0 {
-				return compareShaper(cmd.Context(), cmd.OutOrStdout(), self, regions, rates[0], duration, itemSize, workers, compare)
+				c := cfg
+				c.Rate, c.ProbeRate = rates[0], 0
+				return compareShaper(cmd.Context(), cmd.OutOrStdout(), self, c, compare)
 			}
 			var steps []*replStep
-			run := func(rate int, b bool) error {
-				st, err := runReplStep(cmd.Context(), self, regions, rate, b, duration, itemSize, workers, pprof, noShaper, cmd.ErrOrStderr())
+			run := func(rate int, b bool) (*replStep, error) {
+				c := cfg
+				c.Rate, c.Batch = rate, b
+				st, err := runReplStep(cmd.Context(), self, c, cmd.ErrOrStderr())
 				if err != nil {
-					return err
+					return nil, err
 				}
 				steps = append(steps, st)
 				if !asJSON {
 					printReplStep(cmd.OutOrStdout(), st)
 				}
-				return nil
+				return st, nil
 			}
-			for _, r := range rates {
-				if err := run(r, false); err != nil {
+			if saturate {
+				if err := saturateSteps(rates[0], len(batch) > 0, func(rate int, b bool) (*replStep, error) { return run(rate, b) }); err != nil {
 					return err
 				}
-			}
-			for _, r := range batch {
-				if err := run(r, true); err != nil {
-					return err
+			} else {
+				for _, r := range rates {
+					if _, err := run(r, false); err != nil {
+						return err
+					}
+				}
+				for _, r := range batch {
+					if _, err := run(r, true); err != nil {
+						return err
+					}
 				}
 			}
 			if asJSON {
@@ -99,32 +165,63 @@ the regions took the target rate and pending stayed bounded.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(steps)
 			}
+			if saturate {
+				printSaturation(cmd.OutOrStdout(), steps)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.IntSliceVar(&rates, "rates", []int{1000}, "total PutItem rates to measure, writes/s spread over the regions")
-	f.IntSliceVar(&batch, "batch-rates", nil, "total rates to measure with BatchWriteItem (25 items a request)")
-	f.DurationVar(&duration, "duration", 20*time.Second, "measured duration of each step")
-	f.IntVar(&regions, "regions", 3, "regions in the topology")
-	f.IntVar(&itemSize, "item-size", 200, "payload bytes per item")
-	f.IntVar(&workers, "workers", 32, "concurrent clients")
+	f.IntSliceVar(&batch, "batch-rates", nil, "total rates to measure with BatchWriteItem (25 items a request); with --saturate, any value makes it use BatchWriteItem")
+	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "measured duration of each step")
+	f.IntVar(&cfg.Regions, "regions", 3, "regions in the topology")
+	f.IntVar(&cfg.ItemSize, "item-size", 200, "payload bytes per item")
+	f.IntVar(&cfg.Workers, "workers", 32, "concurrent clients")
+	f.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "lag probes started per second on each directed link (0: no probe)")
+	f.BoolVar(&saturate, "saturate", false, "raise the rate from the first --rates value by 50% a step until the regions no longer keep up")
 	f.BoolVar(&asJSON, "json", false, "print the steps as JSON")
-	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
-	f.BoolVar(&noShaper, "no-shaper", false, "connect links directly, without the shaping proxies (to measure what they cost)")
+	f.BoolVar(&cfg.PProf, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
+	f.BoolVar(&cfg.NoShaper, "no-shaper", false, "connect links directly, without the shaping proxies (to measure what they cost)")
 	f.IntVar(&compare, "compare-shaper", 0, "run N interleaved pairs of steps at the first rate, with and without the shaping proxies, and compare their medians")
 	return cmd
 }
 
+// saturateMaxSteps bounds --saturate: from 1,000 writes/s, 1.5^11 is
+// 86,000 writes/s, beyond anything a laptop keeps up with.
+const saturateMaxSteps = 12
+
+// saturateSteps runs steps from rate up, each 50% above the last, until
+// one does not keep up, and marks the highest that did.
+func saturateSteps(rate int, batch bool, run func(rate int, batch bool) (*replStep, error)) error {
+	var best *replStep
+	for i := 0; i < saturateMaxSteps; i++ {
+		st, err := run(rate, batch)
+		if err != nil {
+			return err
+		}
+		if !st.KeptUp {
+			break
+		}
+		best = st
+		rate = rate * 3 / 2
+	}
+	if best != nil {
+		best.Saturation = true
+	}
+	return nil
+}
+
 // runReplStep runs one step on a fresh topology.
-func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d time.Duration, itemSize, workers int, pprof, noShaper bool, logw io.Writer) (*replStep, error) {
+func runReplStep(ctx context.Context, self string, cfg replConfig, logw io.Writer) (*replStep, error) {
 	dir, err := os.MkdirTemp("", "globaltables-benchrepl")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	names := []string{"us-east-1", "eu-west-1", "ap-southeast-1", "us-west-2", "eu-central-1"}[:n]
-	t, err := tempTopology(dir, names, fmt.Sprintf("global_tables = true\nno_link_shaping = %v", noShaper))
+	n := cfg.Regions
+	names := benchRegionNames(n)
+	t, err := tempTopology(dir, names, fmt.Sprintf("global_tables = true\nno_link_shaping = %v", cfg.NoShaper))
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +232,7 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 		sup.Stop(sctx)
 	}()
 	var args []string
-	if pprof {
+	if cfg.PProf {
 		args = append(args, "--pprof")
 		for _, r := range t.Regions {
 			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
@@ -145,29 +242,43 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 		return nil, err
 	}
 	clients := make([]*dynamodb.Client, n)
+	probeClients := make([]*dynamodb.Client, n)
 	for i, r := range t.Regions {
-		clients[i] = bench.Client("http://"+r.Listen, workers)
+		clients[i] = bench.Client("http://"+r.Listen, cfg.Workers)
+		probeClients[i] = bench.Client("http://"+r.Listen, 2)
 	}
 	if err := ensureGlobalTable(ctx, t, "benchrepl"); err != nil {
 		return nil, err
 	}
+	if err := awaitLinks(ctx, t); err != nil {
+		return nil, err
+	}
+	// The regions' idle CPU, settled and before the load: what they use
+	// without it (the links' keep-alives, timers).
+	idle0 := sampleCPU(sup, names)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(idleWindow):
+	}
+	idle1 := sampleCPU(sup, names)
 
-	st := &replStep{Rate: rate, Batch: batch, Duration: d}
+	st := &replStep{Rate: cfg.Rate, Batch: cfg.Batch, Duration: cfg.Duration, Regions: n}
 	var acked, errs atomic.Int64
 	var firstErr atomic.Value
-	value := strings.Repeat("v", itemSize)
-	lctx, cancel := context.WithTimeout(ctx, d)
+	value := strings.Repeat("v", cfg.ItemSize)
+	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	// Open-loop load: a ticker hands out write permits at the target
 	// rate; workers take them. Permits not taken in time are dropped, so
 	// a slow system shows as a lower achieved rate.
 	per := 1
-	if batch {
+	if cfg.Batch {
 		per = 25
 	}
-	permits := make(chan int, workers)
+	permits := make(chan int, cfg.Workers)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 0; w < cfg.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
@@ -176,7 +287,7 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 				c := clients[i%n]
 				seq++
 				var err error
-				if batch {
+				if cfg.Batch {
 					reqs := make([]types.WriteRequest, per)
 					for j := range reqs {
 						reqs[j] = types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
@@ -198,8 +309,9 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 			}
 		}(w)
 	}
-	// Sample pending while the load runs.
+	// Sample pending, and probe the lag, while the load runs.
 	var maxPend atomic.Uint64
+	var pendUnknown atomic.Int64
 	sctx, scancel := context.WithCancel(ctx)
 	var swg sync.WaitGroup
 	swg.Add(1)
@@ -213,13 +325,31 @@ func runReplStep(ctx context.Context, self string, n, rate int, batch bool, d ti
 				return
 			case <-tk.C:
 			}
-			if p := pendingTotal(sctx, t); p > maxPend.Load() {
+			p, ok := pendingTotal(sctx, t)
+			if !ok {
+				if sctx.Err() == nil {
+					pendUnknown.Add(1)
+				}
+				continue
+			}
+			if p > maxPend.Load() {
 				maxPend.Store(p)
 			}
 		}
 	}()
-	start := time.Now()
-	interval := time.Duration(float64(time.Second) * float64(per) / float64(rate))
+	var prober *lagProber
+	var pwg sync.WaitGroup
+	if cfg.ProbeRate > 0 {
+		prober = newLagProber(names, probeClients, "benchrepl", cfg.ProbeRate)
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			prober.Run(lctx)
+		}()
+	}
+	cpu0 := sampleCPU(sup, names)
+	start := cpu0.At
+	interval := time.Duration(float64(time.Second) * float64(per) / float64(cfg.Rate))
 	next := start
 	i := 0
 loop:
@@ -243,20 +373,31 @@ loop:
 	}
 	close(permits)
 	wg.Wait()
+	pwg.Wait()
 	elapsed := time.Since(start)
+	mem := sampleMemory(sup, names)
 	st.Achieved = float64(acked.Load()) / elapsed.Seconds()
 	st.Errors = errs.Load()
 	if v := firstErr.Load(); v != nil {
 		st.FirstErr = v.(string)
 	}
 	drainStart := time.Now()
-	for pendingTotal(ctx, t) > 0 && time.Since(drainStart) < time.Minute {
+	for !drained(ctx, t) && time.Since(drainStart) < time.Minute {
 		time.Sleep(50 * time.Millisecond)
 	}
 	st.Drain = time.Since(drainStart)
+	cpu1 := sampleCPU(sup, names)
 	scancel()
 	swg.Wait()
 	st.MaxPend = maxPend.Load()
+	st.PendUnknown = int(pendUnknown.Load())
+	writes := acked.Load()
+	if prober != nil {
+		st.Lag = prober.Result()
+		writes += st.Lag.Writes
+	}
+	st.Cost = costOf(names, cpu0, cpu1, mem, writes)
+	st.Cost.addIdle(names, idle0, idle1)
 	for _, r := range t.Regions {
 		var s region.Status
 		if err := getJSON(ctx, "http://"+r.Listen+region.StatusPath, &s); err == nil {
@@ -271,22 +412,25 @@ loop:
 	})
 	// Kept up: took at least 95% of the target, and what was pending at
 	// any moment was less than two seconds of writes.
-	st.KeptUp = st.Achieved >= 0.95*float64(rate) && float64(st.MaxPend) < 2*float64(rate) && st.Drain < 5*time.Second
+	st.KeptUp = st.Achieved >= 0.95*float64(cfg.Rate) && float64(st.MaxPend) < 2*float64(cfg.Rate) && st.Drain < 5*time.Second && drained(ctx, t)
 	return st, nil
 }
 
 // pendingTotal is the sum of every region's link pending counts and
-// publisher backlogs.
-func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
-	var n uint64
+// publisher backlogs; ok is false when some region did not answer or some
+// link is disconnected or not set up yet (unknown, not a number).
+func pendingTotal(ctx context.Context, t *topology.Topology) (n uint64, ok bool) {
 	for _, r := range t.Regions {
 		var s region.Status
 		if err := getJSON(ctx, "http://"+r.Listen+region.StatusPath, &s); err != nil {
-			return 1 << 62
+			return 0, false
+		}
+		if len(s.Links) < len(t.Regions)-1 {
+			return 0, false
 		}
 		for _, l := range s.Links {
-			if l.Pending == nil { // disconnected: not drained
-				return 1 << 62
+			if l.Pending == nil {
+				return 0, false
 			}
 			n += *l.Pending
 		}
@@ -294,25 +438,31 @@ func pendingTotal(ctx context.Context, t *topology.Topology) uint64 {
 			n += s.Publisher.Backlog
 		}
 	}
-	return n
+	return n, true
 }
 
-func printReplStep(out io.Writer, st *replStep) {
-	mode := "PutItem"
-	if st.Batch {
-		mode = "BatchWriteItem x25"
+// drained reports whether every link is connected with nothing pending.
+func drained(ctx context.Context, t *topology.Topology) bool {
+	n, ok := pendingTotal(ctx, t)
+	return ok && n == 0
+}
+
+// awaitLinks waits until every link of t is connected with nothing
+// pending, so that a step's load and CPU window start on a settled
+// topology, not during the links' first connection and catch-up.
+func awaitLinks(ctx context.Context, t *topology.Topology) error {
+	deadline := time.Now().Add(time.Minute)
+	for !drained(ctx, t) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the links of the %d regions were not all connected and drained within a minute", len(t.Regions))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	fmt.Fprintf(out, "\n%d writes/s target (%s) for %s: achieved %.0f writes/s, %d errors, max pending %d, drained in %s, kept up: %v\n",
-		st.Rate, mode, st.Duration, st.Achieved, st.Errors, st.MaxPend, st.Drain.Round(time.Millisecond), st.KeptUp)
-	if st.FirstErr != "" {
-		fmt.Fprintf(out, "first error: %s\n", st.FirstErr)
-	}
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "LINK\tAPPLIED\tP50\tP99\tMAX\t")
-	for _, l := range st.Links {
-		fmt.Fprintf(w, "%s → %s\t%d\t%s\t%s\t%s\t\n", l.Source, l.Dest, l.Applied, fmtMs(l.P50AllMs), fmtMs(l.P99AllMs), fmtMs(l.MaxAllMs))
-	}
-	w.Flush()
+	return nil
 }
 
 // freeLoopbackPorts returns n loopback ports that were free a moment ago.
@@ -333,38 +483,4 @@ func freeLoopbackPorts(n int) ([]int, error) {
 		out = append(out, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return out, nil
-}
-
-// compareShaper measures what the shaping proxies cost: pairs of steps
-// with and without them, interleaved so that the machine's drift affects
-// both alike, compared by the median over runs of the links' mean p50 and
-// p99.
-func compareShaper(ctx context.Context, out io.Writer, self string, regions, rate int, d time.Duration, itemSize, workers, pairs int) error {
-	var p50 [2][]float64
-	var p99 [2][]float64
-	for i := 0; i < pairs; i++ {
-		for mode, noShaper := range []bool{false, true} {
-			st, err := runReplStep(ctx, self, regions, rate, false, d, itemSize, workers, false, noShaper, io.Discard)
-			if err != nil {
-				return err
-			}
-			var a, b float64
-			for _, l := range st.Links {
-				a += l.P50AllMs
-				b += l.P99AllMs
-			}
-			n := float64(len(st.Links))
-			p50[mode] = append(p50[mode], a/n)
-			p99[mode] = append(p99[mode], b/n)
-			fmt.Fprintf(out, "pair %d, %-15s p50 %.2f ms, p99 %.2f ms\n", i+1, map[bool]string{false: "with shaper:", true: "without shaper:"}[noShaper], a/n, b/n)
-		}
-	}
-	med := func(v []float64) float64 {
-		s := append([]float64(nil), v...)
-		sort.Float64s(s)
-		return s[len(s)/2]
-	}
-	fmt.Fprintf(out, "\nmedian over %d runs each at %d writes/s: with shaper p50 %.2f ms p99 %.2f ms; without p50 %.2f ms p99 %.2f ms; ratio p50 %.2f, p99 %.2f\n",
-		pairs, rate, med(p50[0]), med(p99[0]), med(p50[1]), med(p99[1]), med(p50[0])/med(p50[1]), med(p99[0])/med(p99[1]))
-	return nil
 }

@@ -117,8 +117,12 @@ func (l LinkSeries) window(from, to time.Time) LinkSeries {
 	return out
 }
 
-// quantiles returns the p50, p99 and maximum of probes' latencies, or nils
-// for none.
+// Quantiles returns the p50, p99 and maximum of probes' latencies in
+// milliseconds, or nils for none (unknown, not zero). `bench replication`
+// summarises its own probes with it.
+func Quantiles(probes []Probe) (p50, p99, mx *float64) { return quantiles(probes) }
+
+// quantiles is Quantiles.
 func quantiles(probes []Probe) (p50, p99, mx *float64) {
 	if len(probes) == 0 {
 		return nil, nil, nil

@@ -40,3 +40,32 @@ func TestLoad_DockerTopology(t *testing.T) {
 		}
 	}
 }
+
+// TestLoad_SevenRegions checks configs/seven-regions.hcl (issue 12, goal
+// 5): valid, seven distinct regions, tables global from creation, and no
+// address or data folder shared with default.hcl, so both run at once.
+func TestLoad_SevenRegions(t *testing.T) {
+	seven, err := Load(repoFile("configs", "seven-regions.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Load(repoFile("configs", "default.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seven.Regions) != 7 || !seven.GlobalTables {
+		t.Fatalf("%d regions, global_tables %v; want 7, true", len(seven.Regions), seven.GlobalTables)
+	}
+	taken := map[string]string{}
+	for _, r := range def.Regions {
+		taken[r.Listen], taken[r.NATSListen], taken[filepath.Clean(r.DataDir)] = "default.hcl "+r.Name, "default.hcl "+r.Name, "default.hcl "+r.Name
+	}
+	for _, r := range seven.Regions {
+		for _, v := range []string{r.Listen, r.NATSListen, filepath.Clean(r.DataDir)} {
+			if other, ok := taken[v]; ok {
+				t.Errorf("seven-regions.hcl %s: %s is also %s's", r.Name, v, other)
+			}
+			taken[v] = "seven-regions.hcl " + r.Name
+		}
+	}
+}
