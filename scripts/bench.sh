@@ -16,6 +16,11 @@
 #
 #   BINS="/tmp/gt-before /tmp/gt-after" scripts/bench.sh   # compare builds, same run
 #   NO_SYNC=1 scripts/bench.sh                            # regions with --no-sync
+#   PROCS=1 scripts/bench.sh                              # regions with GOMAXPROCS=1
+#
+# PROCS sets GOMAXPROCS for the regions only (not for the bench client). To
+# compare it with the default in one run, list a wrapper in BINS:
+#   printf '#!/bin/sh\nexec env GOMAXPROCS=1 /tmp/gt-after "$@"\n' >/tmp/gt-after-p1
 #
 # Needs node and npm; dynalite is installed once into ~/.cache/globaltables.
 set -euo pipefail
@@ -57,14 +62,16 @@ trap cleanup EXIT
 read -r -a bins <<<"${BINS:-bin/globaltables}"
 sync_flag=()
 [ -n "${NO_SYNC:-}" ] && sync_flag=(--no-sync)
+region_env=()
+[ -n "${PROCS:-}" ] && region_env=("GOMAXPROCS=$PROCS")
 endpoints=() server_pids=()
 for i in "${!bins[@]}"; do
   : >"$work/region$i.log"
-  "${bins[$i]}" region --name us-east-1 --listen 127.0.0.1:0 --data "$work/region$i" "${sync_flag[@]}" >"$work/region$i.log" 2>&1 &
+  env "${region_env[@]}" "${bins[$i]}" region --name us-east-1 --listen 127.0.0.1:0 --data "$work/region$i" "${sync_flag[@]}" >"$work/region$i.log" 2>&1 &
   pids+=($!)
   server_pids+=($!)
   endpoints+=(--endpoint "$(wait_endpoint "$work/region$i.log")")
-  echo "globaltables ${bins[$i]}: ${endpoints[-1]} (Badger, ${sync_flag[*]:-fsync per commit})"
+  echo "globaltables ${bins[$i]}: ${endpoints[-1]} (Badger, ${sync_flag[*]:-fsync per commit}${PROCS:+, GOMAXPROCS=$PROCS})"
 done
 
 dport=$((20000 + RANDOM % 20000))

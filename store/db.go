@@ -154,12 +154,13 @@ func Open(cfg Config) (*DB, error) {
 	if cfg.SyncWrites && !cfg.InMemory {
 		// The first round syncs every log file: values written before a
 		// crash may sit in any of them.
-		db.files = &fileSyncer{dir: cfg.Dir, clean: make(map[string]bool)}
+		db.files = newFileSyncer(cfg.Dir)
 		db.files.vlogDirty.Store(true)
 		db.group = newGroupSync(db.files.sync)
 		db.bg.Add(1)
 		go func() {
 			defer db.bg.Done()
+			defer db.files.close()
 			db.group.run(ctx)
 		}()
 	}

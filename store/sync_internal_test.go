@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,10 +40,10 @@ func TestGroupSync_WaitersShareARound(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	errs := make(chan error, 5)
-	go func() { errs <- g.wait() }()
+	go func() { errs <- g.wait(announcement{}) }()
 	<-entered // round 1 runs for the first waiter and is held
 	for range 4 {
-		go func() { errs <- g.wait() }()
+		go func() { errs <- g.wait(announcement{}) }()
 	}
 	// The four arrive while round 1 runs: none may be released by it, all
 	// must share round 2.
@@ -75,9 +78,80 @@ func TestGroupSync_WaitAfterStopFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	g.run(ctx)
-	if err := g.wait(); err != ErrClosed {
+	if err := g.wait(announcement{}); err != ErrClosed {
 		t.Errorf("wait after stop = %v, want ErrClosed", err)
 	}
+}
+
+// TestGroupSync_RoundGathersAnnouncedWrites: a write announced before a
+// round starts joins that round, instead of arriving a moment after it
+// started and waiting for the next one; a write announced while the round
+// gathers does not hold it back; a withdrawn one does not either.
+func TestGroupSync_RoundGathersAnnouncedWrites(t *testing.T) {
+	entered := make(chan struct{}, 10)
+	g := newGroupSync(func() error {
+		entered <- struct{}{}
+		return nil
+	})
+	g.maxGather = time.Hour // only arrivals may start a round
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	gathering := func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.gathering
+	}
+
+	// Two writes under way; the first one done waits for the second.
+	a1, a2 := g.announce(), g.announce()
+	errs := make(chan error, 3)
+	go func() { errs <- g.wait(a1) }()
+	waitFor(t, gathering)
+	a3 := g.announce() // during the gather: for the next round
+	select {
+	case <-entered:
+		t.Fatal("the round started before the announced write joined it")
+	default:
+	}
+	go func() { errs <- g.wait(a2) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := g.rounds.Load(); n != 1 {
+		t.Errorf("%d rounds for two writes under way together, want 1", n)
+	}
+
+	// A write that needs no round (a failed condition) is withdrawn.
+	a4 := g.announce()
+	go func() { errs <- g.wait(a3) }()
+	waitFor(t, gathering)
+	g.withdraw(a4)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if n := g.rounds.Load(); n != 2 {
+		t.Errorf("%d rounds, want 2", n)
+	}
+}
+
+// flushCall is one flush a fileSyncer made.
+type flushCall struct {
+	name string
+	full bool // fsync rather than fdatasync
+}
+
+// recordFlushes makes s record its flushes instead of making them.
+func recordFlushes(s *fileSyncer) *[]flushCall {
+	var calls []flushCall
+	s.flush = func(f *os.File, full bool) error {
+		calls = append(calls, flushCall{filepath.Base(f.Name()), full})
+		return nil
+	}
+	return &calls
 }
 
 func TestFileSyncer_SkipsRetiredFilesOnceSynced(t *testing.T) {
@@ -87,7 +161,8 @@ func TestFileSyncer_SkipsRetiredFilesOnceSynced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := &fileSyncer{dir: dir, clean: make(map[string]bool)}
+	s := newFileSyncer(dir)
+	defer s.close()
 	if err := s.sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +188,67 @@ func TestFileSyncer_SkipsRetiredFilesOnceSynced(t *testing.T) {
 	if s.clean["00001.mem"] {
 		t.Error("a deleted file stays in the clean set")
 	}
-	if err := fsyncFile(filepath.Join(dir, "gone.mem")); err != nil {
-		t.Errorf("fsync of a vanished file = %v, want nil", err)
+	if isNew, err := s.syncLog("gone.mem"); err != nil || isNew {
+		t.Errorf("sync of a vanished file = %v, %v; want false, nil", isNew, err)
 	}
+	// Only the live logs stay open.
+	if len(s.open) != 2 || s.open["00002.mem"] == nil || s.open["000002.vlog"] == nil {
+		t.Errorf("open files %v, want the newest .mem and .vlog", s.open)
+	}
+}
+
+// TestFileSyncer_FlushesWhatACrashWouldLose checks each round's flushes: a
+// live log is flushed every round, with fdatasync while its size stays as
+// the last round saw it and fsync when it is new or its size changed; the
+// folder is flushed when a log appears, so that the log's name survives a
+// power cut. A missing flush here is a commit lost in a crash.
+func TestFileSyncer_FlushesWhatACrashWouldLose(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, size int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newFileSyncer(dir)
+	defer s.close()
+	calls := recordFlushes(s)
+	round := func(want ...flushCall) {
+		t.Helper()
+		*calls = nil
+		if err := s.sync(); err != nil {
+			t.Fatal(err)
+		}
+		// The folder's listing is in no particular order.
+		slices.SortFunc(*calls, func(a, b flushCall) int { return strings.Compare(a.name, b.name) })
+		slices.SortFunc(want, func(a, b flushCall) int { return strings.Compare(a.name, b.name) })
+		if fmt.Sprint(*calls) != fmt.Sprint(want) {
+			t.Errorf("flushes %v, want %v", *calls, want)
+		}
+	}
+	dirName := filepath.Base(dir)
+	write("00001.mem", 4096)
+	round(flushCall{"00001.mem", true}, flushCall{dirName, true})
+	// The same size, written through the mmap: fdatasync.
+	round(flushCall{"00001.mem", false})
+	round(flushCall{"00001.mem", false})
+	// Resized (as Badger truncates a value-log file it stops writing):
+	// fsync once, then fdatasync again.
+	write("00001.mem", 8192)
+	round(flushCall{"00001.mem", true})
+	round(flushCall{"00001.mem", false})
+	// A memtable rotation: the retired log gets its last flush, the new
+	// one a full one and the folder too.
+	write("00002.mem", 4096)
+	round(flushCall{"00001.mem", false}, flushCall{"00002.mem", true}, flushCall{dirName, true})
+	round(flushCall{"00002.mem", false})
+	// The value log only after a value went there.
+	write("000001.vlog", 4096)
+	round(flushCall{"00002.mem", false})
+	s.vlogDirty.Store(true)
+	round(flushCall{"00002.mem", false}, flushCall{"000001.vlog", true}, flushCall{dirName, true})
+	s.vlogDirty.Store(true)
+	round(flushCall{"00002.mem", false}, flushCall{"000001.vlog", false})
 }
 
 func TestDB_SyncWritesUsesGroupCommit(t *testing.T) {

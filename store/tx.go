@@ -58,6 +58,20 @@ type Tx struct {
 	streamShards []*pendingShard
 	// ttl marks the deletes of DeleteExpired in the stream.
 	ttl bool
+	// announced is the announcement of Update's write to the group
+	// commit, until the commit hands it to durable (arrive).
+	announced *announcement
+}
+
+// arrive returns the transaction's announcement, which its commit hands to
+// durableAs, and clears it, so that Update does not withdraw it.
+func (tx *Tx) arrive() announcement {
+	if tx.announced == nil {
+		return announcement{}
+	}
+	a := *tx.announced
+	*tx.announced = announcement{}
+	return a
 }
 
 // mint mints the version of a local write replacing prev.
@@ -103,9 +117,13 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := db.space.admit(0, false); err != nil {
 		return err
 	}
+	// Announced now, the write makes a sync round that starts while fn
+	// runs wait for it (sync.go, gather).
+	a := db.announceWrite()
+	defer func() { db.withdrawWrite(a) }()
 	var fnErr error
 	err := retry(ctx, func() error {
-		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true)}
+		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true), announced: &a}
 		defer tx.discard()
 		if err := fn(tx); err != nil {
 			fnErr = err
@@ -431,7 +449,7 @@ func (tx *Tx) commit() error {
 		}
 		db.markVlogDirty(tx.bigValues && tx.lazy)
 		if tx.wrote && !tx.lazy {
-			if err := db.durable(tx.bigValues); err != nil {
+			if err := db.durableAs(tx.bigValues, tx.arrive()); err != nil {
 				return fmt.Errorf("commit: %w", err)
 			}
 		}
@@ -455,7 +473,7 @@ func (tx *Tx) commit() error {
 		db.applyStats(tx.deltas)
 		return nil
 	}
-	if err := db.durable(tx.bigValues); err != nil {
+	if err := db.durableAs(tx.bigValues, tx.arrive()); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.applyStats(tx.deltas)
