@@ -38,6 +38,9 @@ type RebuildReport struct {
 	Dropped   int `json:"dropped"`
 	Kept      int `json:"kept"`
 	KeptLocal int `json:"kept_local"`
+	// TookMs is how long the rebuild took: fetching and applying the
+	// source's snapshot, then comparing this region's copy with it.
+	TookMs float64 `json:"took_ms"`
 	// Note explains a rebuild that could not tell deletes apart (a source
 	// that sends no provenance): then it only applied by last-writer-wins.
 	Note string `json:"note,omitempty"`
@@ -86,6 +89,7 @@ func received(holder string, created time.Time, marks map[string]conflict.Versio
 // through this region's stream.
 func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source, table string) (RebuildReport, error) {
 	rep := RebuildReport{Table: table, Source: source, HorizonMs: ms(r.cfg.TombstoneHorizon)}
+	began := time.Now()
 	mine, err := r.db.Watermarks()
 	if err != nil {
 		return rep, err
@@ -133,6 +137,7 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 	rep.At = time.Now()
 	if prov == nil {
 		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
+		rep.TookMs = ms(rep.At.Sub(began))
 		return rep, nil
 	}
 	var drop []*store.Change
@@ -168,6 +173,7 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 	}
 	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
 	rep.At = time.Now()
+	rep.TookMs = ms(rep.At.Sub(began))
 	return rep, err
 }
 
