@@ -113,25 +113,21 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 			present[k] = struct{}{}
 		}
 		if p != nil {
-			lacking, err := r.db.Lacking(table, rows)
+			rows, err = r.skipDeletedHere(table, rows, purgedHere, t.CreatedAt, mine, &rep)
 			if err != nil {
 				return err
 			}
-			kept := rows[:0:0]
-			for i, c := range rows {
-				if lacking[i] && !c.Deleted && c.Version.Wall < purgedHere && received(r.self, t.CreatedAt, mine, c.Version) {
-					rep.Skipped++ // received here and deleted since: the tombstone is gone
-					continue
-				}
-				kept = append(kept, c)
-			}
-			rows = kept
 		}
-		st, err := r.db.Apply(ctx, source, 0, rows)
+		st, err := r.db.ApplyCopy(ctx, source, rows)
 		rep.Applied += st.Applied
 		return err
 	})
 	if err != nil {
+		return rep, err
+	}
+	// The pages were applied without waiting for the disk: make them
+	// durable before the re-sync counts as done (store.DB.ApplyCopy).
+	if err := r.db.Durable(); err != nil {
 		return rep, err
 	}
 	rep.At = time.Now()
@@ -140,41 +136,68 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 		rep.TookMs = ms(rep.At.Sub(began))
 		return rep, nil
 	}
-	var drop []*store.Change
-	for after := []byte(nil); ; {
-		rows, next, err := r.db.ExportTable(table, after, 512)
-		if err != nil {
-			return rep, err
+	cutThere := prov.PurgedBefore.UnixNano()
+	drop, err := r.db.SelectRows(table, func(key string, deleted bool, v conflict.Version) bool {
+		if deleted {
+			return false
 		}
-		keys, err := r.db.RowKeys(table, rows)
-		if err != nil {
-			return rep, err
+		if _, ok := present[key]; ok {
+			return false
 		}
-		for i, c := range rows {
-			if c.Deleted {
-				continue
-			}
-			if _, ok := present[keys[i]]; ok {
-				continue
-			}
-			if c.Version.Wall < prov.PurgedBefore.UnixNano() && received(prov.Region, prov.TableCreated, prov.Watermarks, c.Version) {
-				drop = append(drop, c)
-				continue
-			}
-			rep.Kept++
-			if c.Version.Region == r.self {
-				rep.KeptLocal++
-			}
+		if v.Wall < cutThere && received(prov.Region, prov.TableCreated, prov.Watermarks, v) {
+			return true
 		}
-		if next == nil {
-			break
+		rep.Kept++
+		if v.Region == r.self {
+			rep.KeptLocal++
 		}
-		after = next
+		return false
+	})
+	if err != nil {
+		return rep, err
 	}
 	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
 	rep.At = time.Now()
 	rep.TookMs = ms(rep.At.Sub(began))
 	return rep, err
+}
+
+// skipDeletedHere returns rows less those this region had received and
+// deleted since, its tombstone purged (counted in rep.Skipped): live,
+// older than purgedHere, received here, and for a key this region holds
+// nothing of. Only rows old enough are looked up.
+func (r *replication) skipDeletedHere(table string, rows []*store.Change, purgedHere int64, created time.Time, mine map[string]conflict.Version, rep *RebuildReport) ([]*store.Change, error) {
+	var old []*store.Change
+	for _, c := range rows {
+		if !c.Deleted && c.Version.Wall < purgedHere && received(r.self, created, mine, c.Version) {
+			old = append(old, c)
+		}
+	}
+	if len(old) == 0 {
+		return rows, nil
+	}
+	lacking, err := r.db.Lacking(table, old)
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[*store.Change]bool)
+	for i, c := range old {
+		if lacking[i] {
+			gone[c] = true
+		}
+	}
+	if len(gone) == 0 {
+		return rows, nil
+	}
+	kept := rows[:0:0]
+	for _, c := range rows {
+		if gone[c] {
+			rep.Skipped++ // received here and deleted since: the tombstone is gone
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, nil
 }
 
 // logRebuild logs a rebuild report and keeps it for the status.

@@ -97,6 +97,29 @@ func exportRow(t *Table, item *badger.Item) (*Change, error) {
 	return c, nil
 }
 
+// ApplyCopy applies rows copied from another region's snapshot by
+// last-writer-wins, as Apply with cursor 0 does, but returns without
+// waiting for a sync round: a copy is many transactions, and one round at
+// its end (Durable) makes all of them durable, where a round per page
+// made the copy wait on the disk once per page. The caller must call
+// Durable before it records the copy as done (a re-sync, before its link
+// moves the cursor past what the copy replaces): a crash before that
+// loses part of the copy and also the record that it was made, so it is
+// made again.
+func (db *DB) ApplyCopy(ctx context.Context, source string, rows []*Change) (ApplyStats, error) {
+	return db.apply(ctx, source, 0, rows, true)
+}
+
+// Durable returns once everything committed before the call is on disk
+// (at once without SyncWrites).
+func (db *DB) Durable() error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.exit()
+	return db.durable(false)
+}
+
 // ErrPageTooSmall is returned by AppendSnapshotPage for a row that does
 // not fit in a page on its own.
 var ErrPageTooSmall = errors.New("store: a row takes more than a page")
