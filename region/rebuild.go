@@ -212,7 +212,8 @@ func (r *replication) logRebuild(rep RebuildReport) {
 	}
 	args := []any{"table", rep.Table, "source", rep.Source, "away", away, "why", why,
 		"applied", rep.Applied, "skipped_deleted_here", rep.Skipped,
-		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal}
+		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal,
+		"took", time.Duration(rep.TookMs * float64(time.Millisecond)).Round(time.Millisecond)}
 	if rep.Note != "" {
 		r.log.Warn("re-synced table without telling deletes apart: "+rep.Note, args...)
 	} else {

@@ -24,8 +24,10 @@ import (
 //	          header Gt-Next: '+' and the hex position of the next page, absent at the end
 //	          header Gt-Error: the failure, instead of a page
 //
-// A page holds whole ExportTable chunks and never exceeds the smaller of
-// the server's max payload (less room for headers) and max_bytes.
+// A page holds whole rows and never exceeds the smaller of the server's
+// max payload (less room for headers) and max_bytes. FetchSnapshot asks
+// for pages of snapshotPageBytes and requests the next page while the
+// caller applies the current one.
 const (
 	hdrNext  = "Gt-Next"
 	hdrError = "Gt-Error"
@@ -336,7 +338,9 @@ func decodePage(body []byte) ([]*store.Change, error) {
 // (a connection to source's NATS), calling apply for each page in key
 // order. Rows are the table's items and tombstones with their versions and
 // contexts (store.ExportTable); apply them by last-writer-wins
-// (store.Apply with cursor 0). A page is at most the server's max payload.
+// (store.Apply with cursor 0, or store.DB.ApplyCopy and one Durable at the
+// end). A page is at most 1 MiB; the next page is being fetched while
+// apply runs, so apply must not wait for the source.
 func FetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, apply func([]*store.Change) error) error {
 	_, err := fetchSnapshot(ctx, conn, source, table, 0, func(_ *Provenance, rows []*store.Change) error { return apply(rows) })
 	return err
