@@ -44,6 +44,10 @@ const (
 	// applies the current one (and a page is one store transaction or
 	// few), large enough that requests cost little.
 	snapshotPageBytes = 1 << 20
+	// snapshotAhead is how many fetched pages may wait for the caller's
+	// apply (one more is being fetched): on a busy machine the source is
+	// not always scheduled when the next page is wanted.
+	snapshotAhead = 3
 	// snapshotTimeout bounds one page's request.
 	snapshotTimeout = 30 * time.Second
 )
@@ -357,7 +361,7 @@ func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, m
 		maxBytes = snapshotPageBytes
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	pages := make(chan fetchedPage, 1)
+	pages := make(chan fetchedPage, snapshotAhead)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -394,9 +398,9 @@ type fetchedPage struct {
 }
 
 // fetchPages requests and decodes table's pages in order and sends them on
-// out, ahead of the caller applying them: the source builds the next page
-// while this region applies the current one (the channel holds one page,
-// and one more is being fetched). It stops after the last page, at the
+// out, ahead of the caller applying them: the source builds the next pages
+// while this region applies the current one (the channel holds
+// snapshotAhead pages, and one more is being fetched). It stops after the last page, at the
 // first failure (sent as the last value), or when ctx ends.
 func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, out chan<- fetchedPage) {
 	send := func(p fetchedPage) bool {

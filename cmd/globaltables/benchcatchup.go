@@ -42,7 +42,8 @@ type catchupRun struct {
 	// Resumed is from the restoration until the first change applied
 	// (the pending count went down): reconnection, and in modes restart
 	// and resync the region's start and re-sync. DrainRate is Changes
-	// over the rest of CatchUp: the link's own pace.
+	// over the rest of CatchUp: the link's own pace (not in mode resync,
+	// where the re-sync replaces the changes all at once).
 	Resumed   time.Duration `json:"resumed_ns"`
 	DrainRate float64       `json:"drain_changes_per_sec"`
 	// Rebuild is what the destination's re-sync of the table took
@@ -118,9 +119,12 @@ nothing pending for the last. Modes:
 }
 
 func printCatchup(out io.Writer, r *catchupRun) {
-	fmt.Fprintf(out, "%s, %d regions: %d changes written into %s in %s; %s caught up in %s: %.0f changes/s (first applied after %s, then %.0f changes/s)\n",
-		r.Mode, r.Regions, r.Changes, r.Source, r.Write.Round(time.Millisecond), r.Dest, r.CatchUp.Round(time.Millisecond), r.Rate,
-		r.Resumed.Round(time.Millisecond), r.DrainRate)
+	fmt.Fprintf(out, "%s, %d regions: %d changes written into %s in %s; %s caught up in %s: %.0f changes/s",
+		r.Mode, r.Regions, r.Changes, r.Source, r.Write.Round(time.Millisecond), r.Dest, r.CatchUp.Round(time.Millisecond), r.Rate)
+	if r.DrainRate > 0 {
+		fmt.Fprintf(out, " (first applied after %s, then %.0f changes/s)", r.Resumed.Round(time.Millisecond), r.DrainRate)
+	}
+	fmt.Fprintln(out)
 	if rb := r.Rebuild; rb != nil {
 		fmt.Fprintf(out, "  re-sync of %s from %s: %d items applied in %s\n", rb.Table, rb.Source, rb.Applied,
 			time.Duration(rb.TookMs*float64(time.Millisecond)).Round(time.Millisecond))
@@ -236,7 +240,7 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 		return nil, err
 	}
 	run.Rate = float64(changes) / run.CatchUp.Seconds()
-	if d := run.CatchUp - run.Resumed; d > 0 {
+	if d := run.CatchUp - run.Resumed; mode != "resync" && d > 0 {
 		run.DrainRate = float64(changes) / d.Seconds()
 	}
 	if mode == "resync" {
