@@ -180,21 +180,13 @@ func (db *DB) SelectRows(table string, keep func(key string, deleted bool, v con
 	for after := []byte(nil); ; {
 		var next []byte
 		err := db.bdb.View(func(txn *badger.Txn) error {
-			t, err := db.readTable(txn, table)
+			t, base, it, err := db.tableRows(txn, table, after, 0)
 			if err != nil {
 				return err
 			}
-			base := itemPrefix(t.ID)
-			from := base
-			if after != nil {
-				from = keySuccessor(append(bytes.Clone(base), after...))
-			}
-			opts := badger.DefaultIteratorOptions
-			opts.Prefix = base
-			it := txn.NewIterator(opts)
 			defer it.Close()
 			n := 0
-			for it.Seek(from); it.Valid(); it.Next() {
+			for ; it.Valid(); it.Next() {
 				item := it.Item()
 				if n == selectPage {
 					next = after

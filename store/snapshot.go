@@ -39,22 +39,13 @@ func (db *DB) ExportTable(table string, after []byte, limit int) ([]*Change, []b
 	var out []*Change
 	var next []byte
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		t, err := db.readTable(txn, table)
+		t, base, it, err := db.tableRows(txn, table, after, min(limit, 100))
 		if err != nil {
 			return err
 		}
-		base := itemPrefix(t.ID)
-		start := base
-		if after != nil {
-			start = keySuccessor(append(bytes.Clone(base), after...))
-		}
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = base
-		opts.PrefetchSize = min(limit, 100)
-		it := txn.NewIterator(opts)
 		defer it.Close()
 		var lastKey []byte
-		for it.Seek(start); it.Valid(); it.Next() {
+		for ; it.Valid(); it.Next() {
 			item := it.Item()
 			if len(out) == limit {
 				next = bytes.Clone(lastKey[len(base):])
@@ -73,6 +64,30 @@ func (db *DB) ExportTable(table string, after []byte, limit int) ([]*Change, []b
 		return nil, nil, fmt.Errorf("export table %s: %w", table, err)
 	}
 	return out, next, nil
+}
+
+// tableRows returns an iterator over table's rows (items and tombstones)
+// in txn, positioned after the position after (nil: at the first row),
+// with the table and the prefix of its rows' keys. prefetch is the
+// iterator's PrefetchSize (0: Badger's default). The caller closes it.
+func (db *DB) tableRows(txn *badger.Txn, table string, after []byte, prefetch int) (*Table, []byte, *badger.Iterator, error) {
+	t, err := db.readTable(txn, table)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	base := itemPrefix(t.ID)
+	from := base
+	if after != nil {
+		from = keySuccessor(append(bytes.Clone(base), after...))
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = base
+	if prefetch > 0 {
+		opts.PrefetchSize = prefetch
+	}
+	it := txn.NewIterator(opts)
+	it.Seek(from)
+	return t, base, it, nil
 }
 
 // exportRow returns the row item holds as ExportTable gives it.
@@ -146,21 +161,13 @@ func (db *DB) AppendSnapshotPage(page []byte, table string, after []byte, budget
 	var next []byte
 	start := len(page)
 	err := db.bdb.View(func(txn *badger.Txn) error {
-		t, err := db.readTable(txn, table)
+		t, base, it, err := db.tableRows(txn, table, after, 0)
 		if err != nil {
 			return err
 		}
-		base := itemPrefix(t.ID)
-		from := base
-		if after != nil {
-			from = keySuccessor(append(bytes.Clone(base), after...))
-		}
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = base
-		it := txn.NewIterator(opts)
 		defer it.Close()
 		var rec []byte
-		for it.Seek(from); it.Valid(); it.Next() {
+		for ; it.Valid(); it.Next() {
 			item := it.Item()
 			if rec, err = appendRowRecord(rec[:0], t, item); err != nil {
 				return err
