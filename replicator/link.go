@@ -24,11 +24,7 @@ import (
 const (
 	// DefaultBatch is the most messages applied in one store transaction,
 	// and the number of messages the link asks the source for at a time.
-	// A live link applies what has arrived, so this only matters when a
-	// backlog waits (a region back from an outage): 1024 a transaction
-	// costs about a third less CPU per change than 256
-	// (BenchmarkCatchUp_Link).
-	DefaultBatch = 1024
+	DefaultBatch = 256
 	// DefaultFetchWait is how long one pull request waits at the source
 	// for messages. Messages are applied as soon as they arrive, so it is
 	// not a latency knob: it bounds how often an idle link re-issues its
@@ -673,8 +669,7 @@ func (s *session) ensureConsumer(ctx context.Context, recreate bool) error {
 			why = "ack floor ahead of cursor"
 		case ci.Delivered.Stream > s.cursor:
 			why = "delivered past cursor"
-		case ci.Config.AckPolicy != jetstream.AckAllPolicy || ci.Config.FilterSubject != StreamSubjects(l.cfg.Source) || len(ci.Config.FilterSubjects) > 0,
-			ci.Config.MaxAckPending < s.consumerConfig().MaxAckPending: // made with a smaller Batch
+		case ci.Config.AckPolicy != jetstream.AckAllPolicy || ci.Config.FilterSubject != StreamSubjects(l.cfg.Source) || len(ci.Config.FilterSubjects) > 0:
 			why = "configuration differs"
 		}
 		if why == "" {
