@@ -78,7 +78,7 @@ func publishAll(b *testing.B, js jetstream.JetStream, n int) {
 }
 
 func BenchmarkCatchUp_Link(b *testing.B) {
-	for _, batch := range []int{0, 256} {
+	for _, batch := range []int{0, 1024} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchCatchUpLink(b, batch) })
 	}
 }
