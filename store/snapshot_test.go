@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -79,5 +80,39 @@ func TestDB_AppendSnapshotPageIsExportTable(t *testing.T) {
 	}
 	if _, _, err := db.AppendSnapshotPage(nil, "nope", nil, 1000); !errors.Is(err, store.ErrTableNotFound) {
 		t.Errorf("a missing table: %v", err)
+	}
+}
+
+// TestDB_ApplyCopyWaitsForNoRoundAndDurableForOne: a snapshot copy's pages
+// commit without a sync round each (the copy waited on the disk once per
+// page), and Durable runs the one round that makes them all durable,
+// which a re-sync waits for before its link moves the cursor.
+func TestDB_ApplyCopyWaitsForNoRoundAndDurableForOne(t *testing.T) {
+	src := storetest.Open(t)
+	tbl := storetest.CreateTable(t, src, storetest.HashRangeTable("t", attr.TypeS, attr.TypeInvalid))
+	for i := range 20 {
+		storetest.Put(t, src, tbl, attr.Item{"pk": s(fmt.Sprint("k", i))})
+	}
+	rows := storetest.Export(t, src, "t")
+	db := storetest.Open(t, storetest.OnDisk(t.TempDir()))
+	storetest.CreateTable(t, db, storetest.HashRangeTable("t", attr.TypeS, attr.TypeInvalid))
+	before := store.SyncRounds(db)
+	for i := 0; i < len(rows); i += 5 {
+		st, err := db.ApplyCopy(context.Background(), "src", rows[i:i+5])
+		if err != nil || st.Applied != 5 {
+			t.Fatalf("ApplyCopy: %+v, %v", st, err)
+		}
+	}
+	if got := store.SyncRounds(db) - before; got != 0 {
+		t.Fatalf("ApplyCopy waited for %d sync rounds, want none", got)
+	}
+	if err := db.Durable(); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.SyncRounds(db) - before; got != 1 {
+		t.Fatalf("Durable ran %d sync rounds, want 1", got)
+	}
+	if sum, n := storetest.Digest(t, db, "t"); n != 20 {
+		t.Fatalf("copy holds %d items (%x), want 20", n, sum)
 	}
 }
