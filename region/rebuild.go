@@ -38,6 +38,9 @@ type RebuildReport struct {
 	Dropped   int `json:"dropped"`
 	Kept      int `json:"kept"`
 	KeptLocal int `json:"kept_local"`
+	// TookMs is how long the rebuild took: fetching and applying the
+	// source's snapshot, then comparing this region's copy with it.
+	TookMs float64 `json:"took_ms"`
 	// Note explains a rebuild that could not tell deletes apart (a source
 	// that sends no provenance): then it only applied by last-writer-wins.
 	Note string `json:"note,omitempty"`
@@ -86,6 +89,7 @@ func received(holder string, created time.Time, marks map[string]conflict.Versio
 // through this region's stream.
 func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source, table string) (RebuildReport, error) {
 	rep := RebuildReport{Table: table, Source: source, HorizonMs: ms(r.cfg.TombstoneHorizon)}
+	began := time.Now()
 	mine, err := r.db.Watermarks()
 	if err != nil {
 		return rep, err
@@ -109,66 +113,91 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 			present[k] = struct{}{}
 		}
 		if p != nil {
-			lacking, err := r.db.Lacking(table, rows)
+			rows, err = r.skipDeletedHere(table, rows, purgedHere, t.CreatedAt, mine, &rep)
 			if err != nil {
 				return err
 			}
-			kept := rows[:0:0]
-			for i, c := range rows {
-				if lacking[i] && !c.Deleted && c.Version.Wall < purgedHere && received(r.self, t.CreatedAt, mine, c.Version) {
-					rep.Skipped++ // received here and deleted since: the tombstone is gone
-					continue
-				}
-				kept = append(kept, c)
-			}
-			rows = kept
 		}
-		st, err := r.db.Apply(ctx, source, 0, rows)
+		st, err := r.db.ApplyCopy(ctx, source, rows)
 		rep.Applied += st.Applied
 		return err
 	})
 	if err != nil {
 		return rep, err
 	}
+	// The pages were applied without waiting for the disk: make them
+	// durable before the re-sync counts as done (store.DB.ApplyCopy).
+	if err := r.db.Durable(); err != nil {
+		return rep, err
+	}
 	rep.At = time.Now()
 	if prov == nil {
 		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
+		rep.TookMs = ms(rep.At.Sub(began))
 		return rep, nil
 	}
-	var drop []*store.Change
-	for after := []byte(nil); ; {
-		rows, next, err := r.db.ExportTable(table, after, 512)
-		if err != nil {
-			return rep, err
+	cutThere := prov.PurgedBefore.UnixNano()
+	drop, err := r.db.SelectRows(table, func(key string, deleted bool, v conflict.Version) bool {
+		if deleted {
+			return false
 		}
-		keys, err := r.db.RowKeys(table, rows)
-		if err != nil {
-			return rep, err
+		if _, ok := present[key]; ok {
+			return false
 		}
-		for i, c := range rows {
-			if c.Deleted {
-				continue
-			}
-			if _, ok := present[keys[i]]; ok {
-				continue
-			}
-			if c.Version.Wall < prov.PurgedBefore.UnixNano() && received(prov.Region, prov.TableCreated, prov.Watermarks, c.Version) {
-				drop = append(drop, c)
-				continue
-			}
-			rep.Kept++
-			if c.Version.Region == r.self {
-				rep.KeptLocal++
-			}
+		if v.Wall < cutThere && received(prov.Region, prov.TableCreated, prov.Watermarks, v) {
+			return true
 		}
-		if next == nil {
-			break
+		rep.Kept++
+		if v.Region == r.self {
+			rep.KeptLocal++
 		}
-		after = next
+		return false
+	})
+	if err != nil {
+		return rep, err
 	}
 	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
 	rep.At = time.Now()
+	rep.TookMs = ms(rep.At.Sub(began))
 	return rep, err
+}
+
+// skipDeletedHere returns rows less those this region had received and
+// deleted since, its tombstone purged (counted in rep.Skipped): live,
+// older than purgedHere, received here, and for a key this region holds
+// nothing of. Only rows old enough are looked up.
+func (r *replication) skipDeletedHere(table string, rows []*store.Change, purgedHere int64, created time.Time, mine map[string]conflict.Version, rep *RebuildReport) ([]*store.Change, error) {
+	var old []*store.Change
+	for _, c := range rows {
+		if !c.Deleted && c.Version.Wall < purgedHere && received(r.self, created, mine, c.Version) {
+			old = append(old, c)
+		}
+	}
+	if len(old) == 0 {
+		return rows, nil
+	}
+	lacking, err := r.db.Lacking(table, old)
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[*store.Change]bool)
+	for i, c := range old {
+		if lacking[i] {
+			gone[c] = true
+		}
+	}
+	if len(gone) == 0 {
+		return rows, nil
+	}
+	kept := rows[:0:0]
+	for _, c := range rows {
+		if gone[c] {
+			rep.Skipped++ // received here and deleted since: the tombstone is gone
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, nil
 }
 
 // logRebuild logs a rebuild report and keeps it for the status.
@@ -183,7 +212,8 @@ func (r *replication) logRebuild(rep RebuildReport) {
 	}
 	args := []any{"table", rep.Table, "source", rep.Source, "away", away, "why", why,
 		"applied", rep.Applied, "skipped_deleted_here", rep.Skipped,
-		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal}
+		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal,
+		"took", time.Duration(rep.TookMs * float64(time.Millisecond)).Round(time.Millisecond)}
 	if rep.Note != "" {
 		r.log.Warn("re-synced table without telling deletes apart: "+rep.Note, args...)
 	} else {

@@ -13,8 +13,10 @@
 //     (*store.DB) and control records through ControlApplier (the region),
 //     with the source's cursor kept by the store.
 //   - ServeSnapshots / FetchSnapshot: a table's rows (versions and contexts
-//     included) paged over request-reply on gt.<region>.snapshot, pages
-//     sized to fit the max payload; the first page carries the serving
+//     included) paged over request-reply on gt.<region>.snapshot, pages of
+//     at most 1 MiB (and the max payload), built from the rows as stored
+//     (store.DB.AppendSnapshotPage) and fetched one ahead of the caller's
+//     apply; the first page carries the serving
 //     region's Provenance (what it had received), which a region rebuilding
 //     after a long absence needs (FetchSnapshotProvenance).
 //   - CatchUp: a replay of one table's changes still in a source's stream,

@@ -24,8 +24,10 @@ import (
 //	          header Gt-Next: '+' and the hex position of the next page, absent at the end
 //	          header Gt-Error: the failure, instead of a page
 //
-// A page holds whole ExportTable chunks and never exceeds the smaller of
-// the server's max payload (less room for headers) and max_bytes.
+// A page holds whole rows and never exceeds the smaller of the server's
+// max payload (less room for headers) and max_bytes. FetchSnapshot asks
+// for pages of snapshotPageBytes and requests the next page while the
+// caller applies the current one.
 const (
 	hdrNext  = "Gt-Next"
 	hdrError = "Gt-Error"
@@ -37,6 +39,15 @@ const (
 	// snapshotChunk is how many rows ServeSnapshots asks ExportTable for
 	// at first; it adapts to the rows' size.
 	snapshotChunk = 256
+	// snapshotPageBytes is the page size FetchSnapshot asks for: small
+	// enough that the source builds the next page while this region
+	// applies the current one (and a page is one store transaction or
+	// few), large enough that requests cost little.
+	snapshotPageBytes = 1 << 20
+	// snapshotAhead is how many fetched pages may wait for the caller's
+	// apply (one more is being fetched): on a busy machine the source is
+	// not always scheduled when the next page is wanted.
+	snapshotAhead = 3
 	// snapshotTimeout bounds one page's request.
 	snapshotTimeout = 30 * time.Second
 )
@@ -242,11 +253,21 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 	return reply
 }
 
+// PageAppender is optionally implemented by an Exporter (*store.DB does):
+// a page built directly, rows copied as stored (store.DB.AppendSnapshotPage),
+// instead of through ExportTable and AppendChange.
+type PageAppender interface {
+	AppendSnapshotPage(page []byte, table string, after []byte, budget int) ([]byte, []byte, error)
+}
+
 // buildPage reads rows from after on until budget bytes are filled or the
 // table ends. Rows are read in chunks, and a chunk is either all in the page
 // or not at all (positions exist only at chunk ends), so a chunk that would
 // overflow the page is read again, smaller.
 func buildPage(ex Exporter, table string, after []byte, budget int) ([]byte, []byte, error) {
+	if pa, ok := ex.(PageAppender); ok {
+		return pa.AppendSnapshotPage(make([]byte, 0, min(budget, 1<<20)), table, after, budget)
+	}
 	var body, enc []byte
 	chunk := snapshotChunk
 	for {
@@ -321,7 +342,9 @@ func decodePage(body []byte) ([]*store.Change, error) {
 // (a connection to source's NATS), calling apply for each page in key
 // order. Rows are the table's items and tombstones with their versions and
 // contexts (store.ExportTable); apply them by last-writer-wins
-// (store.Apply with cursor 0). A page is at most the server's max payload.
+// (store.Apply with cursor 0, or store.DB.ApplyCopy and one Durable at the
+// end). A page is at most 1 MiB; the next page is being fetched while
+// apply runs, so apply must not wait for the source.
 func FetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, apply func([]*store.Change) error) error {
 	_, err := fetchSnapshot(ctx, conn, source, table, 0, func(_ *Provenance, rows []*store.Change) error { return apply(rows) })
 	return err
@@ -334,41 +357,99 @@ func FetchSnapshotProvenance(ctx context.Context, conn *nats.Conn, source, table
 }
 
 func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, apply func(*Provenance, []*store.Change) error) (prov *Provenance, _ error) {
+	if maxBytes <= 0 {
+		maxBytes = snapshotPageBytes
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan fetchedPage, snapshotAhead)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(pages)
+		fetchPages(ctx, conn, source, table, maxBytes, pages)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return prov, p.err
+		}
+		if p.prov != nil {
+			prov = p.prov
+		}
+		if len(p.rows) > 0 {
+			if err := apply(prov, p.rows); err != nil {
+				return prov, fmt.Errorf("apply snapshot page %d of %s from %s: %w", p.page, table, source, err)
+			}
+		}
+	}
+	return prov, nil
+}
+
+// fetchedPage is one decoded snapshot page, or the failure that ends the
+// fetch.
+type fetchedPage struct {
+	page int
+	prov *Provenance // on the first page, if the source sends it
+	rows []*store.Change
+	err  error
+}
+
+// fetchPages requests and decodes table's pages in order and sends them on
+// out, ahead of the caller applying them: the source builds the next pages
+// while this region applies the current one (the channel holds
+// snapshotAhead pages, and one more is being fetched). It stops after the last page, at the
+// first failure (sent as the last value), or when ctx ends.
+func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, out chan<- fetchedPage) {
+	send := func(p fetchedPage) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(err error) { send(fetchedPage{err: err}) }
 	req := snapshotRequest{Table: table, MaxBytes: maxBytes}
 	for page := 0; ; page++ {
 		data, err := json.Marshal(req)
 		if err != nil {
-			return prov, err
+			fail(err)
+			return
 		}
 		rctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
 		reply, err := conn.RequestMsgWithContext(rctx, &nats.Msg{Subject: SnapshotSubject(source), Data: data})
 		cancel()
 		if err != nil {
-			return prov, fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
+			fail(fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err))
+			return
 		}
 		if e := reply.Header.Get(hdrError); e != "" {
-			return prov, fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e)
+			fail(fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e))
+			return
 		}
+		p := fetchedPage{page: page}
 		if h := reply.Header.Get(hdrProvenance); h != "" && page == 0 {
-			if prov, err = decodeProvenance(h); err != nil {
-				return nil, fmt.Errorf("snapshot of %s from %s: %w", table, source, err)
+			if p.prov, err = decodeProvenance(h); err != nil {
+				fail(fmt.Errorf("snapshot of %s from %s: %w", table, source, err))
+				return
 			}
 		}
-		rows, err := decodePage(reply.Data)
-		if err != nil {
-			return prov, fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err)
-		}
-		if len(rows) > 0 {
-			if err := apply(prov, rows); err != nil {
-				return prov, fmt.Errorf("apply snapshot page %d of %s from %s: %w", page, table, source, err)
-			}
+		if p.rows, err = decodePage(reply.Data); err != nil {
+			fail(fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err))
+			return
 		}
 		next := reply.Header.Get(hdrNext)
-		if next == "" {
-			return prov, nil
+		if next != "" {
+			if req.After, err = decodePos(next); err != nil {
+				fail(fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err))
+				return
+			}
 		}
-		if req.After, err = decodePos(next); err != nil {
-			return prov, fmt.Errorf("%w: position %q: %w", ErrBadPage, next, err)
+		if !send(p) || next == "" {
+			return
 		}
 	}
 }

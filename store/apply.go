@@ -52,6 +52,12 @@ func (s *ApplyStats) add(o ApplyStats) {
 // returned stats count them. Transactions that conflict with local writes
 // are retried, and a batch that keeps conflicting is split likewise.
 func (db *DB) Apply(ctx context.Context, source string, cursor uint64, changes []*Change) (ApplyStats, error) {
+	return db.apply(ctx, source, cursor, changes, false)
+}
+
+// apply is Apply; lazy commits without waiting for a sync round even
+// without a cursor (ApplyCopy).
+func (db *DB) apply(ctx context.Context, source string, cursor uint64, changes []*Change, lazy bool) (ApplyStats, error) {
 	if err := db.enter(); err != nil {
 		return ApplyStats{}, err
 	}
@@ -74,7 +80,7 @@ func (db *DB) Apply(ctx context.Context, source string, cursor uint64, changes [
 		if n > 1 {
 			attempts = applySplitAttempts
 		}
-		st, fit, err := db.applyBatch(ctx, source, cur, rest[:n], attempts)
+		st, fit, err := db.applyBatch(ctx, source, cur, rest[:n], attempts, lazy)
 		if errors.Is(err, ErrConflict) && n > 1 {
 			// Local writers keep changing keys of the batch: a smaller
 			// transaction reads fewer of them and stays short.
@@ -110,9 +116,9 @@ const applySplitAttempts = 4
 // applyBatch applies changes and the cursor (unless 0) in one transaction,
 // tried up to attempts times on conflict. fit is how many changes were
 // written when the transaction failed.
-func (db *DB) applyBatch(ctx context.Context, source string, cursor uint64, changes []*Change, attempts int) (st ApplyStats, fit int, err error) {
+func (db *DB) applyBatch(ctx context.Context, source string, cursor uint64, changes []*Change, attempts int, lazy bool) (st ApplyStats, fit int, err error) {
 	err = retryN(ctx, attempts, func() error {
-		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true)}
+		tx := &Tx{db: db, txn: db.bdb.NewTransaction(true), lazy: lazy}
 		defer tx.discard()
 		a := applier{tx: tx, source: source, rows: make(map[string]Record, len(changes))}
 		for i, c := range changes {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,8 @@ func (db *DB) RowKeys(table string, rows []*Change) ([]string, error) {
 }
 
 // Lacking reports, for each row of table, whether this region holds nothing
-// at all for its key: neither an item nor a tombstone.
+// at all for its key: neither an item nor a tombstone. It reads no row's
+// value.
 func (db *DB) Lacking(table string, rows []*Change) ([]bool, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
@@ -144,11 +146,13 @@ func (db *DB) Lacking(table string, rows []*Change) ([]bool, error) {
 			if err != nil {
 				return err
 			}
-			rec, err := getRow(txn, k)
-			if err != nil {
+			_, err = txn.Get(k)
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				out[i] = true
+			case err != nil:
 				return err
 			}
-			out[i] = rec.Version.IsZero()
 		}
 		return nil
 	})
@@ -156,6 +160,68 @@ func (db *DB) Lacking(table string, rows []*Change) ([]bool, error) {
 		return nil, fmt.Errorf("look up rows of %s: %w", table, err)
 	}
 	return out, nil
+}
+
+// selectPage bounds the rows SelectRows reads in one snapshot.
+const selectPage = 4096
+
+// SelectRows reads every row of table in key order, tombstones included,
+// and returns those keep wants, as item changes carrying Key, Version,
+// Deleted and Table (no item). keep is given the row's key as RowKeys
+// gives it, whether it is a tombstone, and its version; items are not
+// decoded, so a pass over a large table to find a few rows costs little.
+// Each selectPage rows are read in one snapshot.
+func (db *DB) SelectRows(table string, keep func(key string, deleted bool, v conflict.Version) bool) ([]*Change, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.exit()
+	var out []*Change
+	for after := []byte(nil); ; {
+		var next []byte
+		err := db.bdb.View(func(txn *badger.Txn) error {
+			t, base, it, err := db.tableRows(txn, table, after, 0)
+			if err != nil {
+				return err
+			}
+			defer it.Close()
+			n := 0
+			for ; it.Valid(); it.Next() {
+				item := it.Item()
+				if n == selectPage {
+					next = after
+					return nil
+				}
+				n++
+				var rec Record
+				err := item.Value(func(v []byte) error {
+					var err error
+					rec, _, err = decodeRowHeader(v, false)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("row %x: %w", item.Key(), err)
+				}
+				after = item.KeyCopy(after[:0])[len(base):]
+				if !keep(string(after), rec.Deleted, rec.Version) {
+					continue
+				}
+				key, err := rowKeyItem(t, item.Key())
+				if err != nil {
+					return err
+				}
+				out = append(out, &Change{Kind: ChangeItem, Table: t.Name, TableID: t.ID, Key: key, Version: rec.Version, Deleted: rec.Deleted})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("select rows of %s: %w", table, err)
+		}
+		if next == nil {
+			return out, nil
+		}
+		after = bytes.Clone(next)
+	}
 }
 
 // DropStale removes live items of table that a rebuild found deleted

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -145,5 +146,51 @@ func TestDB_DropStaleAndLacking(t *testing.T) {
 	}
 	if lacking[0] || lacking[1] || !lacking[2] {
 		t.Fatalf("lacking %v, want [false false true]", lacking)
+	}
+}
+
+// TestDB_SelectRows: every row once, in key order, across the pages it is
+// read in, with the key RowKeys gives, its version and whether it is a
+// tombstone; only the rows kept are returned, keyed for DropStale.
+func TestDB_SelectRows(t *testing.T) {
+	db := storetest.Open(t)
+	tbl := storetest.CreateTable(t, db, storetest.HashRangeTable("t", attr.TypeS, attr.TypeN))
+	var items []attr.Item
+	for i := range 4100 { // more than one page of SelectRows
+		items = append(items, attr.Item{"pk": s(fmt.Sprint("p", i%13)), "sk": n(t, fmt.Sprint(i)), "v": s("x")})
+	}
+	storetest.Put(t, db, tbl, items...)
+	storetest.Delete(t, db, tbl, attr.Item{"pk": items[7]["pk"], "sk": items[7]["sk"]})
+	rows := storetest.Export(t, db, "t")
+	keys, err := db.RowKeys("t", rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	got, err := db.SelectRows("t", func(key string, deleted bool, v conflict.Version) bool {
+		if i >= len(rows) || key != keys[i] || deleted != rows[i].Deleted || v != rows[i].Version {
+			t.Fatalf("row %d: key %x deleted %v version %v, want %+v", i, key, deleted, v, rows[min(i, len(rows)-1)])
+		}
+		i++
+		return deleted || i%1000 == 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i != len(rows) || len(got) != 5 {
+		t.Fatalf("saw %d rows of %d, selected %d, want 5", i, len(rows), len(got))
+	}
+	for _, c := range got {
+		rec, err := db.Get(tbl, c.Key)
+		if err != nil || rec.Version != c.Version || rec.Deleted != c.Deleted || c.Table != "t" || c.New != nil {
+			t.Fatalf("selected %+v, stored %+v (%v)", c, rec, err)
+		}
+	}
+	// What it selects, DropStale takes.
+	if dropped, err := db.DropStale(context.Background(), "t", got); err != nil || dropped != 4 {
+		t.Fatalf("dropped %d (%v), want the 4 live rows selected", dropped, err)
+	}
+	if _, err := db.SelectRows("nope", nil); !errors.Is(err, store.ErrTableNotFound) {
+		t.Fatalf("missing table: %v", err)
 	}
 }

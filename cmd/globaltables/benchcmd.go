@@ -80,7 +80,7 @@ endpoint can be measured, so implementations can be compared like for like.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key sequence")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.IntSliceVar(&pids, "server-pid", nil, "process ID of each endpoint's server, in --endpoint order (0: not measured): reports its CPU time per operation")
-	cmd.AddCommand(newNullEndpointCmd(), newBenchReplicationCmd())
+	cmd.AddCommand(newNullEndpointCmd(), newBenchReplicationCmd(), newBenchCatchupCmd())
 	return cmd
 }
 
