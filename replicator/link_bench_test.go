@@ -30,7 +30,7 @@ import (
 // load inflates it.
 func BenchmarkLinkCPU(b *testing.B) {
 	for _, every := range []time.Duration{time.Millisecond, 3 * time.Millisecond} {
-		b.Run("every="+every.String(), func(b *testing.B) { benchLinkCPU(b, every, false) })
+		b.Run("every="+every.String()+"/tcp", func(b *testing.B) { benchLinkCPU(b, every, false) })
 		b.Run("every="+every.String()+"/inprocess", func(b *testing.B) { benchLinkCPU(b, every, true) })
 	}
 }
