@@ -42,12 +42,19 @@
 //     (LinkStatus.Rejected) and skipped, like an undecodable one.
 //   - The region never waits for NATS: while it is unreachable the log
 //     grows (PublisherStatus.Backlog) and drains once it is back.
+//   - The publisher takes the stream's acknowledgements of its publishes
+//     when it wakes up for new records, or harvestEvery after its last
+//     wake-up, not one wake-up each: only trimming (TrimGrace later) and
+//     the status wait for them, and a record is trimmed TrimGrace after
+//     its acknowledgement was taken, so never sooner than before.
 //   - A link applies a message at most once per cursor: messages at or
 //     below the cursor are dropped, the cursor is written in the same
 //     transaction as the items it covers (Apply), or right after a control
 //     record (SetCursor: ApplyControl is idempotent, so a crash between the
 //     two repeats it harmlessly), and a message is acknowledged only after
-//     that. The cursor, not the consumer's ack floor, is the truth: on
+//     that, at most once per ackEvery (linkack.go: acknowledgements delete
+//     nothing, the stream's retention being by limits, so delaying one can
+//     only cause a redelivery the cursor drops). The cursor, not the consumer's ack floor, is the truth: on
 //     every (re)start the consumer is re-created from cursor+1 if it is
 //     missing, ahead of the cursor, or holds deliveries never applied.
 //   - A link never skips ahead silently. A delivery lost on the way (the

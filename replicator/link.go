@@ -493,6 +493,7 @@ type session struct {
 	consSeq    uint64 // last delivery sequence seen
 	progressed bool   // something was applied or acknowledged
 	ok         bool   // healthy was called
+	acks       acker  // acknowledgements, deferred (linkack.go)
 }
 
 func (s *session) apiCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -736,6 +737,8 @@ func (s *session) consume(ctx context.Context) error {
 		return fmt.Errorf("consume: %w", err)
 	}
 	defer cc.Stop()
+	s.acks.sent = s.ackSent
+	defer s.acks.stop()
 	closed := cc.Closed()
 	idle := time.NewTimer(idleInfoFirst)
 	defer idle.Stop()
@@ -748,6 +751,8 @@ func (s *session) consume(ctx context.Context) error {
 			return fmt.Errorf("consume: %w", err)
 		case <-closed:
 			return errors.New("consume: stopped by the client library")
+		case <-s.acks.due():
+			s.acks.flush(time.Now())
 		case <-idle.C:
 			if err := s.refreshPending(ctx); err != nil {
 				return err
@@ -822,7 +827,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 			if err := s.flush(ctx, items, pos); err != nil {
 				return err
 			}
-			s.ack(last)
+			s.acks.ackNow(last, time.Now())
 			return fmt.Errorf("%w: delivery %d after %d (stream sequence %d)", ErrDeliveryGap, md.Sequence.Consumer, s.consSeq, md.Sequence.Stream)
 		}
 		s.consSeq = md.Sequence.Consumer
@@ -886,7 +891,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 			if ferr := s.flush(ctx, items, pos); ferr != nil {
 				return ferr
 			}
-			s.ack(prev)
+			s.acks.ackNow(prev, time.Now())
 			return err
 		}
 		items = append(items, ch)
@@ -896,7 +901,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 		return err
 	}
 	s.setPending(pending)
-	s.ack(last)
+	s.acks.applied(last, len(group), time.Now())
 	return nil
 }
 
@@ -930,13 +935,11 @@ func (s *session) flush(ctx context.Context, items []*store.Change, pos uint64) 
 	return nil
 }
 
-// ack acknowledges m and, the consumer being AckAll, every message before
-// it. A lost ack is harmless: the cursor decides what is applied.
-func (s *session) ack(m jetstream.Msg) {
-	if m == nil {
-		return
-	}
-	if err := m.Ack(); err != nil {
+// ackSent notes an acknowledgement sent (of a message and, the consumer
+// being AckAll, every message before it). A lost one is harmless: the
+// cursor decides what is applied.
+func (s *session) ackSent(err error) {
+	if err != nil {
 		s.l.log.Debug("ack failed", "error", err)
 		return
 	}

@@ -25,9 +25,10 @@ type Outbound struct {
 	Known bool
 	// Pending is LastSeq − AckFloor: the stream's messages that Dest's
 	// durable consumer has not acknowledged. A destination acknowledges
-	// after applying, so it is at least what Dest has not applied (at
-	// most one batch more, if an acknowledgement was lost, until the
-	// next one).
+	// after applying, so it is at least what Dest has not applied (plus
+	// what it applied in the last ackEvery, whose acknowledgement waits,
+	// and at most one batch more if an acknowledgement was lost, until
+	// the next one).
 	Pending uint64
 	// LastSeq is the stream's last sequence; AckFloor the consumer's
 	// acknowledgement floor (a stream sequence).

@@ -43,6 +43,15 @@ const (
 	// trimEvery spaces trims out, so that a busy publisher deletes records
 	// in batches rather than one transaction per acknowledgement.
 	trimEvery = 100 * time.Millisecond
+	// harvestEvery is how long an acknowledgement of a publish may wait
+	// before the publisher takes it, while the window has room. Waking up
+	// for each one doubled the publisher's wake-ups (one per record, one
+	// per acknowledgement); taken with the next record's wake-up instead,
+	// they cost nothing at a steady rate, and at most one wake-up per
+	// harvestEvery after the last record. Nothing waits for them but
+	// trimming (TrimGrace later) and the status's Backlog and InFlight,
+	// which may count them harvestEvery longer.
+	harvestEvery = 20 * time.Millisecond
 )
 
 // ErrRunning is returned by Run when the same value is already running.
@@ -379,6 +388,7 @@ func (r *pubRun) loop(ctx context.Context, connected, lost <-chan nats.Status) e
 			return fmt.Errorf("publisher %s: %w", cfg.Region, nats.ErrConnectionClosed)
 		}
 		now := time.Now()
+		r.harvest()
 		r.trim(now)
 
 		// Take the channel before reading, so that no commit slips
@@ -400,10 +410,13 @@ func (r *pubRun) loop(ctx context.Context, connected, lost <-chan nats.Status) e
 		}
 		r.publishStatus()
 
+		// Acknowledgements are taken as they come only while the window
+		// is full; otherwise on the next wake-up for new records, or
+		// harvestEvery after this one (see harvestEvery).
 		var okCh <-chan *jetstream.PubAck
 		var errCh <-chan error
 		head := r.head()
-		if head != nil {
+		if head != nil && len(r.pending) >= cfg.Window {
 			okCh, errCh = head.fut.Ok(), head.fut.Err()
 		}
 		r.arm(time.Now())
@@ -412,7 +425,6 @@ func (r *pubRun) loop(ctx context.Context, connected, lost <-chan nats.Status) e
 		case <-wake:
 		case ack := <-okCh:
 			r.acked(head, ack)
-			r.harvest()
 		case err := <-errCh:
 			r.failed(fmt.Errorf("publish %s: %w", head.msg.Header.Get(jetstream.MsgIDHeader), err))
 		case <-r.timer.C:
@@ -445,6 +457,9 @@ func (r *pubRun) arm(now time.Time) {
 	d := time.Hour
 	if !next.IsZero() {
 		d = max(next.Sub(now), time.Millisecond)
+	}
+	if r.inflight > 0 {
+		d = min(d, harvestEvery)
 	}
 	if r.scanMore && !now.Before(r.readRetryAt) {
 		// More backlog to count: go round again at once, taking any
@@ -675,8 +690,8 @@ func (r *pubRun) dropAcked() {
 }
 
 // harvest takes the acknowledgements that already arrived, in order,
-// stopping at the first publish still waiting or failed (the loop handles a
-// failure).
+// stopping at the first publish still waiting, or at a failed one (which
+// fails the publisher: everything in flight is sent again).
 func (r *pubRun) harvest() {
 	for {
 		e := r.head()
@@ -686,6 +701,9 @@ func (r *pubRun) harvest() {
 		select {
 		case ack := <-e.fut.Ok():
 			r.acked(e, ack)
+		case err := <-e.fut.Err():
+			r.failed(fmt.Errorf("publish %s: %w", e.msg.Header.Get(jetstream.MsgIDHeader), err))
+			return
 		default:
 			return
 		}

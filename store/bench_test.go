@@ -79,7 +79,7 @@ func processCPU() int64 {
 // remote puts of ~200-byte items (new keys) per op, on disk with SyncWrites,
 // so one transaction and one fsync round per batch.
 func BenchmarkApply(b *testing.B) {
-	for _, batch := range []int{100, 500} {
+	for _, batch := range []int{1, 100, 500} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			db := storetest.Open(b, storetest.OnDisk(b.TempDir()))
 			storetest.CreateTable(b, db, storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid))

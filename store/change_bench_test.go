@@ -1,0 +1,62 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/globaltables/globaltables/store"
+	"github.com/globaltables/globaltables/store/attr"
+	"github.com/globaltables/globaltables/store/storetest"
+)
+
+// BenchmarkChangesTail measures what the publisher does on each wake-up at
+// a steady rate: read the one record committed since its last read
+// (Changes after the last Seq it has), with the log's earlier records
+// published and trimmed, as a region's log is.
+//
+//	go test -run '^$' -bench 'ChangesTail' -benchmem -count 6 ./store/
+func BenchmarkChangesTail(b *testing.B) {
+	db := storetest.Open(b, storetest.OnDisk(b.TempDir()), func(c *store.Config) { c.SyncWrites = false })
+	tbl := storetest.CreateTable(b, db, storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid))
+	pad := attr.String(strings.Repeat("x", 170))
+	put := func(i int) {
+		it := attr.Item{"pk": attr.String(fmt.Sprintf("k%08d", i)), "pad": pad}
+		if err := db.Update(context.Background(), func(tx *store.Tx) error {
+			_, err := tx.Put(tbl, it)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// A published past: 10,000 records written and trimmed.
+	var seqs []uint64
+	for i := range 10000 {
+		put(i)
+	}
+	cs, err := db.Changes(0, 20000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range cs {
+		seqs = append(seqs, c.Seq)
+	}
+	if err := db.TrimChanges(seqs...); err != nil {
+		b.Fatal(err)
+	}
+	last := seqs[len(seqs)-1]
+	b.ReportAllocs()
+	i := 10000
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		put(i)
+		b.StartTimer()
+		cs, err := db.Changes(last, 256)
+		if err != nil || len(cs) != 1 {
+			b.Fatalf("Changes = %d records, %v", len(cs), err)
+		}
+		last = cs[0].Seq
+	}
+}
