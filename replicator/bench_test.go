@@ -127,13 +127,13 @@ func BenchmarkRawJetStream_Throughput(b *testing.B) {
 	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	done := r.consume(b, b.N, h)
 	b.ResetTimer()
-	cpu0 := selfCPU(b)
+	cpu0 := processCPU(b)
 	start := time.Now()
 	for i := range b.N {
 		r.publish(b, i)
 	}
 	end := <-done
-	cpu := selfCPU(b) - cpu0
+	cpu := processCPU(b) - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/end.Sub(start).Seconds(), "msgs/s")
 	// One publish and its delivery to one consumer, no store at either

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -181,15 +180,4 @@ func BenchmarkSnapshot_Resync(b *testing.B) {
 	b.ReportMetric(took.Seconds()/float64(b.N), "s/resync")
 	b.ReportMetric(float64(resyncItems*b.N)/took.Seconds(), "items/s")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/resync")
-}
-
-// processCPU is the CPU time this process used so far (user + system):
-// the machine is shared, so the CPU a path costs is steadier than its
-// wall-clock rate. The server and both ends run in this process.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,7 +74,7 @@ func benchRawPipeline(b *testing.B, dests int) {
 	}()
 
 	b.ResetTimer()
-	cpu0 := selfCPU(b)
+	cpu0 := processCPU(b)
 	start := time.Now()
 	for i := 0; i < b.N; i += rawGroup {
 		n := min(rawGroup, b.N-i)
@@ -113,7 +112,7 @@ func benchRawPipeline(b *testing.B, dests int) {
 		b.Fatal("the destinations did not apply every write within 10 minutes")
 	}
 	took := time.Since(start)
-	cpu := selfCPU(b) - cpu0
+	cpu := processCPU(b) - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/took.Seconds(), "writes/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/write")
@@ -213,13 +212,4 @@ func openRawBadger(b *testing.B) *badger.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
-}
-
-// selfCPU is this process's user plus system CPU time so far.
-func selfCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
