@@ -144,32 +144,13 @@ func catchupExtra(mode string) string {
 
 // runCatchup runs one outage and return on a fresh topology.
 func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, workers int, pprof bool, logw io.Writer) (*catchupRun, error) {
-	dir, err := os.MkdirTemp("", "globaltables-benchcatchup")
+	names := benchRegionNames(n)
+	bt, err := startBenchTopology(ctx, self, "globaltables-benchcatchup", names, catchupExtra(mode), pprof, logw)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	names := []string{"us-east-1", "eu-west-1", "ap-southeast-1", "us-west-2", "eu-central-1"}[:min(n, 5)]
-	t, err := tempTopology(dir, names, catchupExtra(mode))
-	if err != nil {
-		return nil, err
-	}
-	sup := supervise.New(logw)
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		sup.Stop(sctx)
-	}()
-	var args []string
-	if pprof {
-		args = append(args, "--pprof")
-		for _, r := range t.Regions {
-			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
-		}
-	}
-	if err := startTopology(ctx, sup, self, t, args...); err != nil {
-		return nil, err
-	}
+	defer bt.Close()
+	t, sup, args := bt.T, bt.Sup, bt.Args
 	if err := ensureGlobalTable(ctx, t, catchupTable); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/bench"
-	"github.com/globaltables/globaltables/cmd/globaltables/supervise"
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
 	"github.com/globaltables/globaltables/region"
 )
@@ -214,33 +213,14 @@ func saturateSteps(rate int, batch bool, run func(rate int, batch bool) (*replSt
 
 // runReplStep runs one step on a fresh topology.
 func runReplStep(ctx context.Context, self string, cfg replConfig, logw io.Writer) (*replStep, error) {
-	dir, err := os.MkdirTemp("", "globaltables-benchrepl")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	n := cfg.Regions
 	names := benchRegionNames(n)
-	t, err := tempTopology(dir, names, fmt.Sprintf("global_tables = true\nno_link_shaping = %v", cfg.NoShaper))
+	bt, err := startBenchTopology(ctx, self, "globaltables-benchrepl", names, fmt.Sprintf("global_tables = true\nno_link_shaping = %v", cfg.NoShaper), cfg.PProf, logw)
 	if err != nil {
 		return nil, err
 	}
-	sup := supervise.New(logw)
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		sup.Stop(sctx)
-	}()
-	var args []string
-	if cfg.PProf {
-		args = append(args, "--pprof")
-		for _, r := range t.Regions {
-			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
-		}
-	}
-	if err := startTopology(ctx, sup, self, t, args...); err != nil {
-		return nil, err
-	}
+	defer bt.Close()
+	t, sup := bt.T, bt.Sup
 	clients := make([]*dynamodb.Client, n)
 	probeClients := make([]*dynamodb.Client, n)
 	for i, r := range t.Regions {

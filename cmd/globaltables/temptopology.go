@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/globaltables/globaltables/cmd/globaltables/supervise"
 	"github.com/globaltables/globaltables/cmd/globaltables/topology"
@@ -50,6 +52,52 @@ func startTopology(ctx context.Context, sup *supervise.Supervisor, self string, 
 		}
 	}
 	return waitHealthy(ctx, sup, t)
+}
+
+// benchTopology is a throwaway topology of region processes that a
+// benchmark runs on.
+type benchTopology struct {
+	T   *topology.Topology
+	Sup *supervise.Supervisor
+	// Args are the region arguments every region started with (restart a
+	// region with the same).
+	Args []string
+	dir  string
+}
+
+// startBenchTopology starts the named regions, under a temporary folder
+// whose name begins with prefix, with the extra HCL; with pprof each
+// region serves profiles and their addresses go to logw. Close stops the
+// regions and removes the folder, also after an error.
+func startBenchTopology(ctx context.Context, self, prefix string, names []string, extra string, pprof bool, logw io.Writer) (*benchTopology, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	bt := &benchTopology{Sup: supervise.New(logw), dir: dir}
+	if bt.T, err = tempTopology(dir, names, extra); err != nil {
+		bt.Close()
+		return nil, err
+	}
+	if pprof {
+		bt.Args = append(bt.Args, "--pprof")
+		for _, r := range bt.T.Regions {
+			fmt.Fprintf(logw, "%s profiles at http://%s/debug/pprof/\n", r.Name, r.Listen)
+		}
+	}
+	if err := startTopology(ctx, bt.Sup, self, bt.T, bt.Args...); err != nil {
+		bt.Close()
+		return nil, err
+	}
+	return bt, nil
+}
+
+// Close stops the regions (20 s at most) and removes their folder.
+func (bt *benchTopology) Close() {
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bt.Sup.Stop(sctx)
+	os.RemoveAll(bt.dir)
 }
 
 // startRegionOf starts one region of t.
