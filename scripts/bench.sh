@@ -38,26 +38,7 @@ if [ ! -x "$cache/node_modules/.bin/dynalite" ]; then
   npm install --silent --prefix "$cache" "dynalite@$DYNALITE_VERSION" >/dev/null
 fi
 
-# wait_endpoint LOG: prints the endpoint a process logged as endpoint=URL.
-wait_endpoint() {
-  local url=""
-  for _ in $(seq 1 200); do
-    url=$(grep -o 'endpoint=http://[0-9.:]*' "$1" | head -1 | cut -d= -f2 || true)
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-  [ -n "$url" ] || { cat "$1" >&2; echo "bench: no endpoint in $1" >&2; exit 1; }
-  echo "$url"
-}
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/measure-lib.sh
 
 read -r -a bins <<<"${BINS:-bin/globaltables}"
 sync_flag=()

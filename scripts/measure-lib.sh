@@ -1,4 +1,4 @@
-# Shared by idle.sh and mem.sh (source it): a work folder and the processes
+# Shared by bench.sh, idle.sh and mem.sh (source it from the repository root): a work folder and the processes
 # started in it (add their PIDs to pids), both cleaned up on exit, and
 # readers of a process's CPU time and resident memory from /proc.
 
