@@ -197,19 +197,7 @@ func benchPublisherLink(b *testing.B, every time.Duration) {
 		}
 		return nil
 	}
-	l, err := NewLink(LinkConfig{Source: "src", Dest: "dst", URL: srv.ClientURL(), Store: st, Control: st})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errs := make(chan error, 2)
-	go func() { errs <- p.Run(ctx) }()
-	go func() { errs <- l.Run(ctx) }()
-	log.add(itemChange("bench", "warm-up", time.Now()))
-	for l.Status().Cursor < 1 {
-		time.Sleep(time.Millisecond) // polling for the warm-up
-	}
+	l, stop := startBenchLink(b, p, log, st, srv.ClientURL())
 	mu.Lock()
 	h.Reset()
 	mu.Unlock()
@@ -242,10 +230,33 @@ func benchPublisherLink(b *testing.B, every time.Duration) {
 	mu.Lock()
 	report(b, h)
 	mu.Unlock()
-	cancel()
-	for range 2 {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
+	stop()
+}
+
+// startBenchLink runs p and a link from the server at url into st, waits
+// until a warm-up change has crossed, and returns the link and a function
+// that stops both and fails b on their errors.
+func startBenchLink(b *testing.B, p *Publisher, log *fakeLog, st *fakeStore, url string) (*Link, func()) {
+	b.Helper()
+	l, err := NewLink(LinkConfig{Source: "src", Dest: "dst", URL: url, Store: st, Control: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	errs := make(chan error, 2)
+	go func() { errs <- p.Run(ctx) }()
+	go func() { errs <- l.Run(ctx) }()
+	log.add(itemChange("bench", "warm-up", time.Now()))
+	for l.Status().Cursor < 1 {
+		time.Sleep(time.Millisecond) // polling for the warm-up
+	}
+	return l, func() {
+		cancel()
+		for range 2 {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -47,19 +47,7 @@ func benchLinkCPU(b *testing.B, every time.Duration, inProcess bool) {
 		b.Fatal(err)
 	}
 	st := newFakeStore()
-	l, err := NewLink(LinkConfig{Source: "src", Dest: "dst", URL: srv.ClientURL(), Store: st, Control: st})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errs := make(chan error, 2)
-	go func() { errs <- p.Run(ctx) }()
-	go func() { errs <- l.Run(ctx) }()
-	log.add(itemChange("bench", "warm-up", time.Now()))
-	for l.Status().Cursor < 1 {
-		time.Sleep(time.Millisecond) // polling for the warm-up
-	}
+	l, stop := startBenchLink(b, p, log, st, srv.ClientURL())
 
 	cpu0, csw0 := processCPU(b), contextSwitches()
 	b.ResetTimer()
@@ -78,12 +66,7 @@ func benchLinkCPU(b *testing.B, every time.Duration, inProcess bool) {
 	b.ReportMetric(float64(contextSwitches()-csw0)/float64(b.N), "csw/msg")
 	st2 := l.Status()
 	b.ReportMetric(float64(st2.P50.Microseconds()), "p50-µs")
-	cancel()
-	for range 2 {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
-		}
-	}
+	stop()
 }
 
 // processCPU returns the user + system CPU time of the process so far.
