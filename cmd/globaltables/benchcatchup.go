@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +61,7 @@ func newBenchCatchupCmd() *cobra.Command {
 		asJSON   bool
 		pprof    bool
 	)
+	var regionBin string
 	cmd := &cobra.Command{
 		Use:   "catchup",
 		Short: "Measure how fast a region returning from an outage catches up, or re-syncs",
@@ -83,7 +83,7 @@ nothing pending for the last. Modes:
 			if regions < 2 || changes < 1 || runs < 1 || workers < 1 {
 				return usagef("--regions at least 2; --changes, --runs and --workers at least 1")
 			}
-			self, err := os.Executable()
+			self, err := regionBinary(regionBin)
 			if err != nil {
 				return err
 			}
@@ -115,6 +115,7 @@ nothing pending for the last. Modes:
 	f.IntVar(&runs, "runs", 1, "measured runs, each on a fresh topology")
 	f.BoolVar(&asJSON, "json", false, "print the runs as JSON")
 	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile the returning one")
+	f.StringVar(&regionBin, "region-binary", "", "run the regions with this globaltables binary instead of this one (compare builds)")
 	return cmd
 }
 

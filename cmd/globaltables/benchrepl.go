@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -88,6 +87,7 @@ func newBenchReplicationCmd() *cobra.Command {
 		compare  int
 		saturate bool
 	)
+	var regionBin string
 	cmd := &cobra.Command{
 		Use:   "replication",
 		Short: "Measure replication latency, CPU per replicated write and the highest write rate every region keeps up with",
@@ -120,7 +120,7 @@ until a step does not keep up, and marks the highest step kept up.`,
 			if len(rates) == 0 && saturate {
 				return usagef("--saturate starts from the first --rates value: give one")
 			}
-			self, err := os.Executable()
+			self, err := regionBinary(regionBin)
 			if err != nil {
 				return err
 			}
@@ -182,6 +182,7 @@ until a step does not keep up, and marks the highest step kept up.`,
 	f.BoolVar(&asJSON, "json", false, "print the steps as JSON")
 	f.BoolVar(&cfg.PProf, "pprof", false, "start the regions with --pprof, to profile them while a step runs")
 	f.BoolVar(&cfg.NoShaper, "no-shaper", false, "connect links directly, without the shaping proxies (to measure what they cost)")
+	f.StringVar(&regionBin, "region-binary", "", "run the regions with this globaltables binary instead of this one (compare builds: the same client and measures for both)")
 	f.IntVar(&compare, "compare-shaper", 0, "run N interleaved pairs of steps at the first rate, with and without the shaping proxies, and compare their medians")
 	return cmd
 }

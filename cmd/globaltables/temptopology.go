@@ -54,6 +54,23 @@ func startTopology(ctx context.Context, sup *supervise.Supervisor, self string, 
 	return waitHealthy(ctx, sup, t)
 }
 
+// regionBinary is the program a benchmark runs its regions with: path
+// when given (--region-binary, to compare two builds under one client and
+// one set of instruments), else this program.
+func regionBinary(path string) (string, error) {
+	if path == "" {
+		return os.Executable()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(abs); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", usagef("--region-binary %s: not an executable file", path)
+	}
+	return abs, nil
+}
+
 // benchTopology is a throwaway topology of region processes that a
 // benchmark runs on.
 type benchTopology struct {
