@@ -39,8 +39,9 @@ type RebuildReport struct {
 	Kept      int `json:"kept"`
 	KeptLocal int `json:"kept_local"`
 	// TookMs is how long the rebuild took: fetching and applying the
-	// source's snapshot, then comparing this region's copy with it.
-	TookMs float64 `json:"took_ms"`
+	// source's snapshot, then comparing this region's copy with it. Nil
+	// from a region that does not report it (older builds): unknown, not 0.
+	TookMs *float64 `json:"took_ms,omitempty"`
 	// Note explains a rebuild that could not tell deletes apart (a source
 	// that sends no provenance): then it only applied by last-writer-wins.
 	Note string `json:"note,omitempty"`
@@ -133,7 +134,8 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 	rep.At = time.Now()
 	if prov == nil {
 		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
-		rep.TookMs = ms(rep.At.Sub(began))
+		took := ms(rep.At.Sub(began))
+		rep.TookMs = &took
 		return rep, nil
 	}
 	cutThere := prov.PurgedBefore.UnixNano()
@@ -158,7 +160,8 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 	}
 	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
 	rep.At = time.Now()
-	rep.TookMs = ms(rep.At.Sub(began))
+	took := ms(rep.At.Sub(began))
+	rep.TookMs = &took
 	return rep, err
 }
 
@@ -213,7 +216,7 @@ func (r *replication) logRebuild(rep RebuildReport) {
 	args := []any{"table", rep.Table, "source", rep.Source, "away", away, "why", why,
 		"applied", rep.Applied, "skipped_deleted_here", rep.Skipped,
 		"dropped_deleted_there", rep.Dropped, "kept_not_received_there", rep.Kept, "kept_local_writes", rep.KeptLocal,
-		"took", time.Duration(rep.TookMs * float64(time.Millisecond)).Round(time.Millisecond)}
+		"took", msDuration(rep.TookMs)}
 	if rep.Note != "" {
 		r.log.Warn("re-synced table without telling deletes apart: "+rep.Note, args...)
 	} else {
@@ -266,4 +269,13 @@ func (s *replicatedStore) dropForgotten(source string, changes []*store.Change) 
 		}
 	}
 	return kept, len(changes) - len(kept), nil
+}
+
+// msDuration is a report's milliseconds as a duration for the log, or
+// "unknown".
+func msDuration(ms *float64) any {
+	if ms == nil {
+		return "unknown"
+	}
+	return time.Duration(*ms * float64(time.Millisecond)).Round(time.Millisecond)
 }

@@ -127,8 +127,11 @@ func printCatchup(out io.Writer, r *catchupRun) {
 	}
 	fmt.Fprintln(out)
 	if rb := r.Rebuild; rb != nil {
-		fmt.Fprintf(out, "  re-sync of %s from %s: %d items applied in %s\n", rb.Table, rb.Source, rb.Applied,
-			time.Duration(rb.TookMs*float64(time.Millisecond)).Round(time.Millisecond))
+		took := "? (the region does not report it)"
+		if rb.TookMs != nil {
+			took = time.Duration(*rb.TookMs * float64(time.Millisecond)).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(out, "  re-sync of %s from %s: %d items applied in %s\n", rb.Table, rb.Source, rb.Applied, took)
 	}
 }
 

@@ -120,7 +120,7 @@ func waitPast(t *testing.T, horizon time.Duration) {
 }
 
 // logRebuilds logs every region's rebuild reports and returns how many
-// items each region dropped.
+// items each region dropped; a report must say how long its rebuild took.
 func (c *cluster) logRebuilds(t *testing.T) map[string]int {
 	t.Helper()
 	dropped := map[string]int{}
@@ -131,6 +131,9 @@ func (c *cluster) logRebuilds(t *testing.T) map[string]int {
 		}
 		for _, r := range st.Rebuilds {
 			dropped[n] += r.Dropped
+			if r.TookMs == nil || *r.TookMs <= 0 {
+				t.Errorf("%s's rebuild of %s reports no duration (took_ms): %+v", n, r.Table, r)
+			}
 			t.Logf("%s rebuilt %s from %s: applied %d, skipped %d deleted here, dropped %d deleted there, kept %d not received there (%d local)",
 				n, r.Table, r.Source, r.Applied, r.Skipped, r.Dropped, r.Kept, r.KeptLocal)
 		}
