@@ -294,6 +294,9 @@ type fileSyncer struct {
 	// descriptor.
 	open map[string]*syncedFile
 	dirf *os.File
+	// dirOwed is set when a log appeared whose folder entry no round has
+	// flushed yet; cleared only by a successful flush of the folder.
+	dirOwed bool
 	// flush flushes one file: fdatasync, or fsync when full (a test can
 	// record the calls).
 	flush func(f *os.File, full bool) error
@@ -325,16 +328,25 @@ func ignoringEINTR(fn func() error) error {
 	}
 }
 
-func (s *fileSyncer) sync() error {
+func (s *fileSyncer) sync() (err error) {
+	// What a failed round did not finish stays owed to the next one: the
+	// value log's dirty mark (consumed here, so that writes marking it
+	// during the round are kept for the next) and the folder's flush for
+	// the logs that appeared (a later round no longer sees them as new).
+	vlog := s.vlogDirty.Swap(false)
+	defer func() {
+		if err != nil && vlog {
+			s.vlogDirty.Store(true)
+		}
+	}()
 	names, err := s.list()
 	if err != nil {
 		return fmt.Errorf("sync: list %s: %w", s.dir, err)
 	}
 	exts := []string{".mem"}
-	if s.vlogDirty.Swap(false) {
+	if vlog {
 		exts = append(exts, ".vlog")
 	}
-	newDir := false
 	for _, ext := range exts {
 		var logs []string
 		newest, newestID := "", int64(-1)
@@ -359,17 +371,18 @@ func (s *fileSyncer) sync() error {
 			if err != nil {
 				return err
 			}
-			newDir = newDir || isNew
+			s.dirOwed = s.dirOwed || isNew
 			if name != newest {
 				s.clean[name] = true
 				s.release(name)
 			}
 		}
 	}
-	if newDir {
+	if s.dirOwed {
 		if err := s.flush(s.dirf, true); err != nil {
 			return fmt.Errorf("sync %s: %w", s.dir, err)
 		}
+		s.dirOwed = false
 	}
 	// Forget files that are gone, so that the maps stay small and deleted
 	// files are not held open.
