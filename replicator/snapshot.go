@@ -372,6 +372,7 @@ func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, m
 		cancel()
 		<-done
 	}()
+	complete := false
 	for p := range pages {
 		if p.err != nil {
 			return prov, p.err
@@ -384,6 +385,16 @@ func fetchSnapshot(ctx context.Context, conn *nats.Conn, source, table string, m
 				return prov, fmt.Errorf("apply snapshot page %d of %s from %s: %w", p.page, table, source, err)
 			}
 		}
+		complete = p.last
+	}
+	// The fetcher stops without a last page only when ctx ended (its
+	// failure then may not have been delivered): never success with part
+	// of the table, which a join would take for the whole.
+	if !complete {
+		if err := ctx.Err(); err != nil {
+			return prov, fmt.Errorf("snapshot of %s from %s: %w", table, source, err)
+		}
+		return prov, fmt.Errorf("snapshot of %s from %s: ended before its last page", table, source)
 	}
 	return prov, nil
 }
@@ -394,6 +405,7 @@ type fetchedPage struct {
 	page int
 	prov *Provenance // on the first page, if the source sends it
 	rows []*store.Change
+	last bool // the table's last page
 	err  error
 }
 
@@ -448,7 +460,8 @@ func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxB
 				return
 			}
 		}
-		if !send(p) || next == "" {
+		p.last = next == ""
+		if !send(p) || p.last {
 			return
 		}
 	}

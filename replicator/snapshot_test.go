@@ -306,3 +306,39 @@ func TestSnapshot_CarriesProvenance(t *testing.T) {
 		t.Fatalf("broken provenance: %v", err)
 	}
 }
+
+// slowExporter is a fakeExporter whose pages after the 200th row take
+// 300 ms to build.
+type slowExporter struct{ fakeExporter }
+
+func (s *slowExporter) ExportTable(table string, after []byte, limit int) ([]*store.Change, []byte, error) {
+	if after != nil && binary.BigEndian.Uint64(after) >= 200 {
+		time.Sleep(300 * time.Millisecond) // a slow source, not synchronisation
+	}
+	return s.fakeExporter.ExportTable(table, after, limit)
+}
+
+// TestFetchSnapshot_CancelledFetchIsNeverSuccess: a fetch whose context
+// ends before the last page returns an error, never success with part of
+// the table. Found in review: the page fetcher's failure raced with the
+// cancellation, so about half the cancelled fetches returned nil, and a
+// joining replica would have been marked ready with a partial copy.
+func TestFetchSnapshot_CancelledFetchIsNeverSuccess(t *testing.T) {
+	ex := &slowExporter{fakeExporter{tables: map[string][]*store.Change{"t.1": rowsOf("t.1", 400, 10<<10), "empty": nil}}}
+	nc := natstest.Connect(t, snapshotServer(t, 0, ex))
+	for i := range 8 {
+		ctx, cancel := context.WithCancel(context.Background())
+		got := 0
+		err := FetchSnapshot(ctx, nc, "src", "t.1", func(rows []*store.Change) error {
+			if got == 0 {
+				time.AfterFunc(50*time.Millisecond, cancel)
+			}
+			got += len(rows)
+			return nil
+		})
+		cancel()
+		if err == nil && got < 400 {
+			t.Fatalf("fetch %d: cancelled after %d of 400 rows, yet it returned success", i, got)
+		}
+	}
+}
