@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,24 +40,40 @@ func TestScenario_SevenRegionsConvergeUnderLoad(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	top := relocateTopology(t, "../../configs/seven-regions.hcl", t.TempDir())
-	if len(top.Regions) != 7 {
-		t.Fatalf("%d regions in seven-regions.hcl", len(top.Regions))
-	}
-	var logs syncBuffer
-	sup := supervise.New(&logs)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		sup.Stop(ctx)
-		if t.Failed() {
-			t.Logf("region logs:\n%s", logs.String())
-		}
-	})
+	var logs *syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := startTopology(ctx, sup, bin, top, "--log-level", "warn"); err != nil {
-		t.Fatal(err)
+	// The ports are free when chosen but not reserved: another test
+	// running beside this one may take one before a region binds it. Then
+	// start again on other ports (up to three times).
+	var top *topology.Topology
+	for attempt := 1; ; attempt++ {
+		top = relocateTopology(t, "../../configs/seven-regions.hcl", t.TempDir())
+		if len(top.Regions) != 7 {
+			t.Fatalf("%d regions in seven-regions.hcl", len(top.Regions))
+		}
+		logs = &syncBuffer{}
+		sup := supervise.New(logs)
+		stop := func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer scancel()
+			sup.Stop(sctx)
+		}
+		err := startTopology(ctx, sup, bin, top, "--log-level", "warn")
+		if err == nil {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("region logs:\n%s", logs.String())
+				}
+			})
+			break
+		}
+		stop()
+		if attempt == 3 || !strings.Contains(logs.String(), "address already in use") {
+			t.Fatalf("%v; region logs:\n%s", err, logs.String())
+		}
+		t.Logf("attempt %d: a port was taken meanwhile (%v); starting on other ports", attempt, err)
 	}
 	const table = "seven"
 	if err := ensureGlobalTable(ctx, top, table); err != nil {
