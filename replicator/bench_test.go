@@ -204,25 +204,7 @@ func benchPublisherLink(b *testing.B, every time.Duration) {
 
 	b.ResetTimer()
 	start := time.Now()
-	if every == 0 {
-		cs := make([]*store.Change, b.N)
-		for i := range cs {
-			cs[i] = itemChange("bench", "k"+strconv.Itoa(i), start)
-		}
-		log.add(cs...)
-	}
-	for i := range b.N {
-		if every == 0 {
-			break
-		}
-		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
-			time.Sleep(d) // pacing the load, not synchronisation
-		}
-		log.add(itemChange("bench", "k"+strconv.Itoa(i), time.Now()))
-	}
-	for l.Status().Cursor < uint64(b.N)+1 {
-		time.Sleep(time.Millisecond) // polling for the end
-	}
+	feedLink(log, l, b.N, every)
 	b.StopTimer()
 	if every == 0 {
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
@@ -258,5 +240,30 @@ func startBenchLink(b *testing.B, p *Publisher, log *fakeLog, st *fakeStore, url
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// feedLink adds n changes to log, one every every (all at once when 0),
+// and returns once l has applied them (after startBenchLink's warm-up).
+func feedLink(log *fakeLog, l *Link, n int, every time.Duration) {
+	start := time.Now()
+	if every == 0 {
+		cs := make([]*store.Change, n)
+		for i := range cs {
+			cs[i] = itemChange("bench", "k"+strconv.Itoa(i), start)
+		}
+		log.add(cs...)
+	}
+	for i := range n {
+		if every == 0 {
+			break
+		}
+		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
+			time.Sleep(d) // pacing the load, not synchronisation
+		}
+		log.add(itemChange("bench", "k"+strconv.Itoa(i), time.Now()))
+	}
+	for l.Status().Cursor < uint64(n)+1 {
+		time.Sleep(time.Millisecond) // polling for the end
 	}
 }

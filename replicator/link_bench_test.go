@@ -51,16 +51,7 @@ func benchLinkCPU(b *testing.B, every time.Duration, inProcess bool) {
 
 	cpu0, csw0 := processCPU(b), contextSwitches()
 	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
-			time.Sleep(d) // pacing the load, not synchronisation
-		}
-		log.add(itemChange("bench", "k"+strconv.Itoa(i), time.Now()))
-	}
-	for l.Status().Cursor < uint64(b.N)+1 {
-		time.Sleep(time.Millisecond) // polling for the end
-	}
+	feedLink(log, l, b.N, every)
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 	b.ReportMetric(float64(contextSwitches()-csw0)/float64(b.N), "csw/msg")
