@@ -318,7 +318,9 @@ func TestDB_CloseStopsValueLogGC(t *testing.T) {
 // new log's folder entry was flushed only by the round that first saw the
 // log, and the value log's dirty mark was consumed at a round's start, so
 // after one failed round a later one succeeded without them and commits
-// it acknowledged could be lost to a power cut.
+// it acknowledged could be lost to a power cut. (The group commit runs no
+// round after a failed flush any more, flushfail.go; this still matters
+// after the other errors a round can meet: listing, opening, stat'ing.)
 func TestFileSyncer_FailedRoundForgetsNothing(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string) {
