@@ -106,7 +106,7 @@ func (r *Region) serveSetLink(w http.ResponseWriter, req *http.Request) {
 func (r *Region) Status() Status {
 	st := Status{Region: r.cfg.Name, PID: os.Getpid(), Time: time.Now().UTC(), Endpoint: r.URL(), Conflicts: r.db.ConflictCount(),
 		ClockStepBacks: r.clock.Resets()}
-	if d := r.db.Disk(); d.Known || d.ReadOnly {
+	if d := r.db.Disk(); d.Known || d.ReadOnly || d.FlushFailed {
 		st.Disk = &d
 	}
 	if r.skew != nil {

@@ -49,7 +49,9 @@ type Status struct {
 	// ahead).
 	ClockStepBacks uint64 `json:"clock_step_backs"`
 	// Disk is the free space of the store's disk and whether writes are
-	// refused for lack of it; absent when it cannot be measured.
+	// refused for lack of it, or because a flush to it failed
+	// (FlushFailed: until the region restarts); absent when the space
+	// cannot be measured and no flush failed.
 	Disk *store.DiskStatus `json:"disk,omitempty"`
 	// Publisher is the state of this region's outbound changes.
 	Publisher *PublisherStatus `json:"publisher,omitempty"`

@@ -43,8 +43,9 @@ func (s *sweeper) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		n, err := s.sweepAll(ctx)
-		// A full disk is logged by the store when it starts and ends.
-		if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrDiskFull) {
+		// A full disk is logged by the store when it starts and ends, a
+		// failed flush once.
+		if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrDiskFull) && !errors.Is(err, store.ErrFlushFailed) {
 			s.log.Warn("ttl sweep failed", "error", err)
 		}
 		if n > 0 {

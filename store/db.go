@@ -60,7 +60,7 @@ type DB struct {
 	streamSeq *badger.Sequence
 	group     *groupSync  // nil unless SyncWrites on disk
 	files     *fileSyncer // the group's sync, nil with it
-	space     *spaceGuard // nil in memory or with DiskReserve negative
+	space     *spaceGuard // nil in memory, or with DiskReserve negative and no SyncWrites
 
 	// commitMu serializes the assignment of change sequence numbers with
 	// the hand-off of their transaction to Badger, so that sequence order is
@@ -156,7 +156,8 @@ func Open(cfg Config) (*DB, error) {
 		// crash may sit in any of them.
 		db.files = newFileSyncer(cfg.Dir)
 		db.files.vlogDirty.Store(true)
-		db.group = newGroupSync(db.files.sync)
+		db.group = newGroupSync(db.files.sync, log)
+		db.stickFlushFailures()
 		db.bg.Add(1)
 		go func() {
 			defer db.bg.Done()
@@ -276,9 +277,9 @@ func (db *DB) Close() error {
 				errs = append(errs, fmt.Errorf("release stream sequence: %w", err))
 			}
 		}
-		if db.readOnly || db.space.admit(4096, true) != nil {
+		if refused := db.space.admit(4096, true); db.readOnly || refused != nil {
 			// Nothing can be written: the next Open recounts.
-			db.log.Warn("statistics not saved: the disk is full; the next start recounts them")
+			db.log.Warn("statistics not saved: writes are refused; the next start recounts them", "reason", refused)
 		} else if err := db.saveStats(); err != nil {
 			errs = append(errs, err)
 		}

@@ -132,6 +132,10 @@
 // does group commit itself (sync.go): commits that finish while one fsync
 // round runs share the next. Change records are handed to the publisher only
 // once on disk. A tombstone purge is not synced: losing one is harmless.
+// After a flush of the logs fails, no commit is acknowledged again and
+// every write is refused with a *FlushError until the store is reopened
+// (flushfail.go): a later flush could succeed over pages the failed one
+// lost.
 //
 // # Replication
 //

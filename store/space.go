@@ -39,6 +39,10 @@ import (
 // read-write open replays and flushes memtables and creates new log files:
 // mmap writes again), serves reads, and reopens itself read-write once
 // space is freed (reopenWhenSpace).
+//
+// The guard also refuses every write once a flush of the group commit has
+// failed (flushfail.go): each write asks it first, so that is where a
+// store that can no longer acknowledge writes turns them away.
 
 // ErrDiskFull is matched (errors.Is) by the *DiskFullError of every write
 // refused for lack of disk space. syscall.ENOSPC matches it too.
@@ -92,6 +96,12 @@ type DiskStatus struct {
 	ReadOnly bool `json:"read_only"`
 	// LastError is the last refusal.
 	LastError string `json:"last_error,omitempty"`
+	// FlushFailed is true once a flush of the store's logs to disk
+	// failed (a FlushError, FlushError its message, at FlushFailedAt):
+	// writes are refused from then until the region restarts.
+	FlushFailed   bool      `json:"flush_failed,omitempty"`
+	FlushFailedAt time.Time `json:"flush_failed_at,omitzero"`
+	FlushError    string    `json:"flush_error,omitempty"`
 }
 
 // spaceRefresh is how long a free-space measurement stands while far from
@@ -102,12 +112,17 @@ const spaceRefresh = 100 * time.Millisecond
 // write-ahead log, for counting the bytes a transaction adds.
 const entryOverhead = 32
 
-// spaceGuard admits writes while the disk has room. It is safe for
-// concurrent use.
+// spaceGuard admits writes while the disk has room and no flush has
+// failed. It is safe for concurrent use.
 type spaceGuard struct {
 	dir     string
 	reserve uint64
-	log     hclog.Logger
+	// unmeasured is set when the store keeps no reserve (DiskReserve
+	// negative): the guard then only checks flush.
+	unmeasured bool
+	// flush holds the group commit's flush failure; nil without SyncWrites.
+	flush *flushLatch
+	log   hclog.Logger
 	// statfs returns the bytes available on dir's filesystem; a field so
 	// that tests can fill a disk without one.
 	statfs func(dir string) (uint64, error)
@@ -126,11 +141,23 @@ func newSpaceGuard(dir string, reserve uint64, log hclog.Logger) *spaceGuard {
 	return &spaceGuard{dir: dir, reserve: reserve, log: log, statfs: freeBytes}
 }
 
-// admit reports whether n more bytes may be written. maintenance writes
-// (deletes that eventually free space) may use half of the reserve. A nil
-// guard admits everything.
+// admit reports whether n more bytes may be written: not after a flush
+// failed (a *FlushError), nor when the disk lacks the room (a
+// *DiskFullError). maintenance writes (deletes that eventually free space)
+// may use half of the reserve. A nil guard admits everything.
 func (g *spaceGuard) admit(n uint64, maintenance bool) error {
 	if g == nil {
+		return nil
+	}
+	if err := g.flush.failure(); err != nil {
+		return err
+	}
+	return g.admitSpace(n, maintenance)
+}
+
+// admitSpace is admit for the disk's free space only.
+func (g *spaceGuard) admitSpace(n uint64, maintenance bool) error {
+	if g == nil || g.unmeasured {
 		return nil
 	}
 	g.mu.Lock()
@@ -188,9 +215,16 @@ func (g *spaceGuard) status() DiskStatus {
 	if g == nil {
 		return DiskStatus{}
 	}
+	var st DiskStatus
+	if fe, _ := g.flush.failure().(*FlushError); fe != nil {
+		st.FlushFailed, st.FlushFailedAt, st.FlushError = true, fe.At, fe.Error()
+	}
+	if g.unmeasured {
+		return st
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := DiskStatus{ReserveBytes: g.reserve, ReadOnly: g.readOnly, Full: g.full, LastError: g.lastErr}
+	st.ReserveBytes, st.ReadOnly, st.Full, st.LastError = g.reserve, g.readOnly, g.full, g.lastErr
 	if g.full {
 		st.FullSince = g.since
 	}
@@ -202,8 +236,9 @@ func (g *spaceGuard) status() DiskStatus {
 
 // CheckSpace returns a *DiskFullError while writes would be refused for
 // lack of disk space, nil otherwise: for the publisher, whose stream may
-// share the disk.
-func (db *DB) CheckSpace() error { return db.space.admit(0, false) }
+// share the disk. A failed flush does not count: the publisher goes on
+// publishing the records that were made durable before it.
+func (db *DB) CheckSpace() error { return db.space.admitSpace(0, false) }
 
 // CheckFree returns a *DiskFullError if the filesystem holding dir has less
 // than reserve bytes free, nil if it has them or cannot be measured.

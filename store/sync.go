@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Group commit.
@@ -62,14 +64,17 @@ import (
 // the folder when it creates a memtable's log, and a commit in a log that
 // the folder does not name after a power cut would be lost with it.
 //
-// A round that fails leaves what it did not finish to the next one (the
-// folder flush of a new log, the value log's dirty mark). Known gap: a
-// flush error does not stick. After fdatasync reports EIO, Linux marks the
-// pages clean and reports the error once per descriptor, so a later round
-// on the same kept-open descriptor can succeed although data was lost. The
-// safe answer, failing the store (or every later round) after a flush
-// error, is not done yet because it has to fit the full-disk recovery
-// (space.go), which expects rounds to work again once space is freed.
+// A flush error sticks (flushfail.go). After fdatasync reports EIO, Linux
+// marks the failed pages clean and reports the error once per descriptor,
+// so a later round on the same kept-open descriptor could succeed although
+// the data never reached the disk, and Badger's replay after a crash stops
+// at the hole, losing what follows it. So after the first failed flush no
+// round runs again: every commit waiting or to come fails with the
+// *FlushError, the space guard refuses new writes with it, and only a
+// reopen of the store (which replays what is on disk) takes writes again.
+// A round that fails otherwise (listing the folder, opening or stat'ing a
+// log) leaves what it did not finish to the next one (the folder flush of
+// a new log, the value log's dirty mark).
 //
 // On the 2-core test VM (ext4, virtio disk) a flush costs 350–400 µs of
 // CPU and about 1 ms of wall time, almost all of it in the kernel and
@@ -152,10 +157,14 @@ type groupSync struct {
 	kick      chan struct{}
 	stopped   chan struct{} // closed when run returns
 	rounds    atomic.Int64
+	// failed holds the first flush failure: once set, no round runs and
+	// every wait fails with it (flushfail.go).
+	failed flushLatch
 }
 
-func newGroupSync(sync func() error) *groupSync {
+func newGroupSync(sync func() error, log hclog.Logger) *groupSync {
 	return &groupSync{
+		failed:    flushLatch{log: log},
 		sync:      sync,
 		announced: make(map[uint64]int),
 		maxGather: maxGather,
@@ -210,8 +219,13 @@ func (g *groupSync) arrive(a announcement) {
 }
 
 // wait returns once a sync round that started after the call has completed.
-// a is the caller's announcement, if it made one.
+// a is the caller's announcement, if it made one. After a flush failed it
+// fails at once with that failure.
 func (g *groupSync) wait(a announcement) error {
+	if err := g.failed.failure(); err != nil {
+		g.withdraw(a)
+		return err
+	}
 	g.mu.Lock()
 	r := g.pending
 	if r == nil {
@@ -256,10 +270,26 @@ func (g *groupSync) run(ctx context.Context) {
 		if r == nil {
 			continue
 		}
-		r.err = g.sync()
-		g.rounds.Add(1)
+		r.err = g.round()
 		close(r.done)
 	}
+}
+
+// round runs one sync round, unless a flush failed before: then, and if
+// this round's flush fails, it returns the first failure (see
+// flushfail.go). Other errors (listing the folder, opening a file) fail
+// only this round; the next one retries what it did not finish.
+func (g *groupSync) round() error {
+	if err := g.failed.failure(); err != nil {
+		return err
+	}
+	err := g.sync()
+	g.rounds.Add(1)
+	var fe *FlushError
+	if errors.As(err, &fe) {
+		return g.failed.set(fe)
+	}
+	return err
 }
 
 // gather waits, up to maxGather, for the writes announced so far to join
@@ -389,7 +419,7 @@ func (s *fileSyncer) sync() (err error) {
 	}
 	if s.dirOwed {
 		if err := s.flush(s.dirf, true); err != nil {
-			return fmt.Errorf("sync %s: %w", s.dir, err)
+			return flushFailed(s.dir, err)
 		}
 		s.dirOwed = false
 	}
@@ -451,10 +481,15 @@ func (s *fileSyncer) syncLog(name string) (isNew bool, err error) {
 	}
 	full := fi.Size() != sf.size
 	if err := s.flush(sf.f, full); err != nil {
-		return false, fmt.Errorf("sync %s: %w", path, err)
+		return false, flushFailed(path, err)
 	}
 	sf.size = fi.Size()
 	return isNew, nil
+}
+
+// flushFailed is the error of a failed flush of path.
+func flushFailed(path string, err error) *FlushError {
+	return &FlushError{File: filepath.Base(path), Err: err, At: time.Now(), path: path}
 }
 
 // release closes the descriptor of a file that needs no more flushes.

@@ -223,10 +223,14 @@ func fmtMs(v float64) string {
 }
 
 // diskAndStreamNote says, loudly, that a region refuses writes for lack of
-// disk space, or that its stream cannot be set up or written (its writes
-// are kept and published once that clears); "" if neither.
+// disk space or after a failed flush to disk, or that its stream cannot be
+// set up or written (its writes are kept and published once that clears);
+// "" if none.
 func diskAndStreamNote(st *region.Status) string {
 	var notes []string
+	if d := st.Disk; d != nil && d.FlushFailed {
+		notes = append(notes, "FLUSH FAILED: "+d.FlushError)
+	}
 	if d := st.Disk; d != nil && (d.Full || d.ReadOnly) {
 		what := "DISK FULL: writes refused"
 		if d.ReadOnly {

@@ -131,6 +131,14 @@ func DiskFull(e *store.DiskFullError) *Error {
 	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", e.Error())
 }
 
+// FlushFailed returns DynamoDB's 500 error for a write the store refused,
+// or could not acknowledge, because a flush of its logs to disk failed:
+// like DiskFull, with the store's message (the file and the cause), which
+// tells the client that this region takes no writes until it restarts.
+func FlushFailed(e *store.FlushError) *Error {
+	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", e.Error())
+}
+
 // RequestTooLarge is the error for a body over DynamoDB's 16 MB limit.
 func RequestTooLarge() *Error {
 	return newError(nsService+"RequestEntityTooLargeException", http.StatusRequestEntityTooLarge,

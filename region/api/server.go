@@ -272,11 +272,15 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 	if err != nil {
 		var ae *Error
 		var full *store.DiskFullError
+		var flush *store.FlushError
 		switch {
 		case errors.As(err, &ae):
 		case errors.As(err, &full):
 			// The store logs when refusals start and end, not each one.
 			ae = DiskFull(full)
+		case errors.As(err, &flush):
+			// The store logs the failed flush once.
+			ae = FlushFailed(flush)
 		default:
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
