@@ -13,8 +13,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/globaltables/globaltables/conflict"
-	"github.com/globaltables/globaltables/replicator"
-	"github.com/globaltables/globaltables/replicator/natstest"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 	"github.com/globaltables/globaltables/store/storetest"
@@ -51,25 +49,8 @@ func BenchmarkRebuild(b *testing.B) {
 			batch = batch[:0]
 		}
 	}
-	srv := natstest.StartServer(b, "src", b.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	rs := &replicatedStore{DB: src, region: "src", horizon: time.Hour, log: hclog.NewNullLogger()}
-	go func() { served <- replicator.ServeSnapshots(ctx, natstest.Connect(b, srv.ClientURL()), "src", rs, nil) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			b.Error(err)
-		}
-	}()
-	nc := natstest.Connect(b, srv.ClientURL())
-	natstest.WaitFor(b, time.Minute, func() error {
-		_, err := replicator.FetchSnapshotProvenance(ctx, nc, "src", "none", func(*replicator.Provenance, []*store.Change) error { return nil })
-		if err != nil && !strings.Contains(err.Error(), "not found") {
-			return err
-		}
-		return nil
-	})
+	ctx := b.Context()
+	nc := serveSnapshots(b, &replicatedStore{DB: src, region: "src", horizon: time.Hour, log: hclog.NewNullLogger()}, "bench")
 	var took, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()

@@ -60,6 +60,7 @@ func newBenchCatchupCmd() *cobra.Command {
 		runs     int
 		asJSON   bool
 		pprof    bool
+		logLevel string
 	)
 	var regionBin string
 	cmd := &cobra.Command{
@@ -89,7 +90,7 @@ nothing pending for the last. Modes:
 			}
 			var out []*catchupRun
 			for range runs {
-				r, err := runCatchup(cmd.Context(), self, mode, regions, changes, itemSize, workers, pprof, cmd.ErrOrStderr())
+				r, err := runCatchup(cmd.Context(), self, mode, regions, changes, itemSize, workers, pprof, logLevel, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -115,6 +116,7 @@ nothing pending for the last. Modes:
 	f.IntVar(&runs, "runs", 1, "measured runs, each on a fresh topology")
 	f.BoolVar(&asJSON, "json", false, "print the runs as JSON")
 	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile the returning one")
+	f.StringVar(&logLevel, "dest-log-level", "", "in modes restart and resync, start the returning region again with this --log-level (debug shows the rebuild's timings)")
 	f.StringVar(&regionBin, "region-binary", "", "run the regions with this globaltables binary instead of this one (compare builds)")
 	return cmd
 }
@@ -147,7 +149,7 @@ func catchupExtra(mode string) string {
 }
 
 // runCatchup runs one outage and return on a fresh topology.
-func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, workers int, pprof bool, logw io.Writer) (*catchupRun, error) {
+func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, workers int, pprof bool, logLevel string, logw io.Writer) (*catchupRun, error) {
 	names := benchRegionNames(n)
 	bt, err := startBenchTopology(ctx, self, "globaltables-benchcatchup", names, catchupExtra(mode), pprof, logw)
 	if err != nil {
@@ -204,7 +206,7 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 		if err := healLinks(ctx, io.Discard, t); err != nil {
 			return nil, err
 		}
-	} else if err := startRegionOf(sup, self, t, dst.Name, args...); err != nil {
+	} else if err := startRegionOf(sup, self, t, dst.Name, restartArgs(args, logLevel)...); err != nil {
 		return nil, err
 	}
 	err = pollUntil(ctx, 5*time.Minute, func() error {
@@ -243,6 +245,15 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 		}
 	}
 	return run, nil
+}
+
+// restartArgs are the returning region's arguments: those it started
+// with, and --log-level if one is given.
+func restartArgs(args []string, logLevel string) []string {
+	if logLevel == "" {
+		return args
+	}
+	return append(append([]string(nil), args...), "--log-level", logLevel)
 }
 
 // stopRegionProc stops region name with SIGTERM and waits until it has exited.
