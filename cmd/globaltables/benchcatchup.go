@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,11 @@ type catchupRun struct {
 	// Rebuild is what the destination's re-sync of the table took
 	// (RebuildReport.TookMs), in mode resync.
 	Rebuild *region.RebuildReport `json:"rebuild,omitempty"`
+	// CPU is the CPU time (user + system) each region process used during
+	// CatchUp, by region name (a region started again in it counts from
+	// its start); a region whose figure could not be read is left out.
+	// On a shared machine it is steadier than the wall time.
+	CPU map[string]time.Duration `json:"cpu_ns,omitempty"`
 }
 
 func newBenchCatchupCmd() *cobra.Command {
@@ -128,6 +135,13 @@ func printCatchup(out io.Writer, r *catchupRun) {
 		fmt.Fprintf(out, " (first applied after %s, then %.0f changes/s)", r.Resumed.Round(time.Millisecond), r.DrainRate)
 	}
 	fmt.Fprintln(out)
+	if len(r.CPU) > 0 {
+		fmt.Fprintf(out, "  region CPU in it:")
+		for _, n := range slices.Sorted(maps.Keys(r.CPU)) {
+			fmt.Fprintf(out, " %s %.2f s", n, r.CPU[n].Seconds())
+		}
+		fmt.Fprintln(out)
+	}
 	if rb := r.Rebuild; rb != nil {
 		took := "? (the region does not report it)"
 		if rb.TookMs != nil {
@@ -201,6 +215,7 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 	}
 
 	// Bring it back and time it until nothing is pending.
+	cpu0 := sampleCPU(sup, names)
 	restored := time.Now()
 	if mode == "cut" {
 		if err := healLinks(ctx, io.Discard, t); err != nil {
@@ -225,6 +240,17 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 	run.CatchUp = time.Since(restored)
 	if err != nil {
 		return nil, err
+	}
+	cpu1 := sampleCPU(sup, names)
+	run.CPU = map[string]time.Duration{}
+	for n, d := range cpu1.Regions {
+		if mode == "cut" || n != dst.Name {
+			if d0, ok := cpu0.Regions[n]; ok {
+				run.CPU[n] = d - d0
+			}
+			continue
+		}
+		run.CPU[n] = d // started again after cpu0
 	}
 	run.Rate = float64(changes) / run.CatchUp.Seconds()
 	if d := run.CatchUp - run.Resumed; mode != "resync" && d > 0 {
