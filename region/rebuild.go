@@ -3,6 +3,8 @@ package region
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,9 +90,16 @@ func received(holder string, created time.Time, marks map[string]conflict.Versio
 // received are kept on both sides; this region's own writes among them
 // reach the source through the source's re-sync from this region, or
 // through this region's stream.
+//
+// Pages come in key order, so each is compared with the local rows of its
+// own key range before it is applied (the rows it replaces are not
+// looked at, nor its keys kept), and is applied while the next is
+// compared (pageCopier).
 func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source, table string) (RebuildReport, error) {
 	rep := RebuildReport{Table: table, Source: source, HorizonMs: ms(r.cfg.TombstoneHorizon)}
 	began := time.Now()
+	var sp rebuildSpans
+	defer func() { r.log.Debug("rebuild timings", sp.args(table, began)...) }()
 	mine, err := r.db.Watermarks()
 	if err != nil {
 		return rep, err
@@ -104,33 +113,54 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 	if err != nil {
 		return rep, err
 	}
-	present := map[string]struct{}{}
+	var (
+		drop  []*store.Change // local rows the source had received and deleted
+		after string          // the last key compared with the local rows
+	)
+	cp := newPageCopier(ctx, r.db, source)
+	last := began
 	prov, err := replicator.FetchSnapshotProvenance(ctx, conn, source, table, func(p *replicator.Provenance, rows []*store.Change) error {
-		keys, err := r.db.RowKeys(table, rows)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			present[k] = struct{}{}
-		}
-		if p != nil {
-			rows, err = r.skipDeletedHere(table, rows, purgedHere, t.CreatedAt, mine, &rep)
+		t0 := time.Now()
+		sp.wait += t0.Sub(last)
+		sp.pages++
+		defer func() { last = time.Now(); sp.apply += last.Sub(t0) }()
+		if p != nil && len(rows) > 0 {
+			keys, err := r.db.RowKeys(table, rows)
 			if err != nil {
 				return err
 			}
+			if !slices.IsSorted(keys) || keys[0] <= after {
+				return fmt.Errorf("%w: rows of %s from %s out of key order", replicator.ErrBadPage, table, source)
+			}
+			through := keys[len(keys)-1]
+			got, err := r.selectDeletedThere(table, p, after, through, keys, &rep)
+			if err != nil {
+				return err
+			}
+			drop = append(drop, got...)
+			after = through
+			if rows, err = r.skipDeletedHere(table, rows, purgedHere, t.CreatedAt, mine, &rep); err != nil {
+				return err
+			}
 		}
-		st, err := r.db.ApplyCopy(ctx, source, rows)
-		rep.Applied += st.Applied
-		return err
+		return cp.apply(rows)
 	})
+	applied, cerr := cp.wait()
+	rep.Applied, sp.copy = applied, cp.busy
+	if err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return rep, err
 	}
+	sp.tail = time.Since(last)
 	// The pages were applied without waiting for the disk: make them
 	// durable before the re-sync counts as done (store.DB.ApplyCopy).
+	t0 := time.Now()
 	if err := r.db.Durable(); err != nil {
 		return rep, err
 	}
+	sp.durable = time.Since(t0)
 	rep.At = time.Now()
 	if prov == nil {
 		rep.Note = source + " sends no provenance with its snapshots: applied by last-writer-wins only"
@@ -138,12 +168,36 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 		rep.TookMs = &took
 		return rep, nil
 	}
+	// The local rows after the source's last key.
+	t0 = time.Now()
+	got, err := r.selectDeletedThere(table, prov, after, "", nil, &rep)
+	if err != nil {
+		return rep, err
+	}
+	drop = append(drop, got...)
+	sp.pass = time.Since(t0)
+	t0 = time.Now()
+	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
+	sp.drop = time.Since(t0)
+	rep.At = time.Now()
+	took := ms(rep.At.Sub(began))
+	rep.TookMs = &took
+	return rep, err
+}
+
+// selectDeletedThere returns the live local rows of table with keys after
+// after and at most through ("": to the end) that the source's snapshot
+// lacks (keys, sorted, are the keys it sent for that range) and that the
+// source had received and deleted since, its tombstone purged (prov): the
+// rows to drop. Other live rows the snapshot lacks are counted as kept.
+func (r *replication) selectDeletedThere(table string, prov *replicator.Provenance, after, through string, keys []string, rep *RebuildReport) ([]*store.Change, error) {
 	cutThere := prov.PurgedBefore.UnixNano()
-	drop, err := r.db.SelectRows(table, func(key string, deleted bool, v conflict.Version) bool {
-		if deleted {
-			return false
+	return r.db.SelectRowsBetween(table, after, through, func(key string, deleted bool, v conflict.Version) bool {
+		// Rows come in key order: skip the sent keys below this one.
+		for len(keys) > 0 && keys[0] < key {
+			keys = keys[1:]
 		}
-		if _, ok := present[key]; ok {
+		if deleted || (len(keys) > 0 && keys[0] == key) {
 			return false
 		}
 		if v.Wall < cutThere && received(prov.Region, prov.TableCreated, prov.Watermarks, v) {
@@ -155,14 +209,87 @@ func (r *replication) rebuildTable(ctx context.Context, conn *nats.Conn, source,
 		}
 		return false
 	})
-	if err != nil {
-		return rep, err
+}
+
+// copyInFlight is how many snapshot pages a rebuild applies at once: one
+// being built while Badger writes the other, so that the two use both
+// cores. Pages hold disjoint keys, so their transactions never conflict.
+const copyInFlight = 2
+
+// pageCopier applies a re-sync's pages with store.DB.ApplyCopy, up to
+// copyInFlight at once, each in a goroutine it owns until wait returns.
+type pageCopier struct {
+	ctx    context.Context
+	db     *store.DB
+	source string
+	slots  chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex // guards the rest
+	applied int
+	busy    time.Duration // summed over the pages
+	err     error
+}
+
+func newPageCopier(ctx context.Context, db *store.DB, source string) *pageCopier {
+	return &pageCopier{ctx: ctx, db: db, source: source, slots: make(chan struct{}, copyInFlight)}
+}
+
+// apply starts applying rows once a slot is free, and returns the failure
+// of an earlier page if there was one.
+func (c *pageCopier) apply(rows []*store.Change) error {
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	}
-	rep.Dropped, err = r.db.DropStale(ctx, table, drop)
-	rep.At = time.Now()
-	took := ms(rep.At.Sub(began))
-	rep.TookMs = &took
-	return rep, err
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		<-c.slots
+		return err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t0 := time.Now()
+		st, err := c.db.ApplyCopy(c.ctx, c.source, rows)
+		c.mu.Lock()
+		c.applied += st.Applied
+		c.busy += time.Since(t0)
+		if err != nil && c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+		<-c.slots
+	}()
+	return nil
+}
+
+// wait returns once every page started is applied, with the rows applied
+// and the first failure.
+func (c *pageCopier) wait() (int, error) {
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied, c.err
+}
+
+// rebuildSpans is where a rebuild's time went, for its DEBUG log line:
+// waiting for pages (the first included), comparing and handing them on
+// (apply), the copy's ApplyCopy calls (summed, they overlap), after the
+// last page until the copy was applied, the final sync round, the pass
+// over the local rows after the last page and the drops.
+type rebuildSpans struct {
+	pages                                        int
+	wait, apply, copy, tail, durable, pass, drop time.Duration
+}
+
+func (sp *rebuildSpans) args(table string, began time.Time) []any {
+	return []any{"table", table, "pages", sp.pages, "total", time.Since(began), "wait_pages", sp.wait,
+		"compare", sp.apply, "apply_copy", sp.copy, "after_last_page", sp.tail, "durable", sp.durable,
+		"local_pass_tail", sp.pass, "drop", sp.drop}
 }
 
 // skipDeletedHere returns rows less those this region had received and

@@ -3,6 +3,7 @@
 package region
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -13,8 +14,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/globaltables/globaltables/conflict"
-	"github.com/globaltables/globaltables/replicator"
-	"github.com/globaltables/globaltables/replicator/natstest"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 	"github.com/globaltables/globaltables/store/storetest"
@@ -33,6 +32,9 @@ const rebuildItems = 100_000
 // steadier figure).
 //
 //	go test -run '^$' -bench Rebuild -benchtime 3x ./region/
+//
+// stream=NEW_AND_OLD_IMAGES is the table as a global table's replicas
+// have it, with a stream: the copy writes a stream record per row.
 func BenchmarkRebuild(b *testing.B) {
 	src := storetest.Open(b, storetest.OnDisk(b.TempDir()))
 	storetest.CreateTable(b, src, storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid))
@@ -51,42 +53,36 @@ func BenchmarkRebuild(b *testing.B) {
 			batch = batch[:0]
 		}
 	}
-	srv := natstest.StartServer(b, "src", b.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	rs := &replicatedStore{DB: src, region: "src", horizon: time.Hour, log: hclog.NewNullLogger()}
-	go func() { served <- replicator.ServeSnapshots(ctx, natstest.Connect(b, srv.ClientURL()), "src", rs, nil) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			b.Error(err)
-		}
-	}()
-	nc := natstest.Connect(b, srv.ClientURL())
-	natstest.WaitFor(b, time.Minute, func() error {
-		_, err := replicator.FetchSnapshotProvenance(ctx, nc, "src", "none", func(*replicator.Provenance, []*store.Change) error { return nil })
-		if err != nil && !strings.Contains(err.Error(), "not found") {
-			return err
-		}
-		return nil
-	})
-	var took, cpu time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		dst := storetest.Open(b, storetest.OnDisk(b.TempDir()))
-		storetest.CreateTable(b, dst, storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid))
-		r := &replication{cfg: ReplicationConfig{TombstoneHorizon: time.Hour}, db: dst, self: "dst", log: hclog.NewNullLogger()}
-		b.StartTimer()
-		start, cpu0 := time.Now(), benchCPU(b)
-		rep, err := r.rebuildTable(ctx, nc, "src", "bench")
-		if err != nil || rep.Applied != rebuildItems || rep.Dropped != 0 || rep.Skipped != 0 {
-			b.Fatalf("rebuild %+v: %v", rep, err)
-		}
-		took += time.Since(start)
-		cpu += benchCPU(b) - cpu0
+	ctx := b.Context()
+	nc := serveSnapshots(b, &replicatedStore{DB: src, region: "src", horizon: time.Hour, log: hclog.NewNullLogger()}, "bench")
+	// A global table's replicas keep a stream (NEW_AND_OLD_IMAGES), and
+	// the copy writes a stream record per row, as bench catchup's table
+	// does.
+	for _, view := range []string{"", store.StreamNewAndOldImages} {
+		b.Run("stream="+cmp.Or(view, "none"), func(b *testing.B) {
+			var took, cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				dst := storetest.Open(b, storetest.OnDisk(b.TempDir()))
+				tbl := storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid)
+				if view != "" {
+					tbl.Stream = &store.StreamSpec{ViewType: view}
+				}
+				storetest.CreateTable(b, dst, tbl)
+				r := &replication{cfg: ReplicationConfig{TombstoneHorizon: time.Hour}, db: dst, self: "dst", log: hclog.NewNullLogger()}
+				b.StartTimer()
+				start, cpu0 := time.Now(), benchCPU(b)
+				rep, err := r.rebuildTable(ctx, nc, "src", "bench")
+				if err != nil || rep.Applied != rebuildItems || rep.Dropped != 0 || rep.Skipped != 0 {
+					b.Fatalf("rebuild %+v: %v", rep, err)
+				}
+				took += time.Since(start)
+				cpu += benchCPU(b) - cpu0
+			}
+			b.ReportMetric(took.Seconds()/float64(b.N), "s/resync")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/resync")
+		})
 	}
-	b.ReportMetric(took.Seconds()/float64(b.N), "s/resync")
-	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/resync")
 }
 
 // benchCPU is the CPU time (user + system) this process used so far.

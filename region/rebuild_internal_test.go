@@ -1,12 +1,19 @@
 package region
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 
 	"github.com/globaltables/globaltables/conflict"
+	"github.com/globaltables/globaltables/replicator"
+	"github.com/globaltables/globaltables/replicator/natstest"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 	"github.com/globaltables/globaltables/store/storetest"
@@ -76,4 +83,129 @@ func TestReplicatedStore_DropForgotten(t *testing.T) {
 	if _, dropped, _ := s.dropForgotten("src", []*store.Change{forgotten}); dropped != 0 {
 		t.Fatal("dropped a put younger than the horizon")
 	}
+}
+
+// TestRebuildTable_ComparesEachPageRange: a rebuild whose snapshot spans
+// several pages drops the local rows the source had received and deleted
+// wherever they fall (before the first key the source sent, between keys
+// of each page, between pages, after the last key), keeps those the source
+// never received, leaves rows the source also holds, and applies the rest.
+// The pages are compared with the local rows of their own key range, so
+// each range is covered.
+func TestRebuildTable_ComparesEachPageRange(t *testing.T) {
+	src := storetest.Open(t)
+	storetest.CreateTable(t, src, storetest.HashRangeTable("t", attr.TypeS, attr.TypeInvalid))
+	dst := storetest.Open(t)
+	storetest.CreateTable(t, dst, storetest.HashRangeTable("t", attr.TypeS, attr.TypeInvalid))
+	st, err := src.Table("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Versions just after the source's table was created: older than its
+	// tombstone horizon of 1 ns, and written while its copy existed.
+	base := st.CreatedAt.UnixNano()
+	pad := attr.String(strings.Repeat("p", 900)) // ~1 KB rows: 4,000 make 4 pages
+	row := func(k string, wall int64, region string) *store.Change {
+		v := conflict.Version{Wall: base + wall, Region: region}
+		return &store.Change{Kind: store.ChangeItem, Table: "t", Version: v, Context: conflict.Context{}.With(v),
+			New: attr.Item{"pk": attr.String(k), "pad": pad}}
+	}
+	var sent []*store.Change
+	for i := range 4000 {
+		sent = append(sent, row(fmt.Sprintf("k%05d0", i), int64(i+1), "src"))
+	}
+	storetest.Apply(t, src, "src", 0, sent...)
+	// Local rows the snapshot lacks: written by the source (it had
+	// received them: deleted there since) at keys spread over every page's
+	// range and beyond both ends, and one written here (never received
+	// there). One row the source also holds, at the same version.
+	var local []*store.Change
+	gone := append([]string{"g1", "g2", "g3", "g4", "g5"}, endKeys(t, dst, sent)...)
+	for _, k := range gone {
+		local = append(local, row(k, 1, "src"))
+	}
+	local = append(local, row("k010005", 2, storetest.Region), sent[1234])
+	storetest.Apply(t, dst, "src", 0, local...)
+
+	ctx := t.Context()
+	nc := serveSnapshots(t, &replicatedStore{DB: src, region: "src", horizon: time.Nanosecond, log: hclog.NewNullLogger()}, "t")
+	r := &replication{cfg: ReplicationConfig{TombstoneHorizon: time.Hour}, db: dst, self: storetest.Region, log: hclog.NewNullLogger()}
+	rep, err := r.rebuildTable(ctx, nc, "src", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Applied != len(sent)-1 || rep.Dropped != len(gone) || rep.Kept != 1 || rep.KeptLocal != 1 || rep.Skipped != 0 {
+		t.Fatalf("report %+v: want %d applied, %d dropped, 1 kept (local)", rep, len(sent)-1, len(gone))
+	}
+	want, n, err := src.Digest("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, m, err := dst.Digest("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != n+1 {
+		t.Fatalf("%d items here, want the source's %d and the local write", m, n)
+	}
+	// Less the kept local write, the copy is the source's.
+	storetest.Apply(t, dst, "src", 0, &store.Change{Kind: store.ChangeItem, Table: "t", Deleted: true,
+		Version: conflict.Version{Wall: base + 3, Region: storetest.Region}, Key: attr.Item{"pk": attr.String("k010005")}})
+	if got, _, err = dst.Digest("t"); err != nil || got != want {
+		t.Fatalf("the copy differs from the source's table (%v)", err)
+	}
+}
+
+// endKeys returns two keys of table t whose rows sort before and after
+// every row of sent (rows are ordered by a hash of the key first).
+func endKeys(t *testing.T, db *store.DB, sent []*store.Change) []string {
+	t.Helper()
+	keys, err := db.RowKeys("t", sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := slices.Min(keys), slices.Max(keys)
+	var first, last string
+	for i := 0; i < 1_000_000 && (first == "" || last == ""); i++ {
+		k := fmt.Sprintf("e%d", i)
+		rk, err := db.RowKeys("t", []*store.Change{{Kind: store.ChangeItem, Table: "t", New: attr.Item{"pk": attr.String(k)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case rk[0] < lo && first == "":
+			first = k
+		case rk[0] > hi && last == "":
+			last = k
+		}
+	}
+	if first == "" || last == "" {
+		t.Fatal("found no key sorting before or after every row sent")
+	}
+	return []string{first, last}
+}
+
+// serveSnapshots serves rs's snapshots as region "src" on a NATS server
+// of its own until the test ends, and returns a connection to it once the
+// service answers for table.
+func serveSnapshots(tb testing.TB, rs *replicatedStore, table string) *nats.Conn {
+	tb.Helper()
+	srv := natstest.StartServer(tb, "src", tb.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- replicator.ServeSnapshots(ctx, natstest.Connect(tb, srv.ClientURL()), "src", rs, nil)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			tb.Error(err)
+		}
+	})
+	nc := natstest.Connect(tb, srv.ClientURL())
+	natstest.WaitFor(tb, time.Minute, func() error {
+		_, _, err := replicator.FetchItemCount(ctx, nc, "src", table)
+		return err
+	})
+	return nc
 }

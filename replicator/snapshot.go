@@ -44,9 +44,10 @@ const (
 	// applies the current one (and a page is one store transaction or
 	// few), large enough that requests cost little.
 	snapshotPageBytes = 1 << 20
-	// snapshotAhead is how many fetched pages may wait for the caller's
-	// apply (one more is being fetched): on a busy machine the source is
-	// not always scheduled when the next page is wanted.
+	// snapshotAhead is how many decoded pages may wait for the caller's
+	// apply (one more is being decoded, and the next requested): on a busy
+	// machine the source is not always scheduled when the next page is
+	// wanted.
 	snapshotAhead = 3
 	// snapshotTimeout bounds one page's request.
 	snapshotTimeout = 30 * time.Second
@@ -412,8 +413,11 @@ type fetchedPage struct {
 // fetchPages requests and decodes table's pages in order and sends them on
 // out, ahead of the caller applying them: the source builds the next pages
 // while this region applies the current one (the channel holds
-// snapshotAhead pages, and one more is being fetched). It stops after the last page, at the
-// first failure (sent as the last value), or when ctx ends.
+// snapshotAhead pages, and one more is being fetched). A page's request
+// goes out as soon as the previous reply's position is known, before that
+// reply is decoded (requestPages), so the source builds it meanwhile. It
+// stops after the last page, at the first failure (sent as the last value),
+// or when ctx ends.
 func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, out chan<- fetchedPage) {
 	send := func(p fetchedPage) bool {
 		select {
@@ -423,7 +427,55 @@ func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxB
 			return false
 		}
 	}
-	fail := func(err error) { send(fetchedPage{err: err}) }
+	ctx, cancel := context.WithCancel(ctx)
+	replies := make(chan fetchedReply, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(replies)
+		requestPages(ctx, conn, source, table, maxBytes, replies)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for r := range replies {
+		p := fetchedPage{page: r.page, prov: r.prov, last: r.last, err: r.err}
+		if p.err == nil {
+			var err error
+			if p.rows, err = decodePage(r.body); err != nil {
+				p = fetchedPage{err: fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, r.page, err)}
+			}
+		}
+		if !send(p) || p.err != nil || p.last {
+			return
+		}
+	}
+}
+
+// fetchedReply is one snapshot page as received, or the failure that ends
+// the fetch.
+type fetchedReply struct {
+	page int
+	prov *Provenance
+	body []byte
+	last bool
+	err  error
+}
+
+// requestPages requests table's pages in order and sends the replies on
+// out, undecoded. It stops after the last page, at the first failure (sent
+// as the last value), or when ctx ends.
+func requestPages(ctx context.Context, conn *nats.Conn, source, table string, maxBytes int, out chan<- fetchedReply) {
+	send := func(r fetchedReply) bool {
+		select {
+		case out <- r:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(err error) { send(fetchedReply{err: err}) }
 	req := snapshotRequest{Table: table, MaxBytes: maxBytes}
 	for page := 0; ; page++ {
 		data, err := json.Marshal(req)
@@ -442,16 +494,12 @@ func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxB
 			fail(fmt.Errorf("%w: %s: table %s: %s", ErrSnapshot, source, table, e))
 			return
 		}
-		p := fetchedPage{page: page}
+		r := fetchedReply{page: page, body: reply.Data}
 		if h := reply.Header.Get(hdrProvenance); h != "" && page == 0 {
-			if p.prov, err = decodeProvenance(h); err != nil {
+			if r.prov, err = decodeProvenance(h); err != nil {
 				fail(fmt.Errorf("snapshot of %s from %s: %w", table, source, err))
 				return
 			}
-		}
-		if p.rows, err = decodePage(reply.Data); err != nil {
-			fail(fmt.Errorf("snapshot of %s from %s, page %d: %w", table, source, page, err))
-			return
 		}
 		next := reply.Header.Get(hdrNext)
 		if next != "" {
@@ -460,8 +508,8 @@ func fetchPages(ctx context.Context, conn *nats.Conn, source, table string, maxB
 				return
 			}
 		}
-		p.last = next == ""
-		if !send(p) || p.last {
+		r.last = next == ""
+		if !send(r) || r.last {
 			return
 		}
 	}

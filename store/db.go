@@ -85,6 +85,8 @@ type DB struct {
 	conflictCount atomic.Int64
 	// applied counts applied and conflicting changes by source and table.
 	applied applyCounts
+	// purged is what PurgeTombstones' last pass left (purge.go).
+	purged purgeState
 
 	// metaMu serializes metadata changes (CreateTable, UpdateTable,
 	// DeleteTable, DropIndex) so that the table cache is updated in commit

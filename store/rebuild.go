@@ -172,12 +172,25 @@ const selectPage = 4096
 // decoded, so a pass over a large table to find a few rows costs little.
 // Each selectPage rows are read in one snapshot.
 func (db *DB) SelectRows(table string, keep func(key string, deleted bool, v conflict.Version) bool) ([]*Change, error) {
+	return db.SelectRowsBetween(table, "", "", keep)
+}
+
+// SelectRowsBetween is SelectRows for the rows whose keys (as RowKeys
+// gives them) are after after and at most through: "" leaves that end
+// open. A rebuild compares each snapshot page with the local rows of the
+// page's key range, before the page is applied, rather than the whole
+// local copy with every key it was sent once the copy is done.
+func (db *DB) SelectRowsBetween(table, after, through string, keep func(key string, deleted bool, v conflict.Version) bool) ([]*Change, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
 	defer db.exit()
 	var out []*Change
-	for after := []byte(nil); ; {
+	var from []byte
+	if after != "" {
+		from = []byte(after)
+	}
+	for after := from; ; {
 		var next []byte
 		err := db.bdb.View(func(txn *badger.Txn) error {
 			t, base, it, err := db.tableRows(txn, table, after, 0)
@@ -193,6 +206,9 @@ func (db *DB) SelectRows(table string, keep func(key string, deleted bool, v con
 					return nil
 				}
 				n++
+				if through != "" && string(item.Key()[len(base):]) > through {
+					return nil // next stays nil: done
+				}
 				var rec Record
 				err := item.Value(func(v []byte) error {
 					var err error

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -349,106 +348,4 @@ func (db *DB) Digest(table string) (sum [32]byte, items int, err error) {
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(items)))
 	h.Sum(sum[:0])
 	return sum, items, nil
-}
-
-// purgeBatch bounds the rows one PurgeTombstones transaction examines.
-const purgeBatch = 1000
-
-// PurgeTombstones deletes the tombstones (of every table) whose version's
-// wall time is before cutoff, and returns how many it deleted. Each batch of
-// rows is examined and purged in one transaction whose conflict set holds
-// the rows, so a concurrent write of the same key either commits first (and
-// the purge, retried, sees it) or retries after the purge.
-//
-// A purged tombstone no longer stops an older put from resurrecting the
-// item: cutoff must be older than any change still on its way, that is than
-// the change streams' retention; a region away for longer re-syncs and
-// rebuilds (docs/replication.md, "Back after longer than the tombstone
-// horizon").
-func (db *DB) PurgeTombstones(ctx context.Context, cutoff time.Time) (int, error) {
-	if err := db.enter(); err != nil {
-		return 0, err
-	}
-	defer db.exit()
-	cut := cutoff.UnixNano()
-	total := 0
-	for start := []byte{prefixItem}; start != nil; {
-		var n int
-		var next []byte
-		limit := purgeBatch
-		err := retry(ctx, func() error {
-			var err error
-			n, next, err = db.purgeBatch(start, cut, limit)
-			if errors.Is(err, badger.ErrConflict) && limit > 1 {
-				// Every row examined is in the conflict set: under busy
-				// writers a smaller batch collides with fewer of them.
-				limit /= 2
-			}
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("purge tombstones: %w", err)
-		}
-		total += n
-		start = next
-	}
-	if total > 0 {
-		db.log.Debug("purged tombstones", "count", total, "cutoff", cutoff)
-	}
-	return total, nil
-}
-
-// purgeBatch purges the old tombstones among up to limit rows from start
-// on; next is where the next batch starts, nil at the end.
-func (db *DB) purgeBatch(start []byte, cut int64, limit int) (n int, next []byte, err error) {
-	txn := db.bdb.NewTransaction(true)
-	defer txn.Discard()
-	err = func() error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte{prefixItem}
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		examined := 0
-		for it.Seek(start); it.Valid(); it.Next() {
-			item := it.Item() // joins the conflict set
-			if examined == limit {
-				next = item.KeyCopy(nil)
-				return nil
-			}
-			examined++
-			if item.ValueSize() >= valueThreshold {
-				continue // a large live item; a tombstone is a few bytes
-			}
-			var old bool
-			err := item.Value(func(v []byte) error {
-				rec, _, err := decodeRowHeader(v, false)
-				old = err == nil && rec.Deleted && rec.Version.Wall < cut
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("row %x: %w", item.Key(), err)
-			}
-			if old {
-				if err := txn.Delete(item.KeyCopy(nil)); err != nil {
-					return txErr(err)
-				}
-				n++
-			}
-		}
-		return nil
-	}()
-	if err != nil {
-		return 0, nil, err
-	}
-	if n == 0 {
-		return 0, next, nil
-	}
-	if err := db.space.admit(uint64(n)*txBytes(nil, nil), true); err != nil {
-		return 0, nil, err
-	}
-	if err := txn.Commit(); err != nil {
-		return 0, nil, err
-	}
-	return n, next, nil
 }

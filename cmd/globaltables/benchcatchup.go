@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,11 @@ type catchupRun struct {
 	// Rebuild is what the destination's re-sync of the table took
 	// (RebuildReport.TookMs), in mode resync.
 	Rebuild *region.RebuildReport `json:"rebuild,omitempty"`
+	// CPU is the CPU time (user + system) each region process used during
+	// CatchUp, by region name (a region started again in it counts from
+	// its start); a region whose figure could not be read is left out.
+	// On a shared machine it is steadier than the wall time.
+	CPU map[string]time.Duration `json:"cpu_ns,omitempty"`
 }
 
 func newBenchCatchupCmd() *cobra.Command {
@@ -60,6 +67,7 @@ func newBenchCatchupCmd() *cobra.Command {
 		runs     int
 		asJSON   bool
 		pprof    bool
+		logLevel string
 	)
 	var regionBin string
 	cmd := &cobra.Command{
@@ -89,7 +97,7 @@ nothing pending for the last. Modes:
 			}
 			var out []*catchupRun
 			for range runs {
-				r, err := runCatchup(cmd.Context(), self, mode, regions, changes, itemSize, workers, pprof, cmd.ErrOrStderr())
+				r, err := runCatchup(cmd.Context(), self, mode, regions, changes, itemSize, workers, pprof, logLevel, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -115,6 +123,7 @@ nothing pending for the last. Modes:
 	f.IntVar(&runs, "runs", 1, "measured runs, each on a fresh topology")
 	f.BoolVar(&asJSON, "json", false, "print the runs as JSON")
 	f.BoolVar(&pprof, "pprof", false, "start the regions with --pprof, to profile the returning one")
+	f.StringVar(&logLevel, "dest-log-level", "", "in modes restart and resync, start the returning region again with this --log-level (debug shows the rebuild's timings)")
 	f.StringVar(&regionBin, "region-binary", "", "run the regions with this globaltables binary instead of this one (compare builds)")
 	return cmd
 }
@@ -126,6 +135,13 @@ func printCatchup(out io.Writer, r *catchupRun) {
 		fmt.Fprintf(out, " (first applied after %s, then %.0f changes/s)", r.Resumed.Round(time.Millisecond), r.DrainRate)
 	}
 	fmt.Fprintln(out)
+	if len(r.CPU) > 0 {
+		fmt.Fprintf(out, "  region CPU in it:")
+		for _, n := range slices.Sorted(maps.Keys(r.CPU)) {
+			fmt.Fprintf(out, " %s %.2f s", n, r.CPU[n].Seconds())
+		}
+		fmt.Fprintln(out)
+	}
 	if rb := r.Rebuild; rb != nil {
 		took := "? (the region does not report it)"
 		if rb.TookMs != nil {
@@ -147,7 +163,7 @@ func catchupExtra(mode string) string {
 }
 
 // runCatchup runs one outage and return on a fresh topology.
-func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, workers int, pprof bool, logw io.Writer) (*catchupRun, error) {
+func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, workers int, pprof bool, logLevel string, logw io.Writer) (*catchupRun, error) {
 	names := benchRegionNames(n)
 	bt, err := startBenchTopology(ctx, self, "globaltables-benchcatchup", names, catchupExtra(mode), pprof, logw)
 	if err != nil {
@@ -199,12 +215,13 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 	}
 
 	// Bring it back and time it until nothing is pending.
+	cpu0 := sampleCPU(sup, names)
 	restored := time.Now()
 	if mode == "cut" {
 		if err := healLinks(ctx, io.Discard, t); err != nil {
 			return nil, err
 		}
-	} else if err := startRegionOf(sup, self, t, dst.Name, args...); err != nil {
+	} else if err := startRegionOf(sup, self, t, dst.Name, restartArgs(args, logLevel)...); err != nil {
 		return nil, err
 	}
 	err = pollUntil(ctx, 5*time.Minute, func() error {
@@ -223,6 +240,17 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 	run.CatchUp = time.Since(restored)
 	if err != nil {
 		return nil, err
+	}
+	cpu1 := sampleCPU(sup, names)
+	run.CPU = map[string]time.Duration{}
+	for n, d := range cpu1.Regions {
+		if mode == "cut" || n != dst.Name {
+			if d0, ok := cpu0.Regions[n]; ok {
+				run.CPU[n] = d - d0
+			}
+			continue
+		}
+		run.CPU[n] = d // started again after cpu0
 	}
 	run.Rate = float64(changes) / run.CatchUp.Seconds()
 	if d := run.CatchUp - run.Resumed; mode != "resync" && d > 0 {
@@ -243,6 +271,15 @@ func runCatchup(ctx context.Context, self, mode string, n, changes, itemSize, wo
 		}
 	}
 	return run, nil
+}
+
+// restartArgs are the returning region's arguments: those it started
+// with, and --log-level if one is given.
+func restartArgs(args []string, logLevel string) []string {
+	if logLevel == "" {
+		return args
+	}
+	return append(append([]string(nil), args...), "--log-level", logLevel)
 }
 
 // stopRegionProc stops region name with SIGTERM and waits until it has exited.
