@@ -185,18 +185,21 @@ func TestHandoff_ConcurrentCommitsInOrder(t *testing.T) {
 	}
 }
 
-// holdRounds makes db's sync rounds wait until release is closed, and
-// signal entered as they start.
-func holdRounds(db *DB) (entered chan struct{}, release chan struct{}) {
-	entered, release = make(chan struct{}, 100), make(chan struct{})
-	sync := db.group.sync
+// holdRounds makes db's sync rounds wait until release is called (at the
+// latest when the test ends, before db closes), and signal entered as
+// they start.
+func holdRounds(t *testing.T, db *DB) (entered chan struct{}, release func()) {
+	entered, held := make(chan struct{}, 100), make(chan struct{})
+	release = sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	flush := db.group.sync
 	db.group.sync = func() error {
 		select {
 		case entered <- struct{}{}:
 		default:
 		}
-		<-release
-		return sync()
+		<-held
+		return flush()
 	}
 	return entered, release
 }
@@ -208,14 +211,14 @@ func TestHandoff_NothingBeforeItsSyncRound(t *testing.T) {
 	db, tbl := handoffDB(t, t.TempDir(), nil)
 	r := &reader{t: t, db: db}
 	r.read()
-	entered, release := holdRounds(db)
+	entered, release := holdRounds(t, db)
 	errc := make(chan error, 1)
 	go func() { errc <- putKey(db, tbl, "a") }()
 	<-entered // committed in Badger, its round held
 	if n := r.read(); n != 0 {
 		t.Fatalf("%d records served before their sync round completed", n)
 	}
-	close(release)
+	release()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
