@@ -60,3 +60,53 @@ func BenchmarkChangesTail(b *testing.B) {
 		last = cs[0].Seq
 	}
 }
+
+// BenchmarkPublisherTail is BenchmarkChangesTail as the publisher reads the
+// log since the in-memory hand-off (handoff.go): the record committed since
+// its last read, encoded for publishing (EncodedChanges). Before the
+// hand-off the same step was Changes and AppendChange.
+//
+//	go test -run '^$' -bench 'PublisherTail' -benchmem -count 6 ./store/
+func BenchmarkPublisherTail(b *testing.B) {
+	db := storetest.Open(b, storetest.OnDisk(b.TempDir()), func(c *store.Config) { c.SyncWrites = false })
+	tbl := storetest.CreateTable(b, db, storetest.HashRangeTable("bench", attr.TypeS, attr.TypeInvalid))
+	pad := attr.String(strings.Repeat("x", 170))
+	put := func(i int) {
+		it := attr.Item{"pk": attr.String(fmt.Sprintf("k%08d", i)), "pad": pad}
+		if err := db.Update(context.Background(), func(tx *store.Tx) error {
+			_, err := tx.Put(tbl, it)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// A published past: 10,000 records written, read and trimmed.
+	for i := range 10000 {
+		put(i)
+	}
+	cs, err := db.EncodedChanges(0, 20000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seqs := make([]uint64, len(cs))
+	for i, c := range cs {
+		seqs[i] = c.Seq
+	}
+	if err := db.TrimChanges(seqs...); err != nil {
+		b.Fatal(err)
+	}
+	last := seqs[len(seqs)-1]
+	b.ReportAllocs()
+	i := 10000
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		put(i)
+		b.StartTimer()
+		cs, err := db.EncodedChanges(last, 256)
+		if err != nil || len(cs) != 1 {
+			b.Fatalf("EncodedChanges = %d records, %v", len(cs), err)
+		}
+		last = cs[0].Seq
+	}
+}
