@@ -295,7 +295,10 @@ func TestHandoff_FailedCommitsAreNeverHandedOver(t *testing.T) {
 		}
 	}
 	// What was read is what Badger holds: the record of the failed round
-	// too, once a later round covered it (Changes always did so).
+	// too, once a later round covered it (Changes always did so). The
+	// round failed on something other than a flush (listing the folder,
+	// say); after a failed flush no round succeeds again
+	// (TestHandoff_NothingAfterAFailedFlush).
 	sameRecords(t, r.got, fromBadger(t, db))
 }
 
@@ -435,4 +438,31 @@ func TestHandoff_ServesTheBytesBadgerHolds(t *testing.T) {
 		t.Error("nothing was served from memory")
 	}
 	sameRecords(t, r.got, fromBadger(t, db))
+}
+
+// TestHandoff_NothingAfterAFailedFlush: a commit whose round failed to
+// flush is not handed over, and since the failure sticks (flushfail.go)
+// nothing after it is served either.
+func TestHandoff_NothingAfterAFailedFlush(t *testing.T) {
+	db, tbl := handoffDB(t, t.TempDir(), nil)
+	r := &reader{t: t, db: db}
+	if err := putKey(db, tbl, "before"); err != nil {
+		t.Fatal(err)
+	}
+	r.read()
+	db.group.sync = func() error {
+		return &FlushError{File: "00001.mem", Err: errors.New("injected EIO"), At: time.Now()}
+	}
+	if err := putKey(db, tbl, "lost"); !errors.Is(err, ErrFlushFailed) {
+		t.Fatalf("put after a failed flush = %v, want ErrFlushFailed", err)
+	}
+	if seqs := buffered(db); len(seqs) != 0 {
+		t.Fatalf("the commit whose flush failed handed over %v", seqs)
+	}
+	if n := r.read(); n != 0 {
+		t.Fatalf("%d records served after the failed flush", n)
+	}
+	if len(r.got) != 1 {
+		t.Fatalf("read %d records, want the one before the failure", len(r.got))
+	}
 }
