@@ -121,6 +121,15 @@ func (f *fakeLog) Changes(after uint64, max int) ([]*store.Change, error) {
 	return out, nil
 }
 
+func (f *fakeLog) EncodedChanges(after uint64, max int) ([]store.EncodedChange, error) {
+	cs, err := f.Changes(after, max)
+	out := make([]store.EncodedChange, len(cs))
+	for i, c := range cs {
+		out[i] = store.EncodeChange(c)
+	}
+	return out, err
+}
+
 func (f *fakeLog) TrimChanges(seqs ...uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

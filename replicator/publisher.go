@@ -60,6 +60,9 @@ var ErrRunning = errors.New("replicator: already running")
 // ChangeLog is the region's log of local change records, as the publisher
 // drains it. *store.DB satisfies it.
 type ChangeLog interface {
+	// EncodedChanges is Changes as the publisher sends the records: the
+	// store hands them over from memory when it can (store/handoff.go).
+	EncodedChanges(afterSeq uint64, max int) ([]store.EncodedChange, error)
 	// Changes returns up to max records with Seq > afterSeq, in Seq order,
 	// only records already durable.
 	Changes(afterSeq uint64, max int) ([]*store.Change, error)
@@ -511,11 +514,12 @@ func (r *pubRun) setup(ctx context.Context) error {
 func (r *pubRun) read() error {
 	cfg := r.p.cfg
 	if room := cfg.Window - len(r.pending); room > 0 {
-		cs, err := cfg.Log.Changes(r.readSeq, room)
+		cs, err := cfg.Log.EncodedChanges(r.readSeq, room)
 		if err != nil {
 			return fmt.Errorf("read change log: %w", err)
 		}
-		for _, c := range cs {
+		for i := range cs {
+			c := &cs[i]
 			if c.Seq <= r.scanSeq {
 				r.ahead--
 			} else {
@@ -540,11 +544,12 @@ func (r *pubRun) read() error {
 	return nil
 }
 
-// message builds the stream message of c.
-func (r *pubRun) message(c *store.Change) *nats.Msg {
-	m := nats.NewMsg(ChangeSubject(r.p.cfg.Region, c))
+// message builds the stream message of c. Its data is c's encoding as
+// is: the store's, shared and never modified.
+func (r *pubRun) message(c *store.EncodedChange) *nats.Msg {
+	m := nats.NewMsg(ChangeSubject(r.p.cfg.Region, &store.Change{Kind: c.Kind, Table: c.Table}))
 	m.Header.Set(jetstream.MsgIDHeader, MsgID(r.p.cfg.Region, c.Seq))
-	m.Data = store.AppendChange(nil, c)
+	m.Data = c.Data
 	return m
 }
 

@@ -339,6 +339,11 @@ func (db *DB) Changes(afterSeq uint64, max int) ([]*Change, error) {
 		return nil, err
 	}
 	defer db.exit()
+	return db.changes(afterSeq, max)
+}
+
+// changes is Changes, for a caller that entered the DB.
+func (db *DB) changes(afterSeq uint64, max int) ([]*Change, error) {
 	if max <= 0 {
 		max = DefaultChangesMax
 	}

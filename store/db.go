@@ -75,6 +75,8 @@ type DB struct {
 	// handed to Badger before it began. Changes hands out records up to it
 	// without waiting for a round of its own.
 	durableSeq atomic.Uint64
+	// handoff holds durable change records for the publisher (handoff.go).
+	handoff handoff
 	// streamSynced is the highest stream sequence number known to be on
 	// disk (streamread.go).
 	streamSynced atomic.Uint64

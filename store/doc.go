@@ -131,11 +131,12 @@
 // once per transaction even when its writer batches several, so the store
 // does group commit itself (sync.go): commits that finish while one fsync
 // round runs share the next. Change records are handed to the publisher only
-// once on disk. A tombstone purge is not synced: losing one is harmless.
-// After a flush of the logs fails, no commit is acknowledged again and
-// every write is refused with a *FlushError until the store is reopened
-// (flushfail.go): a later flush could succeed over pages the failed one
-// lost.
+// once on disk: from memory by the commit that wrote them, after its own
+// sync round succeeded, or read back from the log (handoff.go). A
+// tombstone purge is not synced: losing one is harmless. After a flush of
+// the logs fails, no commit is acknowledged again and every write is
+// refused with a *FlushError until the store is reopened (flushfail.go): a
+// later flush could succeed over pages the failed one lost.
 //
 // # Replication
 //

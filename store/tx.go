@@ -35,6 +35,8 @@ type Tx struct {
 	txn     *badger.Txn
 	tables  map[string]*Table // metadata as this transaction reads it
 	changes []*Change
+	// logged are the change records as logged, for the hand-off.
+	logged []EncodedChange
 	// conflicts are logged at commit, numbered like changes.
 	conflicts []*Conflict
 	deltas    map[uint64]*statsDelta // by table ID
@@ -481,7 +483,9 @@ func (tx *Tx) commit() error {
 		db.markStreamSynced(tx.streamRecs[n-1].rec.Seq)
 	}
 	if len(tx.changes) > 0 {
-		db.markDurable(tx.changes[len(tx.changes)-1].Seq)
+		// Durable: raise the watermark and hand the records to the
+		// publisher from memory (handoff.go), then wake it.
+		db.handOff(tx.logged)
 		db.notifyChanges()
 	}
 	return nil
@@ -525,7 +529,7 @@ func (tx *Tx) logRecords(now time.Time) error {
 			return err
 		}
 		c.Seq, c.CommittedAt = seq, now
-		if err := tx.set(changeKey(seq), AppendChange(nil, c)); err != nil {
+		if err := tx.logChange(c); err != nil {
 			return fmt.Errorf("log change: %w", err)
 		}
 	}
