@@ -61,6 +61,8 @@ type Tx struct {
 	// announced is the announcement of Update's write to the group
 	// commit, until the commit hands it to durable (arrive).
 	announced *announcement
+	// row is the item row last read or written (getrow.go).
+	row rowMemo
 }
 
 // arrive returns the transaction's announcement, which its commit hands to
@@ -88,6 +90,7 @@ func (tx *Tx) set(k, v []byte) error {
 	}
 	tx.wrote = true
 	tx.bytes += txBytes(k, v)
+	tx.row.forget(k)
 	return txErr(tx.txn.Set(k, v))
 }
 
@@ -95,6 +98,7 @@ func (tx *Tx) set(k, v []byte) error {
 func (tx *Tx) del(k []byte) error {
 	tx.wrote = true
 	tx.bytes += txBytes(k, nil)
+	tx.row.forget(k)
 	return txErr(tx.txn.Delete(k))
 }
 
@@ -244,7 +248,14 @@ func (tx *Tx) Get(t *Table, key attr.Item) (Record, error) {
 }
 
 func (tx *Tx) getRow(k []byte) (Record, error) {
-	return getRow(tx.txn, k)
+	if rec, ok := tx.row.get(k); ok {
+		return rec, nil
+	}
+	rec, err := getRow(tx.txn, k)
+	if err == nil {
+		tx.row.remember(k, rec)
+	}
+	return rec, err
 }
 
 func getRow(txn *badger.Txn, k []byte) (Record, error) {
@@ -349,6 +360,7 @@ func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 	if err := tx.set(k, appendRow(nil, rec)); err != nil {
 		return fmt.Errorf("write row: %w", err)
 	}
+	tx.row.remember(k, rec)
 	for _, ix := range t.maintained() {
 		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
 		newKey, newVal, hasEntry := indexEntry(t, ix, rec, pk, sk)
