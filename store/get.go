@@ -11,9 +11,16 @@ import (
 
 // GetItem is Get for readers that serve the item and not its history
 // (GetItem, BatchGetItem, a query's fetch of base items): the returned
-// Record's Context is nil. Decoding a context builds a map of versions,
-// which was a twentieth of a GetItem's CPU and a fifth of its allocations.
+// Record's Context is nil. Decoding a context builds a map of versions that
+// these readers would drop at once: 3 of a GetItem's 44 allocations and a
+// seventh of its bytes.
 func (db *DB) GetItem(t *Table, key attr.Item) (Record, error) {
+	return db.readRow(t, key, false)
+}
+
+// readRow reads the row of key in a read-only transaction of its own,
+// with its context if withContext.
+func (db *DB) readRow(t *Table, key attr.Item, withContext bool) (Record, error) {
 	if err := db.enter(); err != nil {
 		return Record{}, err
 	}
@@ -24,6 +31,11 @@ func (db *DB) GetItem(t *Table, key attr.Item) (Record, error) {
 	}
 	txn := db.bdb.NewTransaction(false)
 	defer txn.Discard()
+	return getRowWith(txn, k, withContext)
+}
+
+// getRowWith reads the row at k; an absent row is the zero Record.
+func getRowWith(txn *badger.Txn, k []byte, withContext bool) (Record, error) {
 	item, err := txn.Get(k)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return Record{}, nil
@@ -31,5 +43,5 @@ func (db *DB) GetItem(t *Table, key attr.Item) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("get row: %w", err)
 	}
-	return itemRowWith(item, false)
+	return itemRowWith(item, withContext)
 }

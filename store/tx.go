@@ -251,22 +251,11 @@ func (tx *Tx) getRow(k []byte) (Record, error) {
 	if rec, ok := tx.row.get(k); ok {
 		return rec, nil
 	}
-	rec, err := getRow(tx.txn, k)
+	rec, err := getRowWith(tx.txn, k, true)
 	if err == nil {
 		tx.row.remember(k, rec)
 	}
 	return rec, err
-}
-
-func getRow(txn *badger.Txn, k []byte) (Record, error) {
-	item, err := txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return Record{}, nil
-	}
-	if err != nil {
-		return Record{}, fmt.Errorf("get row: %w", err)
-	}
-	return itemRow(item)
 }
 
 // Put writes item (which must hold the table's key attributes) as a new
