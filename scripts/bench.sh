@@ -17,6 +17,7 @@
 #   BINS="/tmp/gt-before /tmp/gt-after" scripts/bench.sh   # compare builds, same run
 #   NO_SYNC=1 scripts/bench.sh                            # regions with --no-sync
 #   PROCS=1 scripts/bench.sh                              # regions with GOMAXPROCS=1
+#   DYNALITE=0 BINS="/tmp/a /tmp/b" scripts/bench.sh      # builds only (and the null row), no dynalite
 #
 # PROCS sets GOMAXPROCS for the regions only (not for the bench client). To
 # compare it with the default in one run, list a wrapper in BINS:
@@ -32,7 +33,9 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/globaltables/dynalite-$DYNALITE_VERSION
 
 mkdir -p bin
 go build -o bin/globaltables ./cmd/globaltables
-if [ ! -x "$cache/node_modules/.bin/dynalite" ]; then
+with_dynalite=1
+[ "${DYNALITE:-1}" = 0 ] && with_dynalite=
+if [ -n "$with_dynalite" ] && [ ! -x "$cache/node_modules/.bin/dynalite" ]; then
   echo "installing dynalite $DYNALITE_VERSION into $cache"
   mkdir -p "$cache"
   npm install --silent --prefix "$cache" "dynalite@$DYNALITE_VERSION" >/dev/null
@@ -55,14 +58,18 @@ for i in "${!bins[@]}"; do
   echo "globaltables ${bins[$i]}: ${endpoints[-1]} (Badger, ${sync_flag[*]:-fsync per commit}${PROCS:+, GOMAXPROCS=$PROCS})"
 done
 
-dport=$((20000 + RANDOM % 20000))
-"$cache/node_modules/.bin/dynalite" --port "$dport" --path "$work/dynalite" >"$work/dynalite.log" 2>&1 &
-pids+=($!)
-server_pids+=($!)
-for _ in $(seq 1 200); do
-  (echo >"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
-  sleep 0.05
-done
+if [ -n "$with_dynalite" ]; then
+  dport=$((20000 + RANDOM % 20000))
+  "$cache/node_modules/.bin/dynalite" --port "$dport" --path "$work/dynalite" >"$work/dynalite.log" 2>&1 &
+  pids+=($!)
+  server_pids+=($!)
+  endpoints+=(--endpoint "http://127.0.0.1:$dport")
+  for _ in $(seq 1 200); do
+    (echo >"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
+    sleep 0.05
+  done
+  echo "dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
+fi
 
 : >"$work/null.log"
 bin/globaltables bench null-endpoint >"$work/null.log" 2>&1 &
@@ -70,9 +77,8 @@ pids+=($!)
 server_pids+=($!)
 null=$(wait_endpoint "$work/null.log")
 
-echo "dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
 echo "load: $WORKERS workers, 50% GetItem / 50% PutItem, 200-byte items, $DURATION measured after a 2 s warmup; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-bin/globaltables bench "${endpoints[@]}" --endpoint "http://127.0.0.1:$dport" \
+bin/globaltables bench "${endpoints[@]}" \
   --endpoint "$null" --server-pid "$(IFS=,; echo "${server_pids[*]}")" \
   --workers "$WORKERS" --duration "$DURATION" --item-size 200 --read-ratio 0.5 "$@"
 echo "(the last row is a built-in endpoint that answers without doing any work: the most this client can drive on this machine)"

@@ -72,21 +72,7 @@ type ScanInput struct {
 // Get reads an item row. key holds at least the table's key attributes. An
 // absent item is the zero Record.
 func (db *DB) Get(t *Table, key attr.Item) (Record, error) {
-	if err := db.enter(); err != nil {
-		return Record{}, err
-	}
-	defer db.exit()
-	k, _, _, err := tableKey(t, key)
-	if err != nil {
-		return Record{}, err
-	}
-	var rec Record
-	err = db.bdb.View(func(txn *badger.Txn) error {
-		var err error
-		rec, err = getRow(txn, k)
-		return err
-	})
-	return rec, err
+	return db.readRow(t, key, true)
 }
 
 // source is what Query and Scan read: a table or one of its indexes.

@@ -63,6 +63,8 @@ type Tx struct {
 	// announced is the announcement of Update's write to the group
 	// commit, until the commit hands it to durable (arrive).
 	announced *announcement
+	// row is the item row last read or written (getrow.go).
+	row rowMemo
 }
 
 // arrive returns the transaction's announcement, which its commit hands to
@@ -90,6 +92,7 @@ func (tx *Tx) set(k, v []byte) error {
 	}
 	tx.wrote = true
 	tx.bytes += txBytes(k, v)
+	tx.row.forget(k)
 	return txErr(tx.txn.Set(k, v))
 }
 
@@ -97,6 +100,7 @@ func (tx *Tx) set(k, v []byte) error {
 func (tx *Tx) del(k []byte) error {
 	tx.wrote = true
 	tx.bytes += txBytes(k, nil)
+	tx.row.forget(k)
 	return txErr(tx.txn.Delete(k))
 }
 
@@ -246,18 +250,14 @@ func (tx *Tx) Get(t *Table, key attr.Item) (Record, error) {
 }
 
 func (tx *Tx) getRow(k []byte) (Record, error) {
-	return getRow(tx.txn, k)
-}
-
-func getRow(txn *badger.Txn, k []byte) (Record, error) {
-	item, err := txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return Record{}, nil
+	if rec, ok := tx.row.get(k); ok {
+		return rec, nil
 	}
-	if err != nil {
-		return Record{}, fmt.Errorf("get row: %w", err)
+	rec, err := getRowWith(tx.txn, k, true)
+	if err == nil {
+		tx.row.remember(k, rec)
 	}
-	return itemRow(item)
+	return rec, err
 }
 
 // Put writes item (which must hold the table's key attributes) as a new
@@ -351,6 +351,7 @@ func (tx *Tx) writeRow(t *Table, k, pk, sk []byte, old, rec Record) error {
 	if err := tx.set(k, appendRow(nil, rec)); err != nil {
 		return fmt.Errorf("write row: %w", err)
 	}
+	tx.row.remember(k, rec)
 	for _, ix := range t.maintained() {
 		oldKey, hadEntry := indexEntryKey(t, ix, old, pk, sk)
 		newKey, newVal, hasEntry := indexEntry(t, ix, rec, pk, sk)

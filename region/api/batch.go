@@ -144,7 +144,7 @@ func (s *Server) batchGetItem(ctx context.Context, body []byte) (any, error) {
 				out.UnprocessedKeys[name] = &rest
 				break
 			}
-			rec, err := s.db.Get(p.table, k)
+			rec, err := s.db.GetItem(p.table, k)
 			if err != nil {
 				return nil, err
 			}

@@ -424,7 +424,7 @@ func (s *Server) getItem(ctx context.Context, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	rec, err := s.db.Get(t, in.Key)
+	rec, err := s.db.GetItem(t, in.Key)
 	if err != nil {
 		return nil, err
 	}

@@ -283,7 +283,7 @@ func (s *Server) run(p *readPlan, mode *string, iterate func(fn func(it, lastKey
 	stopped := false
 	err := iterate(func(it, lk attr.Item) bool {
 		if p.fetchBase {
-			rec, err := s.db.Get(p.table, keyOf(p.table, it))
+			rec, err := s.db.GetItem(p.table, keyOf(p.table, it))
 			if err != nil {
 				failed = err
 				return false
