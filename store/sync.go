@@ -262,7 +262,9 @@ func (g *groupSync) run(ctx context.Context) {
 		// commit, requests about to reach Update) run before the round
 		// starts, so that they can join it: a yield of microseconds.
 		runtime.Gosched()
-		g.gather(ctx, timer)
+		if !g.gather(ctx, timer) {
+			continue
+		}
 		g.mu.Lock()
 		r := g.pending
 		g.pending = nil
@@ -293,14 +295,24 @@ func (g *groupSync) round() error {
 }
 
 // gather waits, up to maxGather, for the writes announced so far to join
-// the pending round.
-func (g *groupSync) gather(ctx context.Context, timer *time.Timer) {
+// the pending round. It reports whether a round is pending; when none is,
+// the caller runs none (even if one becomes pending just after: that
+// round's kick is queued, and it gathers then).
+func (g *groupSync) gather(ctx context.Context, timer *time.Timer) bool {
 	g.mu.Lock()
+	if g.pending == nil {
+		// A kick left over from a write that joined the last round: no
+		// round starts, so the writes announced so far stay in the
+		// epoch that the next round gathers. A waiter that makes a
+		// round pending after this look queues a kick of its own.
+		g.mu.Unlock()
+		return false
+	}
 	e := g.epoch
 	g.epoch++
-	if g.announced[e] == 0 || g.pending == nil {
+	if g.announced[e] == 0 {
 		g.mu.Unlock()
-		return
+		return true
 	}
 	g.gathering, g.gatherEpoch = true, e
 	g.mu.Unlock()
@@ -318,6 +330,7 @@ func (g *groupSync) gather(ctx context.Context, timer *time.Timer) {
 	default:
 	}
 	g.mu.Unlock()
+	return true
 }
 
 // fileSyncer flushes Badger's log files; see the comment at the top of the
