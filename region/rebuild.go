@@ -213,7 +213,9 @@ func (r *replication) selectDeletedThere(table string, prov *replicator.Provenan
 
 // copyInFlight is how many snapshot pages a rebuild applies at once: one
 // being built while Badger writes the other, so that the two use both
-// cores. Pages hold disjoint keys, so their transactions never conflict.
+// cores. Pages hold disjoint keys, so their rows never conflict; on a
+// table with a stream both may write its shard bookkeeping, and such a
+// conflict is retried (store.DB.ApplyCopy).
 const copyInFlight = 2
 
 // pageCopier applies a re-sync's pages with store.DB.ApplyCopy, up to

@@ -340,6 +340,15 @@ type fileSyncer struct {
 	// vlogDirty is set by writers of values that went to the value log,
 	// after they were written; the next sync consumes it.
 	vlogDirty atomic.Bool
+	// vlogWriters counts the commits with values for the value log that
+	// Badger has been handed and that have not marked vlogDirty yet: every
+	// round flushes the value log while one is under way. Without it, a
+	// round started by a later small commit in the gap between a big
+	// commit's write and its mark flushed only the write-ahead logs, yet
+	// made the later commit durable, and with it the durability watermark
+	// past the big one's change record: the publisher sent a write whose
+	// value a power cut could take (found in review).
+	vlogWriters atomic.Int64
 	clean     map[string]bool // files flushed after they stopped receiving writes
 	// open are the log files flushed so far, by name, with the size each
 	// had then; dirf is the folder, read and flushed through one
@@ -386,6 +395,9 @@ func (s *fileSyncer) sync() (err error) {
 	// during the round are kept for the next) and the folder's flush for
 	// the logs that appeared (a later round no longer sees them as new).
 	vlog := s.vlogDirty.Swap(false)
+	if s.vlogWriters.Load() > 0 {
+		vlog = true
+	}
 	defer func() {
 		if err != nil && vlog {
 			s.vlogDirty.Store(true)
@@ -524,11 +536,22 @@ func (s *fileSyncer) close() {
 	}
 }
 
-// markVlogDirty makes the next sync round fsync the value log, for a commit
-// that wrote values there without waiting for a round itself.
-func (db *DB) markVlogDirty(vlog bool) {
+// vlogWriteBegins is called before a commit that writes values to the value
+// log (vlog) is handed to Badger: until vlogWriteEnds, every round flushes
+// the value log, and after it the next round does (also for a lazy commit,
+// which waits for no round itself).
+func (db *DB) vlogWriteBegins(vlog bool) {
+	if vlog && db.files != nil {
+		db.files.vlogWriters.Add(1)
+	}
+}
+
+// vlogWriteEnds marks the value log dirty for the next round and ends the
+// write vlogWriteBegins began (see fileSyncer.vlogWriters).
+func (db *DB) vlogWriteEnds(vlog bool) {
 	if vlog && db.files != nil {
 		db.files.vlogDirty.Store(true)
+		db.files.vlogWriters.Add(-1)
 	}
 }
 

@@ -237,7 +237,10 @@ func (tx *Tx) tableNamed(name string) (*Table, error) {
 
 // Get reads an item row inside the transaction; the row joins the
 // transaction's conflict set. key holds at least the key attributes. An
-// absent item is the zero Record.
+// absent item is the zero Record. The Record's Item and Context are shared
+// with the transaction's later reads of the row (getrow.go), and so with
+// the old image a Put or Delete of it uses: clone them before changing
+// them.
 func (tx *Tx) Get(t *Table, key attr.Item) (Record, error) {
 	if tx.done {
 		return Record{}, ErrTxDone
@@ -447,10 +450,12 @@ func (tx *Tx) commit() error {
 		}
 	}
 	if len(tx.changes) == 0 && len(tx.conflicts) == 0 && len(tx.streamRecs) == 0 && len(tx.streamShards) == 0 {
-		if err := tx.txn.Commit(); err != nil {
+		db.vlogWriteBegins(tx.bigValues)
+		err := tx.txn.Commit()
+		db.vlogWriteEnds(tx.bigValues)
+		if err != nil {
 			return err
 		}
-		db.markVlogDirty(tx.bigValues && tx.lazy)
 		if tx.wrote && !tx.lazy {
 			if err := db.durableAs(tx.bigValues, tx.arrive()); err != nil {
 				return fmt.Errorf("commit: %w", err)
@@ -465,14 +470,19 @@ func (tx *Tx) commit() error {
 		db.commitMu.Unlock()
 		return err
 	}
+	db.vlogWriteBegins(tx.bigValues)
 	tx.txn.CommitWith(func(err error) { done <- err })
 	db.commitMu.Unlock()
-	if err := <-done; err != nil {
+	err := <-done
+	if db.afterCommit != nil {
+		db.afterCommit(tx)
+	}
+	db.vlogWriteEnds(tx.bigValues)
+	if err != nil {
 		return err
 	}
 	db.conflictCount.Add(int64(len(tx.conflicts)))
 	if tx.lazy {
-		db.markVlogDirty(tx.bigValues)
 		db.applyStats(tx.deltas)
 		return nil
 	}
