@@ -50,14 +50,14 @@ var (
 
 // DB is the storage of one region. It is safe for concurrent use.
 type DB struct {
-	cfg   Config
+	cfg Config
 	// afterCommit, when set (tests only), is called by a commit that logs
 	// records once Badger has written it, before anything else.
 	afterCommit func(*Tx)
-	log   hclog.Logger
-	bdb   *badger.DB
-	clock Clock
-	seq   *badger.Sequence
+	log         hclog.Logger
+	bdb         *badger.DB
+	clock       Clock
+	seq         *badger.Sequence
 	// streamSeq numbers stream records and shard boundaries (stream.go),
 	// under commitMu like change records.
 	streamSeq *badger.Sequence

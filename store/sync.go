@@ -349,7 +349,7 @@ type fileSyncer struct {
 	// past the big one's change record: the publisher sent a write whose
 	// value a power cut could take (found in review).
 	vlogWriters atomic.Int64
-	clean     map[string]bool // files flushed after they stopped receiving writes
+	clean       map[string]bool // files flushed after they stopped receiving writes
 	// open are the log files flushed so far, by name, with the size each
 	// had then; dirf is the folder, read and flushed through one
 	// descriptor.
