@@ -50,14 +50,11 @@ var (
 
 // DB is the storage of one region. It is safe for concurrent use.
 type DB struct {
-	cfg Config
-	// afterCommit, when set (tests only), is called by a commit that logs
-	// records once Badger has written it, before anything else.
-	afterCommit func(*Tx)
-	log         hclog.Logger
-	bdb         *badger.DB
-	clock       Clock
-	seq         *badger.Sequence
+	cfg   Config
+	log   hclog.Logger
+	bdb   *badger.DB
+	clock Clock
+	seq   *badger.Sequence
 	// streamSeq numbers stream records and shard boundaries (stream.go),
 	// under commitMu like change records.
 	streamSeq *badger.Sequence
@@ -115,6 +112,10 @@ type DB struct {
 	bg       sync.WaitGroup     // background goroutines: value-log GC, sync rounds
 	once     sync.Once
 	closeErr error
+
+	// afterCommit, when set (tests only), is called by a commit that logs
+	// records once Badger has written it, before anything else.
+	afterCommit func(*Tx)
 }
 
 // Open opens (or creates) the database described by cfg.
