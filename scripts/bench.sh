@@ -64,10 +64,17 @@ if [ -n "$with_dynalite" ]; then
   pids+=($!)
   server_pids+=($!)
   endpoints+=(--endpoint "http://127.0.0.1:$dport")
-  for _ in $(seq 1 200); do
-    (echo >"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
+  up=
+  for _ in $(seq 1 600); do
+    (echo >"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && { up=1; break; }
+    kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.05
   done
+  if [ -z "$up" ]; then
+    cat "$work/dynalite.log" >&2
+    echo "dynalite did not answer on port $dport within 30 s (log above); run again, or DYNALITE=0 to leave it out" >&2
+    exit 1
+  fi
   echo "dynalite $DYNALITE_VERSION: http://127.0.0.1:$dport (LevelDB on disk)"
 fi
 

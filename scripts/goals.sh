@@ -37,11 +37,16 @@ want() { [[ " $ONLY " == *" $1 "* ]]; }
 # tagged BIN CMD...: runs CMD and prefixes every line it prints with BIN's name.
 tagged() { local b=$1; shift; "$@" 2>&1 | sed "s|^|$(basename "$b"): |"; }
 
+# A step that fails says so and the others still run.
+failed() { echo "(this step failed: exit $?)"; }
+
 if want api; then
-  step "goal 1: server CPU per operation, fsync on"
-  BINS="${bins[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing'
-  step "goal 1: server CPU per operation, --no-sync"
-  NO_SYNC=1 BINS="${bins[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing'
+  for r in $(seq 1 "$ROUNDS"); do
+    step "goal 1: server CPU per operation, fsync on, round $r"
+    BINS="${bins[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
+    step "goal 1: server CPU per operation, --no-sync, round $r"
+    NO_SYNC=1 BINS="${bins[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
+  done
 fi
 
 if want repl; then
@@ -49,7 +54,7 @@ if want repl; then
     for b in "${bins[@]}"; do
       step "goals 2 and 3: 3 regions, 1,000 writes/s, round $r"
       tagged "$b" "$client" bench replication --rates 1000 --duration 20s --region-binary "$b" |
-        grep -E 'CPU per replicated|achieved|all links|read round trip' || true
+        grep -E 'CPU per replicated|achieved|all links|read round trip' || failed
     done
   done
 fi
@@ -57,7 +62,7 @@ fi
 if want seven; then
   step "goal 5: 7 regions, 1,000 writes/s"
   tagged "$client" "$client" bench replication --regions 7 --rates 1000 --duration 20s --probe-rate 5 |
-    grep -vE '\| [0-9]{4}-[0-9]{2}-[0-9]{2}T' || true
+    grep -vE '\| [0-9]{4}-[0-9]{2}-[0-9]{2}T' || failed
 fi
 
 if want catchup; then
@@ -66,7 +71,7 @@ if want catchup; then
       for b in "${bins[@]}"; do
         step "goal 6: catch-up, --mode $mode, round $r"
         tagged "$b" "$client" bench catchup --mode "$mode" --region-binary "$b" |
-          grep -E 'caught up|re-sync of' || true
+          grep -E 'caught up|re-sync of' || failed
       done
     done
   done
@@ -74,5 +79,5 @@ fi
 
 if want idle; then
   step "goal 4: idle regions, side by side"
-  DURATION=60 SETTLE=15 scripts/idle.sh "${bins[@]}"
+  DURATION=60 SETTLE=15 scripts/idle.sh "${bins[@]}" || failed
 fi
