@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
 )
 
@@ -123,20 +122,15 @@ func InternalServerError() *Error {
 	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "Internal server error")
 }
 
-// DiskFull returns DynamoDB's 500 error for a write the store refused for
-// lack of disk space, with the store's message (free and reserved space):
-// unlike other internal errors, the cause is the operator's to fix and
-// says nothing about the data, and a client retrying should know.
-func DiskFull(e *store.DiskFullError) *Error {
-	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", e.Error())
-}
-
-// FlushFailed returns DynamoDB's 500 error for a write the store refused,
-// or could not acknowledge, because a flush of its logs to disk failed:
-// like DiskFull, with the store's message (the file and the cause), which
-// tells the client that this region takes no writes until it restarts.
-func FlushFailed(e *store.FlushError) *Error {
-	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", e.Error())
+// StoreRefused returns DynamoDB's 500 error for a write the store refused
+// for a reason the operator has to fix, a full disk (*store.DiskFullError:
+// free and reserved space) or a failed flush to disk (*store.FlushError:
+// the file and the cause; no writes until the region restarts), with the
+// store's message: unlike other internal errors, the cause says nothing
+// about the data, and a client retrying should know. The store logs these
+// itself (when refusals start and end, a failed flush once), not each one.
+func StoreRefused(err error) *Error {
+	return newError(nsDynamo+"InternalServerError", http.StatusInternalServerError, "%s", err.Error())
 }
 
 // RequestTooLarge is the error for a body over DynamoDB's 16 MB limit.

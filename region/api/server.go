@@ -276,11 +276,9 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 		switch {
 		case errors.As(err, &ae):
 		case errors.As(err, &full):
-			// The store logs when refusals start and end, not each one.
-			ae = DiskFull(full)
+			ae = StoreRefused(full)
 		case errors.As(err, &flush):
-			// The store logs the failed flush once.
-			ae = FlushFailed(flush)
+			ae = StoreRefused(flush)
 		default:
 			s.log.Error("request failed", "operation", name, "error", err)
 			ae = InternalServerError()
