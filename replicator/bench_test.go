@@ -151,13 +151,7 @@ func BenchmarkRawJetStream_Latency(b *testing.B) {
 	done := r.consume(b, b.N, h)
 	const every = 500 * time.Microsecond
 	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
-			time.Sleep(d) // pacing the load, not synchronisation
-		}
-		r.publish(b, i)
-	}
+	paced(b.N, every, func(i int) { r.publish(b, i) })
 	<-done
 	b.StopTimer()
 	report(b, h)
@@ -246,24 +240,29 @@ func startBenchLink(b *testing.B, p *Publisher, log *fakeLog, st *fakeStore, url
 // feedLink adds n changes to log, one every every (all at once when 0),
 // and returns once l has applied them (after startBenchLink's warm-up).
 func feedLink(log *fakeLog, l *Link, n int, every time.Duration) {
-	start := time.Now()
 	if every == 0 {
 		cs := make([]*store.Change, n)
+		now := time.Now()
 		for i := range cs {
-			cs[i] = itemChange("bench", "k"+strconv.Itoa(i), start)
+			cs[i] = itemChange("bench", "k"+strconv.Itoa(i), now)
 		}
 		log.add(cs...)
-	}
-	for i := range n {
-		if every == 0 {
-			break
-		}
-		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
-			time.Sleep(d) // pacing the load, not synchronisation
-		}
-		log.add(itemChange("bench", "k"+strconv.Itoa(i), time.Now()))
+	} else {
+		paced(n, every, func(i int) { log.add(itemChange("bench", "k"+strconv.Itoa(i), time.Now())) })
 	}
 	for l.Status().Cursor < uint64(n)+1 {
 		time.Sleep(time.Millisecond) // polling for the end
+	}
+}
+
+// paced calls fn(0) to fn(n-1), the i-th every·i after the first: a steady
+// load whatever fn costs (a late call is made at once).
+func paced(n int, every time.Duration, fn func(i int)) {
+	start := time.Now()
+	for i := range n {
+		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
+			time.Sleep(d) // pacing the load, not synchronisation
+		}
+		fn(i)
 	}
 }

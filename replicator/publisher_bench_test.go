@@ -64,13 +64,7 @@ func benchPublisherCPU(b *testing.B, every time.Duration) {
 	}
 	cpu0 := processCPU(b)
 	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
-			time.Sleep(d) // pacing the load, not synchronisation
-		}
-		put(i)
-	}
+	paced(b.N, every, put)
 	for p.Status().Published < uint64(b.N)+1 {
 		time.Sleep(time.Millisecond) // polling for the end
 	}
