@@ -48,6 +48,25 @@ func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
 		}
 	}
 	t.Cleanup(restore)
+	// Descriptors held in reserve, each closed to make room for one more
+	// dial once the limit is reached (see below).
+	var spare []*os.File
+	for range 32 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spare = append(spare, f)
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		for _, f := range spare {
+			f.Close()
+		}
+	}()
 	low := orig
 	low.Cur = openFiles(t) + 12
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
@@ -55,28 +74,29 @@ func TestShaper_ProxyRestartsAfterAcceptFailure(t *testing.T) {
 	}
 	// Each connection through the proxy costs four descriptors here (the
 	// client's, the proxy's two, the echo server's): the proxy's accept
-	// runs out soon. Stop dialling when the dialler itself runs out.
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range 20 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			break
-		}
-		conns = append(conns, c)
-	}
-	// Wait until the proxy's accept failed.
+	// runs out soon. The dialler may run out first, with every connection
+	// it made already accepted: then nothing is left for the proxy to
+	// fail on. So once a dial fails, a spare descriptor is closed and the
+	// dial tried again, until the proxy's accept has failed: a dial that
+	// gets the freed descriptor leaves a connection waiting in the
+	// listener's backlog with none left for its accept.
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(logs.String(), "stopped accepting") {
 		if time.Now().After(deadline) {
 			restore()
 			t.Fatalf("the proxy's accept did not fail; log:\n%s", logs.String())
 		}
-		time.Sleep(10 * time.Millisecond)
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			conns = append(conns, c)
+			continue
+		}
+		if len(spare) > 0 {
+			spare[len(spare)-1].Close()
+			spare = spare[:len(spare)-1]
+		} else {
+			time.Sleep(10 * time.Millisecond) // polling the log, with the deadline above
+		}
 	}
 	restore()
 	for _, c := range conns {
