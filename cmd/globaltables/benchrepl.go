@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -444,24 +443,4 @@ func awaitLinks(ctx context.Context, t *topology.Topology) error {
 		}
 	}
 	return nil
-}
-
-// freeLoopbackPorts returns n loopback ports that were free a moment ago.
-func freeLoopbackPorts(n int) ([]int, error) {
-	var out []int
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, ln)
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
