@@ -710,7 +710,7 @@ func (s *session) consume(ctx context.Context) error {
 	l := s.l
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	msgs := make(chan jetstream.Msg, l.cfg.Batch)
+	msgs := make(chan delivery, l.cfg.Batch)
 	errs := make(chan error, 1)
 	// Idle heartbeats from the source tell a quiet stream from a lost
 	// pull request (the connection's pings find a dead peer, and a
@@ -718,8 +718,9 @@ func (s *session) consume(ctx context.Context) error {
 	// the expiry. 15s with the default FetchWait.
 	hb := min(max(l.cfg.FetchWait/2, 500*time.Millisecond), 15*time.Second)
 	cc, err := s.cons.Consume(func(m jetstream.Msg) {
+		d := deliver(m)
 		select {
-		case msgs <- m:
+		case msgs <- d:
 		case <-ctx.Done():
 		}
 	},
@@ -742,7 +743,7 @@ func (s *session) consume(ctx context.Context) error {
 	closed := cc.Closed()
 	idle := time.NewTimer(idleInfoFirst)
 	defer idle.Stop()
-	group := make([]jetstream.Msg, 0, l.cfg.Batch)
+	group := make([]delivery, 0, l.cfg.Batch)
 	for {
 		select {
 		case <-ctx.Done():
@@ -793,10 +794,25 @@ func (s *session) refreshPending(ctx context.Context) error {
 	return nil
 }
 
+// delivery is a message as the link's loop receives it: decoded already, on
+// the client library's delivery goroutine, so that during a catch-up the
+// next messages are decoded while this loop applies the previous ones
+// (decoding was an eighth of the loop's time).
+type delivery struct {
+	msg jetstream.Msg
+	ch  *store.Change // nil if err
+	err error         // from DecodeChange
+}
+
+func deliver(m jetstream.Msg) delivery {
+	ch, err := store.DecodeChange(m.Data())
+	return delivery{msg: m, ch: ch, err: err}
+}
+
 // process applies a group of messages in order and acknowledges the last.
 // Item changes are applied together, with the cursor; a control record
 // splits the group: the items before it, then the record, then the cursor.
-func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
+func (s *session) process(ctx context.Context, group []delivery) error {
 	l := s.l
 	var (
 		items    []*store.Change
@@ -815,7 +831,8 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 			st.Rejected += rejected
 		})
 	}()
-	for _, m := range group {
+	for _, d := range group {
+		m := d.msg
 		md, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("message metadata: %w", err)
@@ -853,7 +870,7 @@ func (s *session) process(ctx context.Context, group []jetstream.Msg) error {
 			}
 			l.log.Debug("stream sequence gap (deleted messages)", "from", pos+1, "to", seq-1)
 		}
-		ch, err := store.DecodeChange(m.Data())
+		ch, err := d.ch, d.err
 		if err != nil {
 			undecode++
 			l.log.Warn("skipping a message that does not decode", "subject", m.Subject(), "stream_seq", seq, "error", err)

@@ -119,13 +119,14 @@ func BenchmarkLinkProcess(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := &session{l: l}
-			group := make([]jetstream.Msg, n)
+			msgs := make([]jetstream.Msg, n)
+			group := make([]delivery, n)
 			now := time.Now()
 			for i := range group {
 				seq := uint64(i + 1)
 				c := itemChange("bench", "k"+strconv.Itoa(i), now)
 				c.Seq = seq
-				group[i] = &benchMsg{
+				msgs[i] = &benchMsg{
 					md:      &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: seq, Consumer: seq}},
 					subject: ChangeSubject("src", c),
 					data:    store.AppendChange(nil, c),
@@ -137,6 +138,9 @@ func BenchmarkLinkProcess(b *testing.B) {
 				// The same batch again, as if new: the cursor and the
 				// delivery sequence start over.
 				s.cursor, s.consSeq = 0, 0
+				for i, m := range msgs { // on the delivery goroutine, in a link
+					group[i] = deliver(m)
+				}
 				if err := s.process(ctx, group); err != nil {
 					b.Fatal(err)
 				}

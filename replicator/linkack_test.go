@@ -60,7 +60,7 @@ func TestLink_DefersAcknowledgementsOfQuickBatches(t *testing.T) {
 	defer s.acks.stop()
 	msgs := deliveries(acks, 1, 10)
 	for _, m := range msgs {
-		if err := s.process(context.Background(), []jetstream.Msg{m}); err != nil {
+		if err := s.process(context.Background(), []delivery{deliver(m)}); err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range acks.acked {
@@ -123,13 +123,13 @@ func TestLink_StallSendsTheDeferredAcknowledgement(t *testing.T) {
 	s.acks.sent = s.ackSent
 	defer s.acks.stop()
 	for _, m := range msgs[:2] {
-		if err := s.process(context.Background(), []jetstream.Msg{m}); err != nil {
+		if err := s.process(context.Background(), []delivery{deliver(m)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Any refusal takes the same path as a stall (an AheadError would
 	// also ask the source's stream whether its clock is back).
-	if err := s.process(context.Background(), msgs[2:]); !errors.Is(err, errRefused) {
+	if err := s.process(context.Background(), deliverAll(msgs[2:])); !errors.Is(err, errRefused) {
 		t.Fatalf("process of the refused change = %v, want the refusal", err)
 	}
 	if n := len(acks.acked); n == 0 || acks.acked[n-1] != 2 {
@@ -173,4 +173,12 @@ func TestLink_AckFloorReachesTheCursorOnceQuiet(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func deliverAll(msgs []jetstream.Msg) []delivery {
+	ds := make([]delivery, len(msgs))
+	for i, m := range msgs {
+		ds[i] = deliver(m)
+	}
+	return ds
 }

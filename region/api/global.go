@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/globaltables/globaltables/conflict"
@@ -137,6 +138,31 @@ func replicas(t *store.Table) map[string]replicaState {
 	return m
 }
 
+// replicaSets remembers each table's replica set as last decoded, so that
+// ReplicatesFrom, asked for every change a link applies, decodes a table's
+// JSON once per definition rather than once per change (a twentieth of a
+// region's CPU while it catches up, docs/performance.md). A *store.Table the
+// store hands out is never modified (an update clones it), so the same
+// pointer always has the same replica set.
+type replicaSets struct{ m sync.Map } // table name → *replicaSet
+
+type replicaSet struct {
+	t *store.Table
+	m map[string]replicaState // read only
+}
+
+// of returns t's replica set; the map is shared and must not be modified.
+func (c *replicaSets) of(t *store.Table) map[string]replicaState {
+	if v, ok := c.m.Load(t.Name); ok {
+		if rs := v.(*replicaSet); rs.t == t {
+			return rs.m
+		}
+	}
+	rs := &replicaSet{t: t, m: replicas(t)}
+	c.m.Store(t.Name, rs)
+	return rs.m
+}
+
 func setReplicas(t *store.Table, m map[string]replicaState) {
 	if t.Extra == nil {
 		t.Extra = map[string]string{}
@@ -165,7 +191,7 @@ func (s *Server) ReplicatesFrom(table, source string) bool {
 	if err != nil {
 		return false
 	}
-	m := replicas(t)
+	m := s.replicaSets.of(t)
 	self, ok := m[s.cfg.Region]
 	if !ok || self.Status == replicaRemoved {
 		return false

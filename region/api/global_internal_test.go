@@ -76,3 +76,55 @@ func TestApplyControl_ConcurrentJoinKeepsEveryRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicatesFrom_FollowsReplicaSetChanges asks ReplicatesFrom before and
+// after control records change the replica set, so that a remembered set
+// (replicaSets) that outlived its table definition would show: a removed
+// source must stop being applied from at once, and one added back resumes.
+func TestReplicatesFrom_FollowsReplicaSetChanges(t *testing.T) {
+	cfg := store.DefaultConfig()
+	cfg.InMemory, cfg.Region = true, "eu-west-1"
+	db, err := store.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	us := conflict.NewHLC("us-east-1", nil)
+	settings := us.Now()
+	apply := func(reps map[string]replicaState) {
+		t.Helper()
+		def := globalDef{Table: "orders", Settings: settings.Token(), Replicas: reps,
+			Schema: tableSchema{Hash: store.KeyElement{Name: "pk", Type: attr.TypeS},
+				Attributes: []store.KeyElement{{Name: "pk", Type: attr.TypeS}}, BillingMode: "PAY_PER_REQUEST"}}
+		b, _ := json.Marshal(def)
+		if err := s.ApplyControl(context.Background(), "us-east-1", &store.Change{Kind: store.ChangeControl, Table: "orders", Control: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(status string) replicaState { return replicaState{Status: status, Version: us.Now().Token()} }
+	apply(map[string]replicaState{"us-east-1": state(replicaActive), "eu-west-1": state(replicaActive), "ap-southeast-1": state(replicaActive)})
+	for i := 0; i < 3; i++ { // asked again and again, as a link does
+		if !s.ReplicatesFrom("orders", "ap-southeast-1") || !s.ReplicatesFrom("orders", "us-east-1") {
+			t.Fatal("a table replicated in all three regions does not replicate from them")
+		}
+	}
+	if s.ReplicatesFrom("orders", "sa-east-1") || s.ReplicatesFrom("other", "us-east-1") {
+		t.Fatal("replicates from a region outside the replica set, or for a table that does not exist")
+	}
+	apply(map[string]replicaState{"ap-southeast-1": state(replicaRemoved)})
+	if s.ReplicatesFrom("orders", "ap-southeast-1") {
+		t.Fatal("still replicates from ap-southeast-1 after its replica was removed")
+	}
+	if !s.ReplicatesFrom("orders", "us-east-1") {
+		t.Fatal("stopped replicating from us-east-1 when only ap-southeast-1 was removed")
+	}
+	apply(map[string]replicaState{"ap-southeast-1": state(replicaCreating)})
+	if !s.ReplicatesFrom("orders", "ap-southeast-1") {
+		t.Fatal("does not replicate from ap-southeast-1 after its replica was added back")
+	}
+}

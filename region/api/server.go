@@ -146,6 +146,8 @@ type Server struct {
 	bgCancel  context.CancelFunc
 	bg        sync.WaitGroup
 	backfills backfills
+	// replicaSets caches tables' decoded replica sets (global.go).
+	replicaSets replicaSets
 }
 
 // opFunc handles one operation: it decodes the body and returns the value
