@@ -82,30 +82,8 @@ func TestApplyControl_ConcurrentJoinKeepsEveryRecord(t *testing.T) {
 // (replicaSets) that outlived its table definition would show: a removed
 // source must stop being applied from at once, and one added back resumes.
 func TestReplicatesFrom_FollowsReplicaSetChanges(t *testing.T) {
-	cfg := store.DefaultConfig()
-	cfg.InMemory, cfg.Region = true, "eu-west-1"
-	db, err := store.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, apply := replicaSetServer(t)
 	us := conflict.NewHLC("us-east-1", nil)
-	settings := us.Now()
-	apply := func(reps map[string]replicaState) {
-		t.Helper()
-		def := globalDef{Table: "orders", Settings: settings.Token(), Replicas: reps,
-			Schema: tableSchema{Hash: store.KeyElement{Name: "pk", Type: attr.TypeS},
-				Attributes: []store.KeyElement{{Name: "pk", Type: attr.TypeS}}, BillingMode: "PAY_PER_REQUEST"}}
-		b, _ := json.Marshal(def)
-		if err := s.ApplyControl(context.Background(), "us-east-1", &store.Change{Kind: store.ChangeControl, Table: "orders", Control: b}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	state := func(status string) replicaState { return replicaState{Status: status, Version: us.Now().Token()} }
 	apply(map[string]replicaState{"us-east-1": state(replicaActive), "eu-west-1": state(replicaActive), "ap-southeast-1": state(replicaActive)})
 	for i := 0; i < 3; i++ { // asked again and again, as a link does
@@ -126,5 +104,54 @@ func TestReplicatesFrom_FollowsReplicaSetChanges(t *testing.T) {
 	apply(map[string]replicaState{"ap-southeast-1": state(replicaCreating)})
 	if !s.ReplicatesFrom("orders", "ap-southeast-1") {
 		t.Fatal("does not replicate from ap-southeast-1 after its replica was added back")
+	}
+}
+
+// BenchmarkReplicatesFrom is the question a link asks for every change it
+// applies.
+//
+//	go test -run '^$' -bench ReplicatesFrom -benchmem ./region/api/
+func BenchmarkReplicatesFrom(b *testing.B) {
+	s, apply := replicaSetServer(b)
+	us := conflict.NewHLC("us-east-1", nil)
+	apply(map[string]replicaState{
+		"us-east-1":      {Status: replicaActive, Version: us.Now().Token()},
+		"eu-west-1":      {Status: replicaActive, Version: us.Now().Token()},
+		"ap-southeast-1": {Status: replicaActive, Version: us.Now().Token()},
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		if !s.ReplicatesFrom("orders", "us-east-1") {
+			b.Fatal("does not replicate from us-east-1")
+		}
+	}
+}
+
+// replicaSetServer returns a server of region eu-west-1 and a function that
+// applies a control record of table "orders" from us-east-1 with the given
+// replica entries (merged into the table's by version, as links do).
+func replicaSetServer(tb testing.TB) (*Server, func(map[string]replicaState)) {
+	cfg := store.DefaultConfig()
+	cfg.InMemory, cfg.Region = true, "eu-west-1"
+	db, err := store.Open(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	settings := conflict.NewHLC("us-east-1", nil).Now()
+	return s, func(reps map[string]replicaState) {
+		tb.Helper()
+		def := globalDef{Table: "orders", Settings: settings.Token(), Replicas: reps,
+			Schema: tableSchema{Hash: store.KeyElement{Name: "pk", Type: attr.TypeS},
+				Attributes: []store.KeyElement{{Name: "pk", Type: attr.TypeS}}, BillingMode: "PAY_PER_REQUEST"}}
+		b, _ := json.Marshal(def)
+		if err := s.ApplyControl(context.Background(), "us-east-1", &store.Change{Kind: store.ChangeControl, Table: "orders", Control: b}); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
