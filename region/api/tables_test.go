@@ -1411,3 +1411,20 @@ func TestDescribeTable_CreationDateTimeIsEpochSecondsWithFraction(t *testing.T) 
 		t.Errorf("DeletionProtectionEnabled = %s, want false", out.Table["DeletionProtectionEnabled"])
 	}
 }
+
+// TestUpdateTable_ReplicaUpdatesOfTheLocalRegionOfALocalTable deletes, through
+// ReplicaUpdates, the calling region's replica of a table that has no
+// replicas: DynamoDB's ValidationException (the local region is not changed
+// through ReplicaUpdates), the table kept, and the region still serving.
+// It used to panic the region on a write into the table's nil replica set.
+func TestUpdateTable_ReplicaUpdatesOfTheLocalRegionOfALocalTable(t *testing.T) {
+	r := startRegionWith(t, api.Config{Regions: []string{"us-east-1", "eu-west-1"}}, nil)
+	createTable(t, r.Client, "local", "pk", types.ScalarAttributeTypeS, "", "")
+	_, err := r.Client.UpdateTable(t.Context(), &dynamodb.UpdateTableInput{TableName: aws.String("local"),
+		ReplicaUpdates: []types.ReplicationGroupUpdate{{Delete: &types.DeleteReplicationGroupMemberAction{RegionName: aws.String("us-east-1")}}}})
+	wantAPIError(t, err, "ValidationException",
+		"Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.")
+	if d := mustDescribeTable(t, r, "local"); d.TableStatus != types.TableStatusActive || len(d.Replicas) != 0 {
+		t.Fatalf("after the refused update the table is %s with replicas %v, want ACTIVE with none", d.TableStatus, d.Replicas)
+	}
+}
