@@ -37,6 +37,7 @@ ONLY=${ONLY:-api repl seven catchup idle}
 # endpoints one after the other, and the same code measured 5-17 % worse
 # when second in four runs out of four (probably the first's background
 # work, Badger's flushes and compactions, running on into the second's).
+# An even ROUNDS balances the order. Use: mapfile -t order < <(ordered R).
 ordered() { if (($1 % 2)); then printf '%s\n' "${bins[@]}"; else printf '%s\n' "${bins[@]}" | tac; fi; }
 
 step() { printf '\n=== %s (load average %s, %s)\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%H:%M:%S)"; }
@@ -49,17 +50,18 @@ failed() { echo "(this step failed: exit $?)"; }
 
 if want api; then
   for r in $(seq 1 "$ROUNDS"); do
-    order=$(ordered "$r" | paste -sd' ')
+    mapfile -t order < <(ordered "$r")
     step "goal 1: server CPU per operation, fsync on, round $r"
-    BINS="$order" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
+    BINS="${order[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
     step "goal 1: server CPU per operation, --no-sync, round $r"
-    NO_SYNC=1 BINS="$order" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
+    NO_SYNC=1 BINS="${order[*]}" DURATION=${DURATION:-20s} scripts/bench.sh | grep -v '^installing' || failed
   done
 fi
 
 if want repl; then
   for r in $(seq 1 "$ROUNDS"); do
-    for b in $(ordered "$r"); do
+    mapfile -t order < <(ordered "$r")
+    for b in "${order[@]}"; do
       step "goals 2 and 3: 3 regions, 1,000 writes/s, round $r"
       tagged "$b" "$client" bench replication --rates 1000 --duration 20s --region-binary "$b" |
         grep -E 'CPU per replicated|achieved|all links|read round trip' || failed
@@ -76,7 +78,8 @@ fi
 if want catchup; then
   for mode in cut resync; do
     for r in $(seq 1 "$ROUNDS"); do
-      for b in $(ordered "$r"); do
+      mapfile -t order < <(ordered "$r")
+      for b in "${order[@]}"; do
         step "goal 6: catch-up, --mode $mode, round $r"
         tagged "$b" "$client" bench catchup --mode "$mode" --region-binary "$b" |
           grep -E 'caught up|re-sync of' || failed
