@@ -797,7 +797,7 @@ func (s *session) refreshPending(ctx context.Context) error {
 // delivery is a message as the link's loop receives it: decoded already, on
 // the client library's delivery goroutine, so that during a catch-up the
 // next messages are decoded while this loop applies the previous ones
-// (decoding was an eighth of the loop's time).
+// (decoding was a ninth of the loop's time).
 type delivery struct {
 	msg jetstream.Msg
 	ch  *store.Change // nil if err
