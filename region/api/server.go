@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,7 +271,7 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 		errCode = "SerializationException"
 		return s.encodeError(out, Serialization("")), nil
 	}
-	resp, err := op(ctx, body)
+	resp, err := s.call(ctx, name, op, body)
 	if err != nil {
 		var ae *Error
 		var full *store.DiskFullError
@@ -293,6 +294,22 @@ func (s *Server) handle(ctx context.Context, target string, body []byte, out *by
 		hdr = h.headers()
 	}
 	return s.encode(out, http.StatusOK, resp), hdr
+}
+
+// call runs op, and turns a panic into DynamoDB's 500 InternalServerError:
+// a bug that some input reaches costs that request, not the region's
+// process and with it every client and every link into the region (Go's
+// net/http servers recover the same way). The panic is logged once, with
+// its stack and without the request's body, which may hold secrets.
+func (s *Server) call(ctx context.Context, name string, op opFunc, body []byte) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("operation panicked (a bug: please report it); the request failed, the region goes on",
+				"operation", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, InternalServerError()
+		}
+	}()
+	return op(ctx, body)
 }
 
 // ServeHTTP implements http.Handler: the API over net/http, and beside it
