@@ -366,11 +366,17 @@ func (r *replication) resync(ctx context.Context, source string) error {
 	return nil
 }
 
+// purgeEvery is how often purgeLoop runs: eight times per horizon, at most
+// hourly, and at least a millisecond apart (validation takes any positive
+// horizon, and a ticker's period must be positive).
+func purgeEvery(horizon time.Duration) time.Duration {
+	return max(min(horizon/8, time.Hour), time.Millisecond)
+}
+
 // purgeLoop deletes tombstones older than the horizon, a few times per
 // horizon.
 func (r *replication) purgeLoop(ctx context.Context) {
-	every := min(r.cfg.TombstoneHorizon/8, time.Hour)
-	t := time.NewTicker(every)
+	t := time.NewTicker(purgeEvery(r.cfg.TombstoneHorizon))
 	defer t.Stop()
 	for {
 		select {
