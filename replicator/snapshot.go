@@ -236,6 +236,12 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 		}
 	}
 	budget := int(conn.MaxPayload()) - pageHeadroom
+	if budget <= 0 {
+		reply.Header.Set(hdrError, fmt.Sprintf("this region's NATS server takes messages of at most %d bytes (its max_payload), "+
+			"which leaves no room for a snapshot page beside the %d bytes kept for headers: give it a max_payload of 8 MB, the default",
+			conn.MaxPayload(), pageHeadroom))
+		return reply
+	}
 	if req.MaxBytes > 0 && req.MaxBytes < budget {
 		budget = req.MaxBytes
 	}

@@ -77,10 +77,15 @@ func snapshotServer(t *testing.T, maxPayload int32, ex Exporter) (url string) {
 	t.Cleanup(srv.Shutdown)
 	nc := natstest.Connect(t, srv.ClientURL())
 	run(t, func(ctx context.Context) error { return ServeSnapshots(ctx, nc, "src", ex, testLogger(t)) })
-	// Wait for the subscription to be in place.
+	// Wait for the subscription to be in place: any answer from the
+	// service will do (with a tiny max payload it is an error).
 	client := natstest.Connect(t, srv.ClientURL())
 	natstest.WaitFor(t, waitLong, func() error {
-		return FetchSnapshot(context.Background(), client, "src", "empty", func([]*store.Change) error { return nil })
+		err := FetchSnapshot(context.Background(), client, "src", "empty", func([]*store.Change) error { return nil })
+		if errors.Is(err, ErrSnapshot) {
+			return nil
+		}
+		return err
 	})
 	return srv.ClientURL()
 }
@@ -340,5 +345,27 @@ func TestFetchSnapshot_CancelledFetchIsNeverSuccess(t *testing.T) {
 		if err == nil && got < 400 {
 			t.Fatalf("fetch %d: cancelled after %d of 400 rows, yet it returned success", i, got)
 		}
+	}
+}
+
+// pageAppender is a fakeExporter that builds its pages itself, as
+// *store.DB does (PageAppender).
+type pageAppender struct{ *fakeExporter }
+
+func (p pageAppender) AppendSnapshotPage(page []byte, _ string, _ []byte, _ int) ([]byte, []byte, error) {
+	return page, nil, nil
+}
+
+// TestSnapshot_MaxPayloadTooSmallForAPage serves snapshots on a NATS server
+// whose max_payload leaves no room for a page once the headers' headroom
+// is taken: the request gets an error that says so. It used to panic the
+// snapshot service (a page buffer of negative capacity), ending the
+// region's process.
+func TestSnapshot_MaxPayloadTooSmallForAPage(t *testing.T) {
+	url := snapshotServer(t, 8<<10, pageAppender{&fakeExporter{tables: map[string][]*store.Change{"t": nil}}})
+	nc := natstest.Connect(t, url)
+	err := FetchSnapshot(context.Background(), nc, "src", "t", func([]*store.Change) error { return nil })
+	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "max_payload") {
+		t.Fatalf("snapshot with an 8 KiB max payload: %v, want an error naming max_payload", err)
 	}
 }
