@@ -98,11 +98,26 @@ func (s Shape) String() string {
 	return fmt.Sprint(parts)
 }
 
+// Limits of a Shape's values. Larger ones overflow toxiproxy's arithmetic
+// (its bandwidth toxic computes Rate*100 and panicked past MaxInt64/100,
+// ending the process) or the retransmission timeouts derived from them; no
+// lab needs them: a link slower than MaxDelay is a cut.
+const (
+	MaxBandwidthKBps = 1_000_000_000 // 1 TB/s
+	MaxDelay         = 24 * time.Hour
+)
+
 // Validate checks the shape's values.
 func (s Shape) Validate() error {
 	switch {
 	case s.Latency < 0 || s.Jitter < 0:
 		return errors.New("latency and jitter must not be negative")
+	case s.Latency > MaxDelay:
+		return fmt.Errorf("latency %v is longer than %v: cut the link instead", s.Latency, MaxDelay)
+	case s.BandwidthKBps > MaxBandwidthKBps:
+		return fmt.Errorf("bandwidth %d KB/s is above %d KB/s (1 TB/s): leave it out for an unlimited link", s.BandwidthKBps, MaxBandwidthKBps)
+	case s.ResetAfter > MaxDelay:
+		return fmt.Errorf("reset-after %v is longer than %v", s.ResetAfter, MaxDelay)
 	case s.Jitter > s.Latency:
 		return errors.New("jitter must not exceed latency")
 	case s.BandwidthKBps < 0:

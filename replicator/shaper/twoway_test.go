@@ -3,6 +3,7 @@ package shaper
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net"
 	"testing"
 	"time"
@@ -175,5 +176,34 @@ func TestRTO(t *testing.T) {
 	}
 	if err := (Shape{LossPercent: -1}).Validate(); err == nil {
 		t.Error("negative loss accepted")
+	}
+}
+
+// TestShaper_HugeValuesAreRefused: a bandwidth so large that toxiproxy's
+// arithmetic overflows (Rate*100) panicked its bandwidth toxic as soon as
+// data flowed, ending the region's process; such values, and latencies or
+// resets that long, are refused with an error instead, and a link given one
+// keeps its old shape and carries data.
+func TestShaper_HugeValuesAreRefused(t *testing.T) {
+	for _, sh := range []Shape{
+		{BandwidthKBps: math.MaxInt64/100 + 1},
+		{BandwidthKBps: MaxBandwidthKBps + 1},
+		{Latency: MaxDelay + time.Millisecond},
+		{Latency: MaxDelay + time.Millisecond, Jitter: time.Millisecond},
+		{ResetAfter: MaxDelay + time.Millisecond},
+	} {
+		if err := sh.Validate(); err == nil {
+			t.Errorf("%+v accepted", sh)
+		}
+	}
+	if err := (Shape{BandwidthKBps: MaxBandwidthKBps, Latency: MaxDelay, ResetAfter: MaxDelay}).Validate(); err != nil {
+		t.Errorf("the largest values refused: %v", err)
+	}
+	s, _, conn := echoThroughLink(t)
+	if err := s.Set("src->dst", Shape{BandwidthKBps: math.MaxInt64/100 + 1}); err == nil {
+		t.Fatal("Set took a bandwidth that overflows")
+	}
+	if _, err := roundTrip(t, conn); err != nil {
+		t.Fatalf("the link after the refused shape: %v", err)
 	}
 }

@@ -39,3 +39,22 @@ link "a" "b" { loss_percent = 100 }`), "test.hcl")
 		t.Fatalf("100%% loss: %v", err)
 	}
 }
+
+// TestParse_LinkShapeLimits: a bandwidth that overflows the proxy's
+// arithmetic, or a latency longer than a day, is refused with the
+// attribute named, not started (the bandwidth used to crash the region as
+// soon as data flowed).
+func TestParse_LinkShapeLimits(t *testing.T) {
+	for attr, body := range map[string]string{
+		"bandwidth_kbps": `bandwidth_kbps = 92233720368547759`,
+		"latency":        `latency = "25h"`,
+	} {
+		_, err := Parse([]byte(`
+region "a" { listen = "127.0.0.1:1" }
+region "b" { listen = "127.0.0.1:2" }
+link "a" "b" { `+body+` }`), "test.hcl")
+		if err == nil || !strings.Contains(err.Error(), attr) {
+			t.Errorf("%s: %v, want an error naming %s", body, err, attr)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/globaltables/globaltables/region/api/sigv4"
 	"github.com/globaltables/globaltables/region/clock"
+	"github.com/globaltables/globaltables/replicator/shaper"
 )
 
 // Validate reports every problem in the topology at once.
@@ -165,17 +166,18 @@ func (t *Topology) replicationProblems() []error {
 // shapeKey names the attribute that makes Shape fail, "" if none alone.
 func (l Link) shapeKey() string {
 	switch {
-	case l.Latency != "" && !parses(l.Latency):
+	case l.Latency != "" && !parses(l.Latency, shaper.MaxDelay):
 		return "latency"
-	case l.Jitter != "" && !parses(l.Jitter):
+	case l.Jitter != "" && !parses(l.Jitter, shaper.MaxDelay):
 		return "jitter"
-	case l.BandwidthKBps < 0:
+	case l.BandwidthKBps < 0 || l.BandwidthKBps > shaper.MaxBandwidthKBps:
 		return "bandwidth_kbps"
 	}
 	return ""
 }
 
-func parses(d string) bool {
-	_, err := time.ParseDuration(d)
-	return err == nil
+// parses reports whether d is a duration of at most most.
+func parses(d string, most time.Duration) bool {
+	v, err := time.ParseDuration(d)
+	return err == nil && v <= most
 }
