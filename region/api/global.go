@@ -418,6 +418,9 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 	nt, err := s.db.UpdateTable(def.Table, func(t *store.Table) error {
 		created = nil
 		local := replicas(t)
+		if len(local) == 0 {
+			return errUnrelatedTable
+		}
 		merged := mergeReplicas(local, def.Replicas)
 		setReplicas(t, merged)
 		localSettings, _ := conflict.ParseToken(t.Extra[extraSettings])
@@ -427,6 +430,18 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 		}
 		return nil
 	})
+	if errors.Is(err, errUnrelatedTable) {
+		// Skipped, not failed: a control record that fails stops its link
+		// at it, and with it every table's changes from that region.
+		if self, ok := def.Replicas[s.cfg.Region]; ok && self.Status != replicaRemoved {
+			s.log.Error("refusing to become a replica of a global table: this region has a table of that name of its own; "+
+				"delete it here, or remove this region from the table's replicas in "+source,
+				"table", def.Table, "by", source)
+		} else {
+			s.log.Debug("control record for another region's table of the same name as a local one: ignored", "table", def.Table, "source", source)
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -441,6 +456,14 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 	}
 	return nil
 }
+
+// errUnrelatedTable is ApplyControl's refusal to merge another region's
+// table definition into a local table that is not global: it is this
+// region's own table that happens to share the name (two regions' tables
+// of one name stay separate until one is made a replica of the other, as in
+// DynamoDB, where a replica can only be created where no table of its name
+// exists).
+var errUnrelatedTable = errors.New("a local table of that name is not a replica")
 
 // joinReplica creates the local replica of a global table this region has
 // been added to, and hands it to the region to catch up.

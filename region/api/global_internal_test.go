@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/store"
@@ -152,6 +156,68 @@ func replicaSetServer(tb testing.TB) (*Server, func(map[string]replicaState)) {
 		b, _ := json.Marshal(def)
 		if err := s.ApplyControl(context.Background(), "us-east-1", &store.Change{Kind: store.ChangeControl, Table: "orders", Control: b}); err != nil {
 			tb.Fatal(err)
+		}
+	}
+}
+
+// TestApplyControl_LeavesAnUnrelatedLocalTableAlone: regions A and B each
+// made their own table "shared", not global. A client asks A to add a
+// replica in B; B, holding a table of that name that is no replica of
+// anything, must neither take A's settings into it nor fail the record (a
+// failed control record stops the link from A for good, every table with
+// it): it refuses the join, says so at ERROR, and its table stays as it was.
+func TestApplyControl_LeavesAnUnrelatedLocalTableAlone(t *testing.T) {
+	regions := []string{"us-east-1", "eu-west-1"}
+	open := func(region string, logs *bytes.Buffer) *Server {
+		t.Helper()
+		cfg := store.DefaultConfig()
+		cfg.InMemory, cfg.Region = true, region
+		db, err := store.Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		s, err := New(Config{Region: region, DB: db, Regions: regions, Logger: hclog.New(&hclog.LoggerOptions{Output: logs})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	op := func(s *Server, name, body string) {
+		t.Helper()
+		var out bytes.Buffer
+		if status, _ := s.handle(context.Background(), targetPrefix+name, []byte(body), &out); status != 200 {
+			t.Fatalf("%s in %s: %d %s", name, s.cfg.Region, status, out.Bytes())
+		}
+	}
+	for _, bSchema := range []string{"N", "S"} { // a different key type, then the same
+		var aLogs, bLogs bytes.Buffer
+		a, b := open("us-east-1", &aLogs), open("eu-west-1", &bLogs)
+		op(a, "CreateTable", `{"TableName":"shared","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}]}`)
+		op(b, "CreateTable", `{"TableName":"shared","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"`+bSchema+`"}]}`)
+		op(b, "PutItem", `{"TableName":"shared","Item":{"id":{"`+bSchema+`":"1"}}}`)
+		before, err := b.db.Table("shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		op(a, "UpdateTable", `{"TableName":"shared","ReplicaUpdates":[{"Create":{"RegionName":"eu-west-1"}}]}`)
+		at, err := a.db.Table("shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.ApplyControl(context.Background(), "us-east-1", &store.Change{Kind: store.ChangeControl, Table: "shared", Control: defOf(at)}); err != nil {
+			t.Fatalf("key type %s: the control record failed (the link would stop at it): %v", bSchema, err)
+		}
+		after, err := b.db.Table("shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after != before || len(replicas(after)) != 0 || b.ReplicatesFrom("shared", "us-east-1") {
+			t.Errorf("key type %s: B's own table was changed by A's record: replicas %v", bSchema, replicas(after))
+		}
+		if !strings.Contains(bLogs.String(), "[ERROR]") || !strings.Contains(bLogs.String(), "shared") {
+			t.Errorf("key type %s: the refused join was not logged at ERROR:\n%s", bSchema, bLogs.String())
 		}
 	}
 }
