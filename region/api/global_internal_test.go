@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/globaltables/globaltables/conflict"
 	"github.com/globaltables/globaltables/store"
 	"github.com/globaltables/globaltables/store/attr"
@@ -22,18 +20,8 @@ import (
 // replica reports itself ACTIVE. Whichever creates the table, the other
 // must be merged into it, not dropped.
 func TestApplyControl_ConcurrentJoinKeepsEveryRecord(t *testing.T) {
-	cfg := store.DefaultConfig()
-	cfg.InMemory, cfg.Region = true, "eu-west-1"
-	db, err := store.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := memServer(t, "eu-west-1", []string{"us-east-1", "eu-west-1", "ap-southeast-1"}, nil)
+	db := s.db
 	us := conflict.NewHLC("us-east-1", nil)
 	ap := conflict.NewHLC("ap-southeast-1", nil)
 	record := func(table string, reps map[string]replicaState, settings conflict.Version) *store.Change {
@@ -135,18 +123,7 @@ func BenchmarkReplicatesFrom(b *testing.B) {
 // applies a control record of table "orders" from us-east-1 with the given
 // replica entries (merged into the table's by version, as links do).
 func replicaSetServer(tb testing.TB) (*Server, func(map[string]replicaState)) {
-	cfg := store.DefaultConfig()
-	cfg.InMemory, cfg.Region = true, "eu-west-1"
-	db, err := store.Open(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	s, err := New(Config{Region: "eu-west-1", DB: db, Regions: []string{"us-east-1", "eu-west-1", "ap-southeast-1"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
+	s := memServer(tb, "eu-west-1", []string{"us-east-1", "eu-west-1", "ap-southeast-1"}, nil)
 	settings := conflict.NewHLC("us-east-1", nil).Now()
 	return s, func(reps map[string]replicaState) {
 		tb.Helper()
@@ -168,22 +145,6 @@ func replicaSetServer(tb testing.TB) (*Server, func(map[string]replicaState)) {
 // it): it refuses the join, says so at ERROR, and its table stays as it was.
 func TestApplyControl_LeavesAnUnrelatedLocalTableAlone(t *testing.T) {
 	regions := []string{"us-east-1", "eu-west-1"}
-	open := func(region string, logs *bytes.Buffer) *Server {
-		t.Helper()
-		cfg := store.DefaultConfig()
-		cfg.InMemory, cfg.Region = true, region
-		db, err := store.Open(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		s, err := New(Config{Region: region, DB: db, Regions: regions, Logger: hclog.New(&hclog.LoggerOptions{Output: logs})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	op := func(s *Server, name, body string) {
 		t.Helper()
 		var out bytes.Buffer
@@ -193,7 +154,7 @@ func TestApplyControl_LeavesAnUnrelatedLocalTableAlone(t *testing.T) {
 	}
 	for _, bSchema := range []string{"N", "S"} { // a different key type, then the same
 		var aLogs, bLogs bytes.Buffer
-		a, b := open("us-east-1", &aLogs), open("eu-west-1", &bLogs)
+		a, b := memServer(t, "us-east-1", regions, &aLogs), memServer(t, "eu-west-1", regions, &bLogs)
 		op(a, "CreateTable", `{"TableName":"shared","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}]}`)
 		op(b, "CreateTable", `{"TableName":"shared","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"`+bSchema+`"}]}`)
 		op(b, "PutItem", `{"TableName":"shared","Item":{"id":{"`+bSchema+`":"1"}}}`)
