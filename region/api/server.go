@@ -359,6 +359,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // DynamoDB's health line for GET /.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.extra.Handler(r); pattern != "" {
+		// A panic in an endpoint (status, links, clock, …) is a bug: say
+		// so at ERROR and answer 500. The fasthttp adaptor would recover
+		// it too, but log it only at DEBUG.
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("endpoint panicked (a bug: please report it); the request failed, the region goes on",
+					"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				http.Error(w, "internal error: see the region's log", http.StatusInternalServerError)
+			}
+		}()
 		// Through the mux, not the handler it found: only the mux fills
 		// in the request's path values ({source} and the like).
 		s.extra.ServeHTTP(w, r)

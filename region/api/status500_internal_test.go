@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,4 +81,25 @@ func put500(t *testing.T, s *Server, body string) string {
 		t.Errorf("got %d %q, want 500 InternalServerError", status, out.Bytes())
 	}
 	return e.Message
+}
+
+// TestServer_PanicInAnEndpointIsA500: an endpoint mounted beside the API
+// (status, links, …) that panics answers 500 and logs the panic at ERROR
+// with its stack, rather than at DEBUG, where the fasthttp adaptor would.
+func TestServer_PanicInAnEndpointIsA500(t *testing.T) {
+	var logs bytes.Buffer
+	s := memServer(t, "us-east-1", nil, &logs)
+	s.Handle("GET /_test/boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		var m map[string]int
+		m["boom"] = 1
+	}))
+	w := httptest.NewRecorder()
+	s.serveGet(w, httptest.NewRequest(http.MethodGet, "/_test/boom", nil))
+	if w.Code != http.StatusInternalServerError {
+		t.Errorf("got %d %q, want 500", w.Code, w.Body.String())
+	}
+	if log := logs.String(); !strings.Contains(log, "[ERROR]") || !strings.Contains(log, "assignment to entry in nil map") ||
+		!strings.Contains(log, "/_test/boom") {
+		t.Errorf("want the panic at ERROR, got:\n%s", log)
+	}
 }
