@@ -360,12 +360,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.extra.Handler(r); pattern != "" {
 		// A panic in an endpoint (status, links, clock, …) is a bug: say
-		// so at ERROR and answer 500. The fasthttp adaptor would recover
-		// it too, but log it only at DEBUG.
+		// so at ERROR and answer 500. Through fasthttp's adaptor it would
+		// end the process: the adaptor recovers it in the handler's
+		// goroutine and panics again in fasthttp's. http.ErrAbortHandler
+		// (an endpoint abandoning its response on purpose) is not re-raised
+		// for the same reason.
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
-					panic(p)
+					return
 				}
 				s.log.Error("endpoint panicked (a bug: please report it); the request failed, the region goes on",
 					"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,8 +84,11 @@ func put500(t *testing.T, s *Server, body string) string {
 }
 
 // TestServer_PanicInAnEndpointIsA500: an endpoint mounted beside the API
-// (status, links, …) that panics answers 500 and logs the panic at ERROR
-// with its stack, rather than at DEBUG, where the fasthttp adaptor would.
+// (status, links, …) that panics, served by the region's fasthttp server,
+// answers 500 and logs the panic at ERROR with its stack. Through
+// fasthttp's adaptor such a panic ended the process (the adaptor recovers
+// it and panics again in fasthttp's goroutine); so would an endpoint that
+// aborts with http.ErrAbortHandler.
 func TestServer_PanicInAnEndpointIsA500(t *testing.T) {
 	var logs bytes.Buffer
 	s := memServer(t, "us-east-1", nil, &logs)
@@ -93,13 +96,31 @@ func TestServer_PanicInAnEndpointIsA500(t *testing.T) {
 		var m map[string]int
 		m["boom"] = 1
 	}))
-	w := httptest.NewRecorder()
-	s.serveGet(w, httptest.NewRequest(http.MethodGet, "/_test/boom", nil))
-	if w.Code != http.StatusInternalServerError {
-		t.Errorf("got %d %q, want 500", w.Code, w.Body.String())
+	s.Handle("GET /_test/abort", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := s.HTTPServer()
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Shutdown() })
+	get := func(path string) (int, error) {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get("/_test/boom"); err != nil || code != http.StatusInternalServerError {
+		t.Errorf("GET /_test/boom: %d %v, want 500", code, err)
 	}
 	if log := logs.String(); !strings.Contains(log, "[ERROR]") || !strings.Contains(log, "assignment to entry in nil map") ||
 		!strings.Contains(log, "/_test/boom") {
 		t.Errorf("want the panic at ERROR, got:\n%s", log)
+	}
+	get("/_test/abort") // whatever it answers, the server must live on
+	if code, err := get("/"); err != nil || code != http.StatusOK {
+		t.Errorf("GET / after the panics: %d %v, want 200", code, err)
 	}
 }
