@@ -431,16 +431,17 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 		return nil
 	})
 	if errors.Is(err, errUnrelatedTable) {
-		// Skipped, not failed: a control record that fails stops its link
-		// at it, and with it every table's changes from that region.
-		if self, ok := def.Replicas[s.cfg.Region]; ok && self.Status != replicaRemoved {
-			s.log.Error("refusing to become a replica of a global table: this region has a table of that name of its own; "+
-				"delete it here, or remove this region from the table's replicas in "+source,
-				"table", def.Table, "by", source)
-		} else {
+		// Not failed: a control record that fails stops its link at it,
+		// and with it every table's changes from that region.
+		self, ok := def.Replicas[s.cfg.Region]
+		if !ok || self.Status == replicaRemoved {
 			s.log.Debug("control record for another region's table of the same name as a local one: ignored", "table", def.Table, "source", source)
+			return nil
 		}
-		return nil
+		s.log.Error("refusing to become a replica of a global table: this region has a table of that name of its own; "+
+			"delete it here, then remove this region from the table's replicas and add it again",
+			"table", def.Table, "by", source)
+		return s.refuseJoin(def.Table, self)
 	}
 	if err != nil {
 		return err
@@ -464,6 +465,28 @@ func (s *Server) ApplyControl(ctx context.Context, source string, ch *store.Chan
 // DynamoDB, where a replica can only be created where no table of its name
 // exists).
 var errUnrelatedTable = errors.New("a local table of that name is not a replica")
+
+// refuseJoin tells a global table's replicas that this region, asked to
+// join it (its entry added), will not: it holds a table of that name of its
+// own. It logs a control record whose only replica entry is this region's,
+// REMOVED under a version above the one that added it, with no settings,
+// so that the others stop taking this region's own table's changes into
+// theirs (they apply a region's changes while it is in their replica set)
+// and take nothing else from it. The local table is left as it was; the
+// record is logged only while it is still no replica.
+func (s *Server) refuseJoin(name string, added replicaState) error {
+	_, err := s.db.UpdateTableLogged(name, func(t *store.Table) ([]byte, error) {
+		if len(replicas(t)) != 0 {
+			return nil, nil
+		}
+		refused := replicaState{Status: replicaRemoved, Version: s.succeed(added.Version)}
+		return json.Marshal(globalDef{Table: name, Schema: schemaOf(t), Replicas: map[string]replicaState{s.cfg.Region: refused}})
+	})
+	if err != nil {
+		return fmt.Errorf("refuse to join %s: %w", name, err)
+	}
+	return nil
+}
 
 // joinReplica creates the local replica of a global table this region has
 // been added to, and hands it to the region to catch up.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -174,11 +175,43 @@ func TestApplyControl_LeavesAnUnrelatedLocalTableAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after != before || len(replicas(after)) != 0 || b.ReplicatesFrom("shared", "us-east-1") {
-			t.Errorf("key type %s: B's own table was changed by A's record: replicas %v", bSchema, replicas(after))
+		if !reflect.DeepEqual(after, before) || len(replicas(after)) != 0 || b.ReplicatesFrom("shared", "us-east-1") {
+			t.Errorf("key type %s: B's own table was changed by A's record: %+v, was %+v", bSchema, after, before)
 		}
 		if !strings.Contains(bLogs.String(), "[ERROR]") || !strings.Contains(bLogs.String(), "shared") {
 			t.Errorf("key type %s: the refused join was not logged at ERROR:\n%s", bSchema, bLogs.String())
+		}
+		// B tells A it refused (a control record in B's log, which B's
+		// stream carries to A): A stops taking B's own table's changes
+		// into its global table, and takes nothing else from B's.
+		if !a.ReplicatesFrom("shared", "eu-west-1") {
+			t.Fatalf("key type %s: A does not replicate from B before B's answer", bSchema)
+		}
+		recs, err := b.db.Changes(0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer *store.Change
+		for _, r := range recs {
+			if r.Kind == store.ChangeControl && r.Table == "shared" {
+				answer = r
+			}
+		}
+		if answer == nil {
+			t.Fatalf("key type %s: B logged no control record for shared", bSchema)
+		}
+		if err := a.ApplyControl(context.Background(), "eu-west-1", answer); err != nil {
+			t.Fatalf("key type %s: A applying B's answer: %v", bSchema, err)
+		}
+		aAfter, err := a.db.Table("shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ReplicatesFrom("shared", "eu-west-1") || replicas(aAfter)["eu-west-1"].Status != replicaRemoved {
+			t.Errorf("key type %s: after B's answer A still replicates from B: %v", bSchema, replicas(aAfter))
+		}
+		if !reflect.DeepEqual(aAfter.Hash, at.Hash) || aAfter.Extra[extraSettings] != at.Extra[extraSettings] {
+			t.Errorf("key type %s: B's answer changed A's table: %+v, was %+v", bSchema, aAfter, at)
 		}
 	}
 }
