@@ -238,7 +238,7 @@ func servePage(conn *nats.Conn, ex Exporter, m *nats.Msg) *nats.Msg {
 	budget := int(conn.MaxPayload()) - pageHeadroom
 	if budget <= 0 {
 		reply.Header.Set(hdrError, fmt.Sprintf("this region's NATS server takes messages of at most %d bytes (its max_payload), "+
-			"which leaves no room for a snapshot page beside the %d bytes kept for headers: give it a max_payload of 8 MB, the default",
+			"which leaves no room for a snapshot page beside the %d bytes kept for headers: give it a max_payload of at least 1 MB (nats-server's default; the embedded servers use 8 MB)",
 			conn.MaxPayload(), pageHeadroom))
 		return reply
 	}
