@@ -20,20 +20,8 @@ import (
 // flushed the value log holding A's value. It flushed only the write-ahead
 // logs before (found in review).
 func TestDB_ValueLogFlushedBeforeALaterCommitIsDurable(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.Region = t.TempDir(), "r"
-	db, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db, tbl := openWithRow(t) // its row's round takes the dirty marks of the start
 	defer db.Close()
-	tbl := &Table{Name: "t", Hash: KeyElement{Name: "pk", Type: attr.TypeS}}
-	if err := db.CreateTable(tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := putOne(db, tbl, "first"); err != nil { // a round takes the dirty marks of the start
-		t.Fatal(err)
-	}
 
 	var mu sync.Mutex // guards flushed, written by the sync goroutine
 	var flushed []string
